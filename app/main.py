@@ -1,0 +1,25 @@
+"""The app factory: `uvicorn app.main:create_app --factory`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app.web import errors, health, templating
+from app.web.assets import STATIC_DIR
+from app.web.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+    templating.configure(settings)
+    app = FastAPI(
+        title="GIL Lab",
+        summary="Experiments that show what CPython's Global Interpreter Lock solves.",
+        version="0.1.0",
+    )
+    app.state.settings = settings
+    errors.install(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(health.router)
+    return app

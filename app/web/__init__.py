@@ -1,0 +1,1 @@
+"""The web layer: thin FastAPI routers over the pure core (app.sim) and the labs (app.lab)."""

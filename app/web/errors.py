@@ -1,0 +1,95 @@
+"""Every bad request gets a 4xx that names the parameter and what it allows; never a trace.
+
+JSON endpoints (/api, /stream) answer in FastAPI's own validation shape
+(`{"detail": [{"loc": ["query", "n"], "msg": "...", "type": "..."}]}`); pages answer with a
+readable HTML page (status 400) that says what is wrong and links to a valid state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.web.templating import templates
+
+
+class BadParameter(Exception):
+    """A parameter that passed type validation but not the domain's rules (e.g. a schedule)."""
+
+    def __init__(self, parameter: str, message: str, *, suggestion: str | None = None) -> None:
+        super().__init__(f"{parameter}: {message}")
+        self.parameter = parameter
+        self.message = message
+        self.suggestion = suggestion
+
+
+def _wants_json(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith(("/api/", "/stream/")) or path in {"/openapi.json", "/healthz"}
+
+
+def _describe(errors: Sequence[Any]) -> str:
+    parts = []
+    for error in errors:
+        location = [str(part) for part in error.get("loc", ()) if part not in ("query", "path")]
+        name = ".".join(location) or "request"
+        parts.append(f"{name}: {error.get('msg', 'invalid value')}")
+    return "; ".join(parts)
+
+
+def _page(request: Request, status: int, heading: str, detail: str, suggestion: str | None) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"status_code": status, "heading": heading, "detail": detail, "suggestion": suggestion},
+        status_code=status,
+    )
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {key: value for key, value in error.items() if key in {"loc", "msg", "type"}}
+        for error in exc.errors()
+    ]
+    if _wants_json(request):
+        return JSONResponse({"detail": errors}, status_code=422)
+    return _page(request, 400, "That link has a bad parameter", _describe(errors), request.url.path)
+
+
+async def _on_bad_parameter(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BadParameter)
+    if _wants_json(request):
+        error = {"loc": ["query", exc.parameter], "msg": exc.message, "type": "value_error"}
+        return JSONResponse({"detail": [error]}, status_code=422)
+    suggestion = exc.suggestion or request.url.path
+    return _page(request, 400, "That link has a bad parameter", str(exc), suggestion)
+
+
+async def _on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if _wants_json(request) or exc.status_code < 400:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    heading = "Page not found" if exc.status_code == 404 else "Request refused"
+    response = _page(request, exc.status_code, heading, str(exc.detail), "/")
+    response.headers.update(exc.headers or {})
+    return response
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> Response:
+    # The detail stays in the server log; the client only learns that it was our fault.
+    if _wants_json(request):
+        return JSONResponse({"detail": "internal error"}, status_code=500)
+    return _page(request, 500, "Something went wrong on our side", "The error was logged.", "/")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(BadParameter, _on_bad_parameter)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)
