@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.lab.jobs import Busy, TimedOut
 from app.web.templating import templates
 
 
@@ -81,6 +82,22 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+async def _on_busy(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Busy)
+    headers = {"Retry-After": str(exc.retry_after)}
+    if _wants_json(request):
+        return JSONResponse({"detail": str(exc)}, status_code=429, headers=headers)
+    response = _page(request, 429, "The lab is busy", str(exc), request.url.path)
+    response.headers.update(headers)
+    return response
+
+
+async def _on_timed_out(request: Request, exc: Exception) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"detail": str(exc)}, status_code=504)
+    return _page(request, 504, "The experiment took too long", str(exc), request.url.path)
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
     # The detail stays in the server log; the client only learns that it was our fault.
     if _wants_json(request):
@@ -92,4 +109,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(BadParameter, _on_bad_parameter)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Busy, _on_busy)
+    app.add_exception_handler(TimedOut, _on_timed_out)
     app.add_exception_handler(Exception, _on_unexpected)

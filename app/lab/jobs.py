@@ -1,0 +1,66 @@
+"""A bounded place to run blocking lab work off the event loop.
+
+At most `workers` jobs run at once (one per core by default: the experiments want whole
+cores), at most `queue` more wait; past that, `Busy` tells the caller when to come back, and
+the web layer answers 429 with Retry-After. A job that outlives its wall-clock timeout is
+reported as `TimedOut` to its caller; the thread is left to finish on its own, so lab code
+must bound its own work too (iterations, durations, subprocess timeouts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class Busy(Exception):
+    """Every worker is busy and the queue is full."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"the lab is busy; retry in {retry_after} s")
+        self.retry_after = retry_after
+
+
+class TimedOut(Exception):
+    """A job ran past its wall-clock limit."""
+
+
+class JobRunner:
+    def __init__(self, *, workers: int | None = None, queue: int = 8, retry_after: int = 5) -> None:
+        self.workers = workers or max(1, len(os.sched_getaffinity(0)))
+        self.capacity = self.workers + queue
+        self.retry_after = retry_after
+        self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="lab")
+        self._admitted = 0
+        self._lock = threading.Lock()
+
+    @property
+    def admitted(self) -> int:
+        """Jobs running or waiting right now."""
+        return self._admitted
+
+    async def run(self, job: Callable[[], T], *, timeout: float) -> T:
+        """Run `job()` in the pool; raise Busy at once when full, TimedOut after `timeout` s."""
+        with self._lock:
+            if self._admitted >= self.capacity:
+                raise Busy(self.retry_after)
+            self._admitted += 1
+        future = self._executor.submit(job)
+        future.add_done_callback(lambda _: self._release())
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
+        except TimeoutError as exc:
+            raise TimedOut(f"the experiment ran past its {timeout:g} s limit") from exc
+
+    def _release(self) -> None:
+        with self._lock:
+            self._admitted -= 1
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
