@@ -16,6 +16,8 @@ def main() -> None:
         port=settings.port,
         workers=settings.workers,
         proxy_headers=True,
+        # Open event streams would otherwise hold `docker stop` (and Ctrl-C) until they end.
+        timeout_graceful_shutdown=5,
     )
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.web import errors, health, templating
+from app.web import errors, health, security, templating
 from app.web.assets import STATIC_DIR
+from app.web.limits import StreamLimit
 from app.web.settings import Settings
 
 
@@ -20,6 +21,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
+    app.add_middleware(StreamLimit, max_streams=settings.max_streams)
+    security.install(app, offline=settings.offline)  # outermost: refusals get the headers too
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(health.router)
     return app
