@@ -12,7 +12,7 @@ from app.main import create_app
 from app.web.assets import SCRIPTS
 from app.web.security import is_embed, page_policy
 from app.web.settings import Settings
-from tests.deploy.routes import page_paths
+from app.web.sitemap import page_paths
 
 
 def _directives(policy: str) -> dict[str, list[str]]:

@@ -27,7 +27,7 @@ from app.main import create_app
 from app.web.assets import STATIC_DIR
 from app.web.serving import LiveServer, live_server
 from app.web.settings import Settings
-from tests.deploy.routes import page_paths, templated_page_paths
+from app.web.sitemap import page_paths, templated_page_paths
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_URLS = 400  # a bound on the crawl, far above what the site links to

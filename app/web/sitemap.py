@@ -1,4 +1,5 @@
-"""What the app serves, read from its own route table, so no test keeps a list that goes stale."""
+"""What the app serves, read from its own route table: the deployment tests and the load
+benchmark walk these lists, so none of them keeps a list of pages that goes stale."""
 
 from __future__ import annotations
 
