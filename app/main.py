@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.web import errors, health, security, templating
+from app.web import errors, health, security, sim_api, templating
 from app.web.assets import STATIC_DIR
 from app.web.limits import StreamLimit
 from app.web.settings import Settings
@@ -25,4 +25,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     security.install(app, offline=settings.offline)  # outermost: refusals get the headers too
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(health.router)
+    app.include_router(sim_api.router)
     return app
