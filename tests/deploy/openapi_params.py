@@ -28,11 +28,17 @@ class Parameter:
         return f"{self.path}?{self.name}"
 
 
-def _flatten(schema: dict[str, Any]) -> dict[str, Any]:
-    """FastAPI writes `X | None` as anyOf [X, null]; the rules that matter are X's."""
+def _flatten(schema: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    """Resolve `$ref` (enums live in components) and `X | None` (anyOf [X, null]) to X's rules."""
+    if "$ref" in schema:
+        _, _, name = schema["$ref"].rpartition("/")
+        target = spec["components"]["schemas"][name]
+        rest = {key: value for key, value in schema.items() if key != "$ref"}
+        return _flatten({**target, **rest}, spec)
     options = [option for option in schema.get("anyOf", []) if option.get("type") != "null"]
     if len(options) == 1:
-        return {**options[0], **{k: v for k, v in schema.items() if k != "anyOf"}}
+        rest = {key: value for key, value in schema.items() if key != "anyOf"}
+        return _flatten({**options[0], **rest}, spec)
     return schema
 
 
@@ -45,7 +51,7 @@ def query_parameters(*, path_regex: str = "") -> list[Parameter]:
         for parameter in operations["get"].get("parameters", []):
             if parameter["in"] == "query":
                 found.append(Parameter(
-                    path=path, name=parameter["name"], schema=_flatten(parameter["schema"]),
+                    path=path, name=parameter["name"], schema=_flatten(parameter["schema"], spec),
                     required=parameter.get("required", False),
                 ))
     return found
