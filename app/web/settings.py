@@ -33,8 +33,6 @@ class Settings:
     offline: bool = False
     # Live server-sent event streams per worker process; past it, new streams get 429.
     max_streams: int = 200
-    # Lab jobs (native races, GIL timings) that may wait for a core; past it, 429 + Retry-After.
-    lab_queue: int = 8
 
     @classmethod
     def from_env(cls, env: os._Environ[str] | dict[str, str] | None = None) -> Settings:
@@ -47,5 +45,4 @@ class Settings:
             workers=_count(env, "GILLAB_WORKERS", default.workers, least=1),
             offline=_flag(env.get("GILLAB_OFFLINE")),
             max_streams=_count(env, "GILLAB_MAX_STREAMS", default.max_streams, least=1),
-            lab_queue=_count(env, "GILLAB_LAB_QUEUE", default.lab_queue, least=0),
         )
