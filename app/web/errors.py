@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.lab.jobs import Busy, TimedOut
+from app.web.security import is_embed
 from app.sim import InvalidParameter
 from app.web.templating import templates
 
@@ -48,7 +49,11 @@ def _page(request: Request, status: int, heading: str, detail: str, suggestion: 
     return templates.TemplateResponse(
         request,
         "error.html",
-        {"status_code": status, "heading": heading, "detail": detail, "suggestion": suggestion},
+        {
+            "status_code": status, "heading": heading, "detail": detail, "suggestion": suggestion,
+            # A bad permalink inside a teacher's slide stays a slide-sized page.
+            "embed": is_embed(request.scope.get("query_string", b"")),
+        },
         status_code=status,
     )
 

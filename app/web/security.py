@@ -60,7 +60,9 @@ def page_policy(*, offline: bool, embed: bool) -> str:
         "object-src": ["'none'"],
         "base-uri": ["'none'"],
         "form-action": ["'self'"],
-        "frame-ancestors": ["*"] if embed else ["'self'"],
+        # `*` matches only http(s) framers: slides opened from disk (file://) need their own
+        # scheme, checked in Chromium by tests/deploy/test_csp_browser.py.
+        "frame-ancestors": ["*", "file:"] if embed else ["'self'"],
     }
     return _policy(directives)
 

@@ -80,3 +80,24 @@ def test_page_runs_under_the_policy(browser: object, server: LiveServer, path: s
         context.close()
     policy_messages = [text for text in console if "Content Security Policy" in text]
     assert not violations and not policy_messages, (violations, policy_messages)
+
+
+@pytest.mark.parametrize("embed", [True, False], ids=["embed", "page"])
+def test_only_embed_mode_can_be_framed_by_slides_on_disk(
+    browser: object, server: LiveServer, tmp_path: Path, embed: bool
+) -> None:
+    """A teacher's slides are often a local HTML file: file:// must be admitted as a framer."""
+    url = server.url + "/no-such-page" + ("?embed=1" if embed else "")
+    slides = tmp_path / "slides.html"
+    slides.write_text(f'<!doctype html><iframe src="{url}" width="800" height="600"></iframe>')
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = context.new_page()
+    try:
+        with page.expect_response(url):
+            page.goto(slides.as_uri(), wait_until="load")
+        page.wait_for_timeout(300)
+        framed = page.frames[1]
+        loaded = framed.evaluate("() => !!document.querySelector('main#main')")
+    finally:
+        context.close()
+    assert loaded is embed

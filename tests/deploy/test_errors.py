@@ -113,3 +113,10 @@ def test_unknown_pages_and_methods_are_4xx_not_5xx(faulty: TestClient) -> None:
     assert faulty.get("/nowhere").status_code == 404
     assert faulty.post("/healthz").status_code == 405
     assert faulty.get("/static/../pyproject.toml").status_code == 404
+
+
+def test_an_error_inside_an_embed_keeps_the_minimal_chrome(faulty: TestClient) -> None:
+    embedded = faulty.get("/permalink?n=99&embed=1")
+    assert embedded.status_code == 400
+    assert 'class="site-header"' not in embedded.text
+    assert 'class="site-header"' in faulty.get("/permalink?n=99").text

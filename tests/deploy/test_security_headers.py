@@ -66,7 +66,8 @@ def test_embed_mode_may_be_framed_anywhere(app: FastAPI, client: TestClient) -> 
     for path in page_paths(app):
         response = client.get(path, params={"embed": "1"})
         assert "x-frame-options" not in response.headers, path
-        assert _directives(response.headers["content-security-policy"])["frame-ancestors"] == ["*"]
+        frame = _directives(response.headers["content-security-policy"])["frame-ancestors"]
+        assert frame == ["*", "file:"], path
 
 
 def test_errors_and_static_files_carry_the_headers_too(client: TestClient) -> None:
