@@ -27,10 +27,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.main import create_app  # noqa: E402
-from app.web.serving import live_server  # noqa: E402
-from app.web.settings import Settings  # noqa: E402
-from app.web.sitemap import get_paths, page_paths  # noqa: E402
+from app.main import create_app
+from app.web.serving import live_server
+from app.web.settings import Settings
+from app.web.sitemap import get_paths, page_paths
 
 # URLs from the contract (DESIGN.md), used only when the app serves their route.
 EXPLORER = [
@@ -246,7 +246,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--idle-seconds", type=float, default=10.0)
-    parser.add_argument("--think", type=float, default=0.5, help="mean think time between clicks, s")
+    parser.add_argument("--think", type=float, default=0.5, help="mean pause between clicks, s")
     parser.add_argument("--workers", type=int, default=1)
     arguments = parser.parse_args()
 
@@ -263,7 +263,8 @@ def main() -> int:
             server.url, mix, clients=arguments.clients, seconds=arguments.seconds,
             think=arguments.think, native=True, seed=1000))
     _report("idle (1 client, no race)", idle, idle_elapsed)
-    _report(f"under load ({arguments.clients} clients, native race running)", loaded, loaded_elapsed)
+    title = f"under load ({arguments.clients} clients, native race running)"
+    _report(title, loaded, loaded_elapsed)
 
     idle_p99 = _percentile(idle.latencies["page"], 0.99)
     loaded_p99 = _percentile(loaded.latencies["page"], 0.99)

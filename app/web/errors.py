@@ -16,8 +16,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.lab.jobs import Busy, TimedOut
-from app.web.security import is_embed
 from app.sim import InvalidParameter
+from app.web.security import is_embed
 from app.web.templating import templates
 
 

@@ -95,7 +95,9 @@ def docs_policy(app: FastAPI) -> str | None:
         "default-src": ["'self'"],
         "script-src": ["'self'", "https://cdn.jsdelivr.net", *hashes],
         # Swagger UI and ReDoc set style attributes and <style> elements as they render.
-        "style-src": ["'self'", "https://cdn.jsdelivr.net", "https://fonts.googleapis.com", "'unsafe-inline'"],
+        "style-src": [
+            "'self'", "https://cdn.jsdelivr.net", "https://fonts.googleapis.com", "'unsafe-inline'"
+        ],
         "font-src": ["'self'", "https://fonts.gstatic.com"],
         "img-src": ["'self'", "data:", "https://fastapi.tiangolo.com", "https://cdn.redoc.ly"],
         "worker-src": ["'self'", "blob:"],  # ReDoc searches in a worker made from a blob
@@ -110,7 +112,9 @@ def docs_policy(app: FastAPI) -> str | None:
 class SecurityHeaders:
     """Adds the headers to every HTTP response; a header a route set itself is left alone."""
 
-    def __init__(self, app: ASGIApp, *, offline: bool, docs_paths: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, *, offline: bool, docs_paths: dict[str, str] | None = None
+    ) -> None:
         self.app = app
         self._pages = {
             embed: page_policy(offline=offline, embed=embed) for embed in (False, True)

@@ -80,7 +80,8 @@ def invalid_values(schema: dict[str, Any]) -> st.SearchStrategy[str] | None:
     elif kind == "boolean":
         options.append(st.sampled_from(["maybe", "2", "yes please", "tru"]))
     elif kind == "string" and "maxLength" in schema:
-        options.append(st.text(min_size=int(schema["maxLength"]) + 1, max_size=int(schema["maxLength"]) + 50))
+        longest = int(schema["maxLength"])
+        options.append(st.text(min_size=longest + 1, max_size=longest + 50))
     return st.one_of(options) if options else None
 
 
