@@ -7,8 +7,9 @@ from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 
 # Machine-facing or not a page of ours: FastAPI's own API pages load a CDN the offline tests
-# cannot reach, and the JSON and stream endpoints are fuzzed through the OpenAPI schema instead.
-NOT_PAGES = ("/api/", "/stream/", "/openapi.json", "/docs", "/redoc")
+# cannot reach, the JSON and stream endpoints are fuzzed through the OpenAPI schema instead,
+# and /fragments/ are pieces of pages that htmx loads into them, not documents.
+NOT_PAGES = ("/api/", "/stream/", "/fragments/", "/openapi.json", "/docs", "/redoc")
 
 
 def get_paths(app: FastAPI) -> list[str]:

@@ -3,22 +3,42 @@ strategies for values that break each one's declared rules."""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from hypothesis import strategies as st
+from pydantic import TypeAdapter, ValidationError
 
 from app.main import create_app
 from app.web.settings import Settings
 
-_INTEGER = re.compile(r"^\s*[+-]?\d+\s*$")
-_NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
+# The areas whose operations run real experiments (seconds of real cores per call), by the
+# OpenAPI tag their router gives them: a new endpoint in those routers is covered by itself.
+LAB_TAGS = frozenset({"native lab", "gil", "versions"})
+STREAMS = r"^/stream/"
+
+# pydantic is the oracle for what a query string parses to ("1.0" is a fine int to it).
+_PARSERS: dict[str, TypeAdapter[Any]] = {
+    "integer": TypeAdapter(int), "number": TypeAdapter(float), "boolean": TypeAdapter(bool),
+}
+
+
+def _unparsable(kind: str) -> Callable[[str], bool]:
+    def check(text: str) -> bool:
+        try:
+            _PARSERS[kind].validate_strings(text)
+        except ValidationError:
+            return True
+        return False
+
+    return check
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Parameter:
     path: str
+    tags: tuple[str, ...]
     name: str
     schema: dict[str, Any]
     required: bool
@@ -42,16 +62,18 @@ def _flatten(schema: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def query_parameters(*, path_regex: str = "") -> list[Parameter]:
+def query_parameters() -> list[Parameter]:
     spec = create_app(Settings()).openapi()
     found = []
     for path, operations in spec["paths"].items():
-        if not re.search(path_regex, path) or "get" not in operations:
+        if "get" not in operations:
             continue
+        tags = tuple(operations["get"].get("tags", ()))
         for parameter in operations["get"].get("parameters", []):
             if parameter["in"] == "query":
                 found.append(Parameter(
-                    path=path, name=parameter["name"], schema=_flatten(parameter["schema"], spec),
+                    path=path, tags=tags, name=parameter["name"],
+                    schema=_flatten(parameter["schema"], spec),
                     required=parameter.get("required", False),
                 ))
     return found
@@ -65,8 +87,7 @@ def invalid_values(schema: dict[str, Any]) -> st.SearchStrategy[str] | None:
         allowed = {str(value) for value in schema["enum"]}
         options.append(st.text(max_size=20).filter(lambda text: text not in allowed))
     elif kind in {"integer", "number"}:
-        pattern = _INTEGER if kind == "integer" else _NUMBER
-        options.append(st.text(max_size=12).filter(lambda text: not pattern.match(text)))
+        options.append(st.text(max_size=12).filter(_unparsable(kind)))
         if "maximum" in schema:
             options.append(st.integers(min_value=int(schema["maximum"]) + 1).map(str))
         if "exclusiveMaximum" in schema:
@@ -76,9 +97,9 @@ def invalid_values(schema: dict[str, Any]) -> st.SearchStrategy[str] | None:
         if "exclusiveMinimum" in schema:
             options.append(st.integers(max_value=int(schema["exclusiveMinimum"])).map(str))
         if kind == "integer":
-            options.append(st.sampled_from(["0.5", "1e3", "2.0", "nan", "inf"]))
+            options.append(st.sampled_from(["0.5", "1e3", "nan", "inf"]))
     elif kind == "boolean":
-        options.append(st.sampled_from(["maybe", "2", "yes please", "tru"]))
+        options.append(st.text(max_size=8).filter(_unparsable(kind)))
     elif kind == "string" and "maxLength" in schema:
         longest = int(schema["maxLength"])
         options.append(st.text(min_size=longest + 1, max_size=longest + 50))

@@ -54,7 +54,7 @@ def test_every_page_carries_the_headers(app: FastAPI, client: TestClient) -> Non
     paths = page_paths(app)
     assert "/healthz" in paths
     for path in paths:
-        response = client.get(path)
+        response = client.get(path, follow_redirects=False)
         assert response.headers["x-content-type-options"] == "nosniff", path
         assert response.headers["referrer-policy"] == "same-origin", path
         assert response.headers["x-frame-options"] == "SAMEORIGIN", path
@@ -64,7 +64,7 @@ def test_every_page_carries_the_headers(app: FastAPI, client: TestClient) -> Non
 
 def test_embed_mode_may_be_framed_anywhere(app: FastAPI, client: TestClient) -> None:
     for path in page_paths(app):
-        response = client.get(path, params={"embed": "1"})
+        response = client.get(path, params={"embed": "1"}, follow_redirects=False)
         assert "x-frame-options" not in response.headers, path
         frame = _directives(response.headers["content-security-policy"])["frame-ancestors"]
         assert frame == ["*", "file:"], path
