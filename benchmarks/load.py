@@ -43,9 +43,10 @@ PERMALINKS = [
     "/sim?scenario=inc-inc&mode=none&n=2&schedule=A3B3&step=4",
     "/sim?scenario=inc-dec&mode=object-lock&n=1&seed=7",
 ]
+# Plays at 10 steps a second (a student may pick 0.5 to 20): about a second or two each.
 STREAMS = [
-    "/stream/sim?scenario=inc-inc&mode=none&n=2",
-    "/stream/sim?scenario=inc-dec&mode=gil&n=2&interval=3",
+    "/stream/sim?scenario=inc-inc&mode=none&n=2&speed=10",
+    "/stream/sim?scenario=inc-dec&mode=gil&n=2&interval=3&speed=10",
 ]
 NATIVE_RACE = "/api/native/race?experiment=inc-inc&mode=none&iterations=1000000&runs=5"
 REQUEST_TIMEOUT = 30.0
@@ -167,6 +168,21 @@ def _is_done_event(line: bytes) -> bool:
     return line.strip() == b"event: done"
 
 
+async def _play(client: Connection, url: str, tally: Tally) -> None:
+    """One SSE play: the time to its first event (latency) and to its `done` event (a play)."""
+    started = time.perf_counter()
+    first: list[float] = []
+
+    def on_line(line: bytes) -> bool:
+        if not first and line.startswith(b"event:"):
+            first.append(time.perf_counter())
+        return _is_done_event(line)
+
+    await _fetch(client, "sse play", url, tally, on_line)
+    if first:
+        tally.latencies["sse first"].append(first[0] - started)
+
+
 async def _student(client: Connection, mix: Mix, tally: Tally, until: float,
                    think: float, rng: random.Random) -> None:
     actions = ["page"] * 6 + ["explorer"] * 3 * bool(mix.explorer) + ["sse"] * 2 * bool(mix.streams)
@@ -179,8 +195,7 @@ async def _student(client: Connection, mix: Mix, tally: Tally, until: float,
         elif action == "explorer":
             await _fetch(client, "explorer", rng.choice(mix.explorer), tally)
         else:
-            # One SSE play, from the request to its `done` event.
-            await _fetch(client, "sse play", rng.choice(mix.streams), tally, _is_done_event)
+            await _play(client, rng.choice(mix.streams), tally)
         if think:
             await asyncio.sleep(rng.uniform(0, 2 * think))
 
