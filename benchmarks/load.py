@@ -168,23 +168,25 @@ def _is_done_event(line: bytes) -> bool:
     return line.strip() == b"event: done"
 
 
-async def _play(client: Connection, url: str, tally: Tally) -> None:
-    """One SSE play: the time to its first event (latency) and to its `done` event (a play)."""
+async def _play(client: Connection, url: str, tally: Tally, *, whole: bool) -> None:
+    """One SSE play: the time to its first event (latency) and to its `done` event (a play);
+    with whole=False the client leaves after the first event (as a student who navigates on)."""
     started = time.perf_counter()
     first: list[float] = []
 
     def on_line(line: bytes) -> bool:
         if not first and line.startswith(b"event:"):
             first.append(time.perf_counter())
+            return not whole
         return _is_done_event(line)
 
-    await _fetch(client, "sse play", url, tally, on_line)
+    await _fetch(client, "sse play" if whole else "sse opened", url, tally, on_line)
     if first:
         tally.latencies["sse first"].append(first[0] - started)
 
 
 async def _student(client: Connection, mix: Mix, tally: Tally, until: float,
-                   think: float, rng: random.Random) -> None:
+                   think: float, rng: random.Random, whole_plays: bool) -> None:
     actions = ["page"] * 6 + ["explorer"] * 3 * bool(mix.explorer) + ["sse"] * 2 * bool(mix.streams)
     # Students do not all click in the same millisecond: spread the first clicks over a think.
     await asyncio.sleep(rng.uniform(0, 2 * think))
@@ -195,7 +197,7 @@ async def _student(client: Connection, mix: Mix, tally: Tally, until: float,
         elif action == "explorer":
             await _fetch(client, "explorer", rng.choice(mix.explorer), tally)
         else:
-            await _play(client, rng.choice(mix.streams), tally)
+            await _play(client, rng.choice(mix.streams), tally, whole=whole_plays)
         if think:
             await asyncio.sleep(rng.uniform(0, 2 * think))
 
@@ -213,7 +215,9 @@ async def _phase(base: str, mix: Mix, *, clients: int, seconds: float, think: fl
     started = time.perf_counter()
     until = started + seconds
     tasks = [
-        _student(connection, mix, tally, until, think, random.Random(seed + number))
+        # Idle, the one client only opens plays: a whole play is mostly its own pacing, and
+        # would leave few samples of everything else.
+        _student(connection, mix, tally, until, think, random.Random(seed + number), native)
         for number, connection in enumerate(connections[:-1])
     ]
     if native and mix.native:
@@ -277,7 +281,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--idle-seconds", type=float, default=10.0)
+    parser.add_argument("--idle-seconds", type=float, default=15.0)
     parser.add_argument("--think", type=float, default=0.5, help="mean pause between clicks, s")
     parser.add_argument("--workers", type=int, default=1)
     arguments = parser.parse_args()
