@@ -114,12 +114,15 @@ class Connection:
 @dataclass
 class Tally:
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    by_url: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     busy: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
-    def record(self, kind: str, started: float, problem: str | None = None) -> None:
+    def record(self, kind: str, started: float, problem: str | None = None,
+               url: str = "") -> None:
         if problem is None:
             self.latencies[kind].append(time.perf_counter() - started)
+            self.by_url[url].append(time.perf_counter() - started)
         else:
             self.errors[kind].append(problem)
 
@@ -161,7 +164,7 @@ async def _fetch(client: Connection, kind: str, url: str, tally: Tally,
     elif status != 200:
         tally.record(kind, started, f"{url}: HTTP {status}")
     else:
-        tally.record(kind, started)
+        tally.record(kind, started, url=url)
 
 
 def _is_done_event(line: bytes) -> bool:
@@ -273,6 +276,11 @@ def _report(title: str, tally: Tally, elapsed: float) -> None:
         values = tally.latencies[kind]
         print(f"  {kind:<12} {len(values):>6} {statistics.median(values) * 1000:>9.1f} "
               f"{_percentile(values, 0.99) * 1000:>9.1f} {max(values) * 1000:>9.1f}")
+    slowest = sorted(tally.by_url.items(), key=lambda item: -_percentile(item[1], 0.99))[:3]
+    print("  slowest p99: " + ", ".join(
+        f"{url} {_percentile(values, 0.99) * 1000:.0f} ms" for url, values in slowest))
+    if tally.busy:
+        print(f"  refused busy by kind: {dict(tally.busy)}")
     for kind, problems in sorted(tally.errors.items()):
         print(f"  errors in {kind}: {len(problems)}, e.g. {sorted(set(problems))[:3]}")
 
