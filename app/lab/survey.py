@@ -300,12 +300,27 @@ def explain_convoy(interpreter: Interpreter, results: tuple[ConvoyResult, ...]) 
             "round trip barely changes with the switch interval."
         )
     by_interval = sorted(results, key=lambda result: result.interval_ms, reverse=True)
-    parts = ", ".join(
-        f"{result.loaded_rtt_ms:.2f} ms at {result.interval_ms:g} ms" for result in by_interval
-    )
     idle = min(result.idle_rtt_ms for result in results)
-    return (
-        f"Alone, the echo took {idle:.3f} ms; beside one CPU-bound thread it waited about a "
-        f"switch interval for the GIL on each request ({parts}). A shorter interval cuts "
-        "that latency but hands the GIL over more often, which costs the CPU-bound thread."
-    )
+    # A request "waited" when its median round trip reached half a switch interval or more.
+    waited = [result for result in by_interval if result.loaded_rtt_ms >= result.interval_ms / 2]
+    escaped = [result for result in by_interval if result not in waited]
+    sentence = f"Alone, the echo took {idle:.3f} ms."
+    if waited:
+        parts = ", ".join(
+            f"{result.loaded_rtt_ms:.2f} ms at {result.interval_ms:g} ms" for result in waited
+        )
+        sentence += (
+            " Beside one CPU-bound thread each request waited about a switch interval for the "
+            f"GIL ({parts}): a shorter interval cuts that latency but hands the GIL over more "
+            "often, which costs the CPU-bound thread."
+        )
+    if escaped:
+        parts = ", ".join(
+            f"{result.loaded_rtt_ms:.3f} ms at {result.interval_ms:g} ms" for result in escaped
+        )
+        sentence += (
+            f" In this run most requests did not wait ({parts}): the echo thread found the GIL "
+            "free, because the spinner had not taken it back yet. Who gets the GIL next is "
+            "not fair or ordered, so this varies from run to run: re-run to see."
+        )
+    return sentence

@@ -34,6 +34,7 @@ class Bar:
     height: float
     kind: str  # CSS class: which series (inplace, call, idle, loaded)
     title: str  # the exact value, as a tooltip and for screen readers
+    label: str = ""  # a short value drawn above the bar (so a zero still shows)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,6 +96,7 @@ def lost_updates_chart(rows: Sequence[Row]) -> Chart:
                     width=bar_width,
                     height=_TOP + _PLOT_HEIGHT - y,
                     kind=statement,
+                    label=f"{race.lost_fraction:.0%}",
                     title=(
                         f"Python {row.interpreter.version}, {race.code}: "
                         f"{race.lost_fraction:.1%} of updates lost "
@@ -103,14 +105,16 @@ def lost_updates_chart(rows: Sequence[Row]) -> Chart:
                 )
             )
         x_labels.append(Label(x=centre, y=HEIGHT - _BOTTOM + 18, text=row.interpreter.version))
+    tenths = round(top * 10)
+    step = 1 if tenths <= 5 else 2
     ticks = tuple(
-        Label(x=_LEFT - 6, y=_linear_y(top * step / 4, top), text=f"{top * step / 4:.0%}")
-        for step in range(5)
+        Label(x=_LEFT - 6, y=_linear_y(tenth / 10, top), text=f"{tenth / 10:.0%}")
+        for tenth in range(0, tenths + 1, step)
     )
     return Chart(
         title="Share of updates lost, by version",
         width=WIDTH,
-        height=HEIGHT,
+        height=HEIGHT - _BOTTOM + 30,  # one line of labels under the bars
         plot_left=_LEFT,
         plot_right=WIDTH - _RIGHT,
         bars=tuple(bars),

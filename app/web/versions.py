@@ -272,6 +272,9 @@ async def stream_versions() -> AsyncIterator[ServerSentEvent]:
         raw_data=f"Measured {len(found)} interpreter{'s' if len(found) != 1 else ''}.",
         event="status",
     )
+    yield ServerSentEvent(
+        raw_data=_render("partials/version_controls.html", {"pending": False}), event="controls"
+    )
     yield ServerSentEvent(raw_data="", event="done")
 
 
