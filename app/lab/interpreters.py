@@ -58,7 +58,7 @@ class Interpreter:
 
     @property
     def series(self) -> str:
-        """"3.12" for 3.12.1: what a visitor means by "Python 3.12"."""
+        """ "3.12" for 3.12.1: what a visitor means by "Python 3.12"."""
         major, minor, _ = self.version_info
         return f"{major}.{minor}{'t' if self.free_threaded else ''}"
 
@@ -147,7 +147,9 @@ def discover(
             unique[resolved] = running
     # Probe the real files (a pyenv or PATH entry may be a symlink to one probed already), but
     # the running interpreter by its own path: a venv's python behaves unlike its target.
-    targets = [(sys.executable if running else resolved, running) for resolved, running in unique.items()]
+    targets = [
+        (sys.executable if running else resolved, running) for resolved, running in unique.items()
+    ]
     with ThreadPoolExecutor(max_workers=8, thread_name_prefix="probe") as pool:
         probed = list(pool.map(lambda target: probe(target[0], running=target[1]), targets))
     if probed and probed[0] is None:

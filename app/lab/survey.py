@@ -118,7 +118,9 @@ def measure_race(
     if statement not in STATEMENTS:
         raise ValueError(f"statement must be one of {', '.join(STATEMENTS)}")
     if not MIN_RUNS <= runs <= MAX_RUNS or not 1 <= iterations <= RACE_ITERATIONS:
-        raise ValueError(f"runs must lie in {MIN_RUNS}..{MAX_RUNS}, iterations in 1..{RACE_ITERATIONS}")
+        raise ValueError(
+            f"runs must lie in {MIN_RUNS}..{MAX_RUNS}, iterations in 1..{RACE_ITERATIONS}"
+        )
     # About 0.3 s per run of 200,000 updates on 3.6, the slowest here; generous on purpose.
     timeout = 15.0 + runs * iterations / 20_000
     report = _run(interpreter, "python_race", statement, iterations, runs, timeout=timeout)
@@ -140,7 +142,9 @@ def measure_facts(interpreter: Interpreter) -> Facts:
             switch_interval_ms=float(report["switch_interval_s"]) * 1000,
         )
     except (KeyError, IndexError, TypeError, ValueError) as exc:
-        raise ExperimentFailed(f"interpreter_facts on Python {interpreter.version}: bad report") from exc
+        raise ExperimentFailed(
+            f"interpreter_facts on Python {interpreter.version}: bad report"
+        ) from exc
 
 
 def measure_convoy(interpreter: Interpreter, *, interval_ms: float) -> ConvoyResult:
@@ -320,7 +324,7 @@ def explain_convoy(interpreter: Interpreter, results: tuple[ConvoyResult, ...]) 
         )
         sentence += (
             f" In this run most requests did not wait ({parts}): the echo thread found the GIL "
-            "free, because the spinner had not taken it back yet. Who gets the GIL next is "
-            "not fair or ordered, so this varies from run to run: re-run to see."
+            "free when its byte arrived. Who gets the GIL next is neither fair nor ordered, so "
+            "this varies from run to run: re-run to see."
         )
     return sentence

@@ -75,7 +75,7 @@ class Interpreters(BaseModel):
 
 
 class RaceRun(BaseModel):
-    lost_updates: int = Field(ge=0, description="2 × iterations minus the final count")
+    lost_updates: int = Field(ge=0, description="2 * iterations minus the final count")
 
 
 class Race(BaseModel):
@@ -177,7 +177,9 @@ def _slug(interpreter: Interpreter) -> str:
 def _with_code(sentence: str) -> Markup:
     """Escape a sentence and show its `backquoted` parts as code."""
     parts = str(escape(sentence)).split("`")
-    return Markup("".join(f"<code>{part}</code>" if odd else part for odd, part in _alternate(parts)))
+    return Markup(
+        "".join(f"<code>{part}</code>" if odd else part for odd, part in _alternate(parts))
+    )
 
 
 def _alternate(parts: list[str]) -> list[tuple[bool, str]]:

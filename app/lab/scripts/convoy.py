@@ -29,7 +29,7 @@ import socket
 import sys
 import threading
 import time
-from typing import List, Tuple
+from typing import Any, Dict, List, Tuple
 
 IDLE_TRIPS = 100
 LOADED_TRIPS = 30
@@ -93,7 +93,7 @@ def client(sock: socket.socket, control: socket.socket) -> None:
     control.sendall(json.dumps(report).encode())
 
 
-def serve(sock: socket.socket, control: socket.socket) -> dict:
+def serve(sock: socket.socket, control: socket.socket) -> Dict[str, Any]:
     """This interpreter's side: the echo thread, and the spinner once the client asks."""
     echoer = threading.Thread(target=echo, args=(sock,), daemon=True)
     echoer.start()
@@ -115,7 +115,8 @@ def serve(sock: socket.socket, control: socket.socket) -> dict:
     spinner.join()
     if not chunks:
         raise SystemExit("the client sent no measurement")
-    return json.loads(b"".join(chunks).decode())
+    report = json.loads(b"".join(chunks).decode())  # type: Dict[str, Any]
+    return report
 
 
 def main(argv: List[str]) -> None:
