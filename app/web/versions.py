@@ -231,9 +231,11 @@ def _page_context(found: Sequence[Interpreter]) -> dict[str, Any]:
 
 
 @router.get("/versions", response_class=HTMLResponse, include_in_schema=False)
-async def versions_page(request: Request) -> Response:
+async def versions_page(request: Request, embed: bool = False) -> Response:
+    """The whole page; `embed=1` drops the site's header and footer (for lessons)."""
     found = await asyncio.to_thread(discovery.available)
-    return templates.TemplateResponse(request, "versions.html", _page_context(found))
+    context = _page_context(found) | {"embed": embed}
+    return templates.TemplateResponse(request, "versions.html", context)
 
 
 @router.post("/versions/rerun", include_in_schema=False)
