@@ -92,11 +92,13 @@ class Convoy(BaseModel):
     loaded_rtt_ms: float = Field(description="median round trip beside one CPU-bound thread")
 
 
-def _interpreter(version: str | None) -> Interpreter:
+async def _interpreter(version: str | None) -> Interpreter:
+    # The first call probes every candidate (up to seconds): keep it off the event loop.
+    found = await asyncio.to_thread(discovery.available)
     if version is None:
         return discovery.running()
     try:
-        return discovery.find(version)
+        return discovery.find(version, found)
     except UnknownInterpreter as exc:
         raise BadParameter("python", str(exc)) from exc
 
@@ -132,7 +134,7 @@ async def race(
     runs: Annotated[int, Query(ge=MIN_RUNS, le=MAX_RUNS)] = DEFAULT_RUNS,
 ) -> Race:
     """Two threads run the statement 200,000 times each on a shared global, `runs` times."""
-    interpreter = _interpreter(python)
+    interpreter = await _interpreter(python)
     try:
         result = await _runner.run(
             lambda: measure_race(interpreter, statement=statement, runs=runs),
@@ -154,7 +156,7 @@ async def convoy(
     interval_ms: Annotated[IntervalMs, Query(description="the switch interval, in ms")] = "5",
 ) -> Convoy:
     """Median round trip of a one-byte echo, alone and beside one CPU-bound thread."""
-    interpreter = _interpreter(python)
+    interpreter = await _interpreter(python)
     try:
         result = await _runner.run(
             lambda: measure_convoy(interpreter, interval_ms=float(interval_ms)),
@@ -285,7 +287,7 @@ async def stream_versions() -> AsyncIterator[ServerSentEvent]:
 @router.get("/fragments/convoy", response_class=HTMLResponse, include_in_schema=False)
 async def convoy_fragment(python: PythonVersion = None) -> HTMLResponse:
     """The convoy chart of one interpreter (default: the server's), for /gil and lessons."""
-    interpreter = _interpreter(python)
+    interpreter = await _interpreter(python)
     row = await _survey.row(interpreter)
     context = {
         "convoy_chart": convoy_chart([row] if row.convoy else []),
