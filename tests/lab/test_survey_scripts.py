@@ -22,7 +22,9 @@ def test_every_script_loads_on_the_oldest_interpreter() -> None:
     oldest = interpreters.available()[0]
     if oldest.running:
         pytest.skip("only the running interpreter here; install 3.6 with pyenv to check older ones")
-    paths = sorted(str(path) for path in scripts.SCRIPTS_DIR.glob("*.py") if path.name != "__init__.py")
+    paths = sorted(
+        str(path) for path in scripts.SCRIPTS_DIR.glob("*.py") if path.name != "__init__.py"
+    )
     completed = subprocess.run(
         [oldest.executable, "-I", "-c", _CHECK, *paths],
         capture_output=True,
