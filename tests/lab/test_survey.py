@@ -72,7 +72,6 @@ def test_the_reference_count_facts_of_the_running_interpreter() -> None:
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="the convoy needs two cores")
 def test_a_cpu_bound_thread_delays_the_echo_by_about_a_switch_interval() -> None:
     result = measure_convoy(RUNNING, interval_ms=5.0)
-    assert result.idle_rtt_ms < 1.0
     # Alone: tens of microseconds; beside the spinner: about one 5 ms interval.
     assert result.loaded_rtt_ms > 2.0
     assert result.loaded_rtt_ms > 10 * result.idle_rtt_ms
