@@ -1,0 +1,68 @@
+// /sim glue: keyboard shortcuts, the copy-link button, the address bar while a run plays over
+// SSE, and the scrubber's live label. The server computes every state; this file only clicks
+// the links it rendered and reads the permalink it put on #stage.
+(function () {
+  "use strict";
+
+  function click(id) {
+    var target = document.getElementById(id);
+    if (target && target.tagName === "A") {
+      target.click();
+      return true;
+    }
+    return false;
+  }
+
+  var KEYS = {
+    ArrowRight: "go-next",
+    ArrowLeft: "go-prev",
+    Home: "go-first",
+    End: "go-last",
+    " ": "play-toggle",
+    a: "choose-A",
+    A: "choose-A",
+    b: "choose-B",
+    B: "choose-B"
+  };
+
+  document.addEventListener("keydown", function (event) {
+    if (event.altKey || event.ctrlKey || event.metaKey || event.defaultPrevented) return;
+    var focused = event.target;
+    // Form fields keep their own keys (the scrubber's arrows, typing in selects).
+    if (focused && focused.closest && focused.closest("input, select, textarea, [contenteditable]")) return;
+    var id = KEYS[event.key];
+    if (!id || !document.getElementById("stage")) return;
+    if (click(id)) event.preventDefault();
+  });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-copy-url]");
+    if (!button) return;
+    var note = document.getElementById("copied");
+    var url = window.location.href;
+    function done(text) { if (note) note.textContent = text; }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(url).then(
+        function () { done("Link copied."); },
+        function () { done(url); }
+      );
+    } else {
+      done(url); // no clipboard outside https/localhost: show the link to copy by hand
+    }
+  });
+
+  // While playing, each SSE step swaps #stage in; keep the address bar on its permalink
+  // (replace, not push: one history entry per play, not one per step).
+  document.addEventListener("htmx:sseMessage", function () {
+    var stage = document.getElementById("stage");
+    if (stage && stage.dataset.permalink) {
+      window.history.replaceState(null, "", stage.dataset.permalink);
+    }
+  });
+
+  document.addEventListener("input", function (event) {
+    if (event.target.id !== "scrub") return;
+    var out = document.getElementById("scrub-out");
+    if (out) out.textContent = event.target.value;
+  });
+})();
