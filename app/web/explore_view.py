@@ -30,8 +30,8 @@ KIND_LABELS = {
     "double-free": "double free",
 }
 
-ROW_HEIGHT = 66  # label line, bar, count line (counts can be 35 digits long: own line)
-BAR_HEIGHT = 20
+ROW_HEIGHT = 76  # a label line, the bar, a count line
+EXACT_DIGITS = 12  # longer counts (up to 35 digits) are abbreviated in the bar, exact in the table
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,7 +39,8 @@ class Bar:
     kind: str
     kind_label: str
     detail: str
-    count_text: str
+    count_text: str  # exact, with thousands separators
+    short_count_text: str  # what the bar shows: exact, or "≈ 9.66 × 10^34" past EXACT_DIGITS
     percent_text: str
     width_percent: float  # of the widest bar
     y: int
@@ -66,6 +67,18 @@ def kind_of(outcome: OutcomeCount) -> str:
     return "lost-update"
 
 
+_SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def abbreviate(count: int) -> str:
+    """A count a reader can take in: exact up to EXACT_DIGITS digits, else "≈ 9.66 × 10³⁴"."""
+    digits = len(str(count))
+    if digits <= EXACT_DIGITS:
+        return f"{count:,}"
+    mantissa = count / 10 ** (digits - 1)
+    return f"≈ {mantissa:.2f} × 10{str(digits - 1).translate(_SUPERSCRIPTS)}"
+
+
 def percent(count: int, total: int) -> str:
     """Exact counts can be 1 in 10^20: say "< 0.001%" rather than a misleading 0.0%."""
     share = Fraction(100 * count, total) if total else Fraction(0)
@@ -82,7 +95,10 @@ def build(exploration: Exploration) -> Histogram:
     for row, outcome in enumerate(exploration.outcomes):
         kind = kind_of(outcome)
         detail = f"rc = {outcome.final_rc}, {'freed' if outcome.freed else 'not freed'}"
-        count_text = f"{outcome.count:,} schedule{'' if outcome.count == 1 else 's'}"
+        if kind == "double-free" and outcome.use_after_free:
+            detail += ", and a use after free"
+        noun = "schedule" if outcome.count == 1 else "schedules"
+        count_text = f"{outcome.count:,} {noun}"
         percent_text = percent(outcome.count, exploration.total)
         bars.append(
             Bar(
@@ -90,6 +106,7 @@ def build(exploration: Exploration) -> Histogram:
                 kind_label=KIND_LABELS[kind],
                 detail=detail,
                 count_text=count_text,
+                short_count_text=f"{abbreviate(outcome.count)} {noun}",
                 percent_text=percent_text,
                 # A sliver stays visible even for 1 schedule in 10^20.
                 width_percent=max(0.5, round(100 * outcome.count / largest, 2)),

@@ -296,7 +296,7 @@ def _banner(run: Run, step: int) -> Banner:
         return Banner(
             finished=False,
             correct=False,
-            headline=f"Step {step} of {len(run.steps)}",
+            headline="Not finished yet",
             detail="Step on, press play, or schedule a thread yourself.",
             expected=expected,
         )
@@ -342,7 +342,7 @@ def narrate(run: Run, step: int) -> str:
         sentence += " (the object was already freed!)"
     if Event.DOUBLE_FREE in s.events:
         sentence += ": a double free!"
-    return f"Step {step}: {sentence}."
+    return f"Step {step}: {sentence}" + ("" if sentence.endswith("!") else ".")
 
 
 def _check(t: str, s: Step, reg: int | None) -> str:
