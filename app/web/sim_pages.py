@@ -37,14 +37,13 @@ from app.sim import (
     explore,
     parse_schedule,
 )
+from app.sim.permalink import DEFAULT_N, MAX_SEED
 from app.web import explore_view, sim_view
 from app.web.errors import BadParameter
 from app.web.templating import templates
 
 router = APIRouter(tags=["pages"])
 
-DEFAULT_N = 2
-MAX_SEED = 2**32 - 1
 MAX_SCHEDULE_CHARS = 4000  # a whole run at n = MAX_N_SIMULATE, spelled letter by letter
 SPEEDS = ((1.0, "slow"), (2.0, "normal"), (4.0, "fast"), (10.0, "very fast"))
 DEFAULT_SPEED = 2.0
