@@ -40,7 +40,7 @@ class Bar:
     kind_label: str
     detail: str
     count_text: str  # exact, with thousands separators
-    short_count_text: str  # what the bar shows: exact, or "≈ 9.66 × 10^34" past EXACT_DIGITS
+    short_count_text: str  # what the bar shows: exact, or about 9.66 times 10^34 past EXACT_DIGITS
     percent_text: str
     width_percent: float  # of the widest bar
     y: int
@@ -71,12 +71,13 @@ _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def abbreviate(count: int) -> str:
-    """A count a reader can take in: exact up to EXACT_DIGITS digits, else "≈ 9.66 × 10³⁴"."""
+    """A count a reader can take in: exact up to EXACT_DIGITS digits, else about 9.66 x 10^34."""
     digits = len(str(count))
     if digits <= EXACT_DIGITS:
         return f"{count:,}"
     mantissa = count / 10 ** (digits - 1)
-    return f"≈ {mantissa:.2f} × 10{str(digits - 1).translate(_SUPERSCRIPTS)}"
+    exponent = str(digits - 1).translate(_SUPERSCRIPTS)
+    return f"\N{ALMOST EQUAL TO} {mantissa:.2f} \N{MULTIPLICATION SIGN} 10{exponent}"
 
 
 def percent(count: int, total: int) -> str:

@@ -77,9 +77,7 @@ SeedQuery = Annotated[
     Query(ge=0, le=MAX_SEED, description="Random choices after the schedule runs out."),
 ]
 StepQuery = Annotated[int | None, Query(ge=0, description="Show the state after this step.")]
-SpeedQuery = Annotated[
-    float, Query(ge=0.5, le=20, description="Steps per second while playing.")
-]
+SpeedQuery = Annotated[float, Query(ge=0.5, le=20, description="Steps per second while playing.")]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,9 +128,9 @@ def _nearest_valid(query: Mapping[str, str], error: InvalidParameter) -> str:
         if isinstance(error, ScheduleError) and error.step is not None:
             valid = parse_schedule(query["schedule"])[: error.step - 1]
             prefix = "".join(thread.value for thread in valid)
-            permalink, run = Permalink.from_query({**config_query, "schedule": prefix})
+            _, run = Permalink.from_query({**config_query, "schedule": prefix})
             return sim_view.sim_url(run.config, run.schedule, len(valid))
-        permalink, run = Permalink.from_query(config_query)
+        _, run = Permalink.from_query(config_query)
         return sim_view.sim_url(run.config, run.schedule, 0)
     except InvalidParameter:
         return "/sim"
@@ -249,7 +247,7 @@ async def explore_page(
     fragment = _is_htmx(request)
     histogram = None
     if fragment or wait:
-        histogram = await _explore(scenario, mode, n, query)
+        histogram = await _explore(scenario, mode, n)
     context = {
         "section": "explore",
         "embed": False,
@@ -272,9 +270,7 @@ async def explore_page(
     return response
 
 
-async def _explore(
-    scenario: Scenario, mode: Mode, n: int, query: str
-) -> explore_view.Histogram:
+async def _explore(scenario: Scenario, mode: Mode, n: int) -> explore_view.Histogram:
     def job() -> explore_view.Histogram:
         return explore_view.build(explore(scenario, mode, n))
 

@@ -357,7 +357,7 @@ def _test(t: str, s: Step, reg: int | None) -> str:
     return f"{t} tests rc = {s.rc}: not zero, nothing to free"
 
 
-_OP_TEXT = {
+_OP_TEXT: dict[Op, Callable[[str, Step, int | None], str]] = {
     Op.LOCK: lambda t, s, reg: f"{t} takes the lock",
     Op.CHECK: _check,
     Op.READ: lambda t, s, reg: f"{t} reads rc = {s.rc} into its register",

@@ -29,7 +29,7 @@
     if (event.altKey || event.ctrlKey || event.metaKey || event.defaultPrevented) return;
     var focused = event.target;
     // Form fields keep their own keys (the scrubber's arrows, typing in selects).
-    if (focused && focused.closest && focused.closest("input, select, textarea, [contenteditable]")) return;
+    if (focused && focused.closest && focused.closest("input, select, textarea, button, [contenteditable]")) return;
     var id = KEYS[event.key];
     if (!id || !document.getElementById("stage")) return;
     if (click(id)) event.preventDefault();
@@ -59,6 +59,21 @@
       window.history.replaceState(null, "", stage.dataset.permalink);
     }
   });
+
+  // A link with a seed or without a schedule still shows one exact run: put its canonical
+  // permalink in the address bar, so "copy link" and bookmarks name the whole schedule.
+  function canonicalise() {
+    var stage = document.getElementById("stage");
+    var here = window.location.pathname + window.location.search;
+    if (stage && stage.dataset.permalink && stage.dataset.permalink !== here) {
+      window.history.replaceState(null, "", stage.dataset.permalink);
+    }
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", canonicalise);
+  } else {
+    canonicalise();
+  }
 
   document.addEventListener("input", function (event) {
     if (event.target.id !== "scrub") return;

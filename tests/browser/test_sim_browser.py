@@ -31,9 +31,17 @@ def _snapshot(page: Page) -> dict[str, str]:
     return {
         selector: page.locator(selector).inner_text()
         for selector in (
-            "#rc", "#register-A", "#register-B", "#status-A", "#status-B", "#narration",
-            "#outcome", "#lane-A .code", "#lane-B .code", "#log",
-        )  # fmt: skip
+            "#rc",
+            "#register-A",
+            "#register-B",
+            "#status-A",
+            "#status-B",
+            "#narration",
+            "#outcome",
+            "#lane-A .code",
+            "#lane-B .code",
+            "#log",
+        )
     }
 
 
@@ -41,7 +49,9 @@ def _ran_line(page: Page, thread: str) -> str:
     return page.locator(f"#lane-{thread} li[aria-current=step] code").inner_text()
 
 
-def test_htmx_falls_back_to_the_vendored_copy(page: Page, live_server: str, page_errors: list[str]) -> None:
+def test_htmx_falls_back_to_the_vendored_copy(
+    page: Page, live_server: str, page_errors: list[str]
+) -> None:
     page.goto(live_server + "/sim")
     assert page.evaluate("window.htmx && window.htmx.version") == "2.0.11"
     assert page.evaluate("typeof window.htmx.createEventSource") == "function"  # the SSE extension
@@ -178,7 +188,8 @@ def test_witness_from_explore_shows_the_same_outcome(
 
 def test_explore_pickers_recount(page: Page, live_server: str) -> None:
     page.goto(live_server + "/explore?scenario=inc-inc&mode=none&n=1")
-    expect(page.locator("svg.histogram a")).to_have_count(len(explore(Scenario.INC_INC, Mode.NONE, 1).outcomes))
+    outcomes = explore(Scenario.INC_INC, Mode.NONE, 1).outcomes
+    expect(page.locator("svg.histogram a")).to_have_count(len(outcomes))
     page.select_option("#explore-mode", "atomic")
     expect(page).to_have_url(re.compile(r"mode=atomic"))
     expect(page.locator("svg.histogram a")).to_have_count(1)
