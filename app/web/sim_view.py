@@ -91,7 +91,6 @@ class Lane:
 class TimelineCell:
     number: int  # 1-based: the state after this step is `step=number`
     thread: str
-    url: str
     current: bool
     future: bool
     gil: str | None
@@ -172,7 +171,7 @@ def build(run: Run, step: int, *, embed: bool = False) -> SimView:
         lock=_name(state.lock),
         gil=_name(state.gil),
         wrote=last is not None and last.op in _WRITES_RC,
-        timeline=_timeline(run, step, url),
+        timeline=_timeline(run, step),
         log=_log(run, step, url),
         banner=_banner(run, step),
         narration=narrate(run, step),
@@ -228,7 +227,7 @@ def _choose(run: Run, step: int, thread: Thread, *, embed: bool) -> str | None:
     return sim_url(run.config, chosen.schedule, step + 1, embed=embed)
 
 
-def _timeline(run: Run, step: int, url: Callable[[int], str]) -> tuple[TimelineCell, ...]:
+def _timeline(run: Run, step: int) -> tuple[TimelineCell, ...]:
     interval = run.config.interval
     cells = []
     for s in run.steps:
@@ -240,7 +239,6 @@ def _timeline(run: Run, step: int, url: Callable[[int], str]) -> tuple[TimelineC
             TimelineCell(
                 number=s.index,
                 thread=s.thread.value,
-                url=url(s.index),
                 current=s.index == step,
                 future=s.index > step,
                 gil=_name(s.gil),

@@ -227,3 +227,17 @@ def test_embed_has_minimal_chrome(page: Page, live_server: str) -> None:
     expect(page.locator(".site-header")).to_have_count(0)
     page.keyboard.press("ArrowRight")
     expect(page).to_have_url(re.compile(r"step=1&embed=1$"))
+
+
+def test_a_seeded_link_shows_its_canonical_permalink(page: Page, live_server: str) -> None:
+    run = simulate(Config(scenario=Scenario.INC_DEC, mode=Mode.NONE, n=2), seed=42)
+    page.goto(live_server + "/sim?scenario=inc-dec&n=2&seed=42&step=3")
+    expect(page).to_have_url(_url_is(_path(Permalink.of(run, 3))))
+
+
+def test_new_random_schedule_and_copy_link(page: Page, live_server: str) -> None:
+    page.goto(live_server + "/sim?n=3")
+    page.click("#go-random")
+    expect(page).to_have_url(re.compile(r"schedule=[AB0-9]+&step=0$"))
+    page.click("#copy-link")
+    expect(page.locator("#copied")).not_to_be_empty()

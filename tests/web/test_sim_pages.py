@@ -147,13 +147,17 @@ def test_gil_mode_shows_owner_bands_and_interval_ticks(client: TestClient) -> No
     assert "waiting for the GIL" in page
 
 
-def test_every_timeline_link_is_a_valid_state(client: TestClient) -> None:
-    page = client.get("/sim?scenario=inc-dec&mode=object-lock&n=1").text
+def test_every_timeline_cell_submits_a_valid_state(client: TestClient) -> None:
+    run = simulate(Config(scenario=Scenario.INC_DEC, mode=Mode.OBJECT_LOCK, n=1))
+    page = client.get(_url(Permalink.of(run, 0))).text
     timeline = page[page.index('id="timeline"') :]
-    links = re.findall(r'<a href="(/sim\?[^"]+)"', timeline[: timeline.index("</section>")])
-    assert links
-    for link in links:
-        assert client.get(html.unescape(link)).status_code == 200
+    timeline = timeline[: timeline.index("</section>")]
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', timeline))
+    steps = re.findall(r'<button name="step" value="(\d+)"', timeline)
+    assert [int(step) for step in steps] == [step.index for step in run.steps]
+    for step in steps:
+        response = client.get("/sim", params={**fields, "step": step}, headers=HTMX)
+        assert response.headers["HX-Push-Url"] == _url(Permalink.of(run, int(step)))
 
 
 def test_random_schedule_link_carries_a_seed_and_resolves_to_a_schedule(
