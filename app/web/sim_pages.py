@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from jinja2_fragments import render_blocks
 
-from app.lab.jobs import JobRunner
+from app.lab.jobs import Busy, JobRunner
 from app.sim import (
     DEFAULT_INTERVAL,
     MAX_INTERVAL,
@@ -49,6 +49,7 @@ SPEEDS = ((1.0, "slow"), (2.0, "normal"), (4.0, "fast"), (10.0, "very fast"))
 DEFAULT_SPEED = 2.0
 INTERVALS = (1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50, 100)
 EXPLORE_TIMEOUT_S = 30.0
+MAX_STREAMS = 64
 
 # Blocks of sim.html an htmx request gets: #stage is the target, the rest swap out of band.
 STEP_BLOCKS = ("narration", "stage", "transport", "timeline", "eventlog")
@@ -206,6 +207,21 @@ def sim_page(
     return response
 
 
+class _Streams:
+    """How many players are streaming right now (all on this process's event loop)."""
+
+    open = 0
+
+
+_streams = _Streams()
+
+
+def _stream_slot() -> None:
+    # Each player is cheap, but a run can last minutes at the slowest speed: cap them.
+    if _streams.open >= MAX_STREAMS:
+        raise Busy(retry_after=5)
+
+
 @router.get(
     "/stream/sim",
     response_class=EventSourceResponse,
@@ -214,6 +230,7 @@ def sim_page(
 async def stream_sim(
     request: Request,
     loaded: LoadedRun,
+    _slot: Annotated[None, Depends(_stream_slot)],
     embed: bool = False,
     speed: SpeedQuery = DEFAULT_SPEED,
     last_event_id: Annotated[int | None, Header(ge=0)] = None,
@@ -222,17 +239,21 @@ async def stream_sim(
     total = len(run.steps)
     # After a dropped connection the browser resumes where it was, not from the start.
     start = max(loaded.step, min(last_event_id or 0, total))
-    for step in range(start + 1, total + 1):
-        if await request.is_disconnected():
-            return
-        context = _sim_context(
-            run, step, embed=embed, fragment=True, playing=step < total, speed=speed
-        )
-        html = render_blocks(templates.env, "sim.html", list(STEP_BLOCKS), context)
-        yield ServerSentEvent(raw_data=html, event="step", id=str(step))
-        if step < total:
-            await asyncio.sleep(1 / speed)
-    yield ServerSentEvent(raw_data="", event="done")
+    _streams.open += 1
+    try:
+        for step in range(start + 1, total + 1):
+            if await request.is_disconnected():
+                return
+            context = _sim_context(
+                run, step, embed=embed, fragment=True, playing=step < total, speed=speed
+            )
+            html = render_blocks(templates.env, "sim.html", list(STEP_BLOCKS), context)
+            yield ServerSentEvent(raw_data=html, event="step", id=str(step))
+            if step < total:
+                await asyncio.sleep(1 / speed)
+        yield ServerSentEvent(raw_data="", event="done")
+    finally:
+        _streams.open -= 1
 
 
 @router.get("/explore", response_class=HTMLResponse, summary="Every interleaving, counted")

@@ -465,3 +465,10 @@ def test_expected_outcome_follows_the_design_table() -> None:
     assert sim_view.expected_outcome(INC_INC_1) == "rc = 3, not freed"
     dec = Config(scenario=Scenario.DEC_DEC, mode=Mode.NONE, n=4)
     assert sim_view.expected_outcome(dec) == "rc = 0, freed exactly once"
+
+
+def test_too_many_players_get_429(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sim_pages._streams, "open", sim_pages.MAX_STREAMS)
+    response = client.get("/stream/sim?n=1")
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "5"
