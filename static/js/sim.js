@@ -1,5 +1,5 @@
-// /sim glue: keyboard shortcuts, the copy-link button, the address bar while a run plays over
-// SSE, and the scrubber's live label. The server computes every state; this file only clicks
+// /sim and /explore glue: keyboard shortcuts, the copy-link button, the address bar while a run
+// plays over SSE, the scrubber's live label, and a readable line when a fragment request fails. The server computes every state; this file only clicks
 // the links it rendered and reads the permalink it put on #stage.
 (function () {
   "use strict";
@@ -74,6 +74,21 @@
   } else {
     canonicalise();
   }
+
+  // htmx leaves the old content in place on a 4xx/5xx; say so where the result would have gone.
+  document.addEventListener("htmx:responseError", function (event) {
+    var target = event.detail.target;
+    var xhr = event.detail.xhr;
+    if (!target || !xhr) return;
+    var text = xhr.status === 429
+      ? "The server is busy counting for others; try again in a few seconds."
+      : "That request failed (" + xhr.status + "). Reload the page to try again.";
+    var line = document.createElement("p");
+    line.className = "request-error";
+    line.setAttribute("role", "alert");
+    line.textContent = text;
+    target.prepend(line);
+  });
 
   document.addEventListener("input", function (event) {
     if (event.target.id !== "scrub") return;
