@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from app.sim import Config, Mode, Permalink, Scenario, Thread, code_listing, explore, simulate
 
@@ -210,10 +210,7 @@ def test_sim_is_under_100_kb_transferred(page: Page, live_server: str) -> None:
 
 
 @pytest.mark.parametrize("path", ["/sim?scenario=inc-dec&mode=object-lock&n=3&step=20", "/explore"])
-def test_usable_at_360_px(browser: object, live_server: str, path: str) -> None:
-    from playwright.sync_api import Browser
-
-    assert isinstance(browser, Browser)
+def test_usable_at_360_px(browser: Browser, live_server: str, path: str) -> None:
     context = browser.new_context(viewport={"width": 360, "height": 740})
     page = context.new_page()
     page.goto(live_server + path)
