@@ -153,7 +153,7 @@ def build(run: Run, step: int, *, embed: bool = False) -> SimView:
         return sim_url(config, run.schedule, k, embed=embed)
 
     lanes = tuple(_lane(run, step, thread, embed=embed) for thread in (Thread.A, Thread.B))
-    query = Permalink.of(run, step).to_query()
+    params = Permalink.of(run, step).params()
     return SimView(
         config=config,
         run=run,
@@ -175,11 +175,7 @@ def build(run: Run, step: int, *, embed: bool = False) -> SimView:
         log=_log(run, step, url),
         banner=_banner(run, step),
         narration=narrate(run, step),
-        scrub_query=tuple(
-            (key, value)
-            for key, _, value in (pair.partition("=") for pair in query.split("&"))
-            if key != "step"
-        ),
+        scrub_query=tuple((key, value) for key, value in params.items() if key != "step"),
     )
 
 
