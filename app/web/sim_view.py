@@ -324,11 +324,9 @@ def narrate(run: Run, step: int) -> str:
             "Each step is one memory access or one local computation."
         )
     s = run.steps[step - 1]
-    before = run.steps[step - 2] if step > 1 else None
     t = s.thread.value
-    reg = s.reg[s.thread]
-    sentence = _OP_TEXT[s.op](t, s, reg)
-    if s.gil is not None and (before is None or before.gil != s.gil):
+    sentence = _OP_TEXT[s.op](t, s, s.reg[s.thread])
+    if s.gil is not None and run.states[step - 1].gil != s.gil:
         sentence = f"{t} takes the GIL. {sentence}"
     if Event.LOST_UPDATE in s.events:
         sentence += ": the other thread's update is lost"
@@ -342,7 +340,7 @@ def narrate(run: Run, step: int) -> str:
 def _check(t: str, s: Step, reg: int | None) -> str:
     if Event.FAILED_CHECK in s.events:
         return f"{t} checks rc = {s.rc}: not above 0, so the call fails and {t} stops"
-    return f"{t} checks rc = {s.rc}: above 0, go on"
+    return f"{t} checks rc = {s.rc}: above 0, so it goes on"
 
 
 def _test(t: str, s: Step, reg: int | None) -> str:

@@ -472,3 +472,19 @@ def test_too_many_players_get_429(client: TestClient, monkeypatch: pytest.Monkey
     response = client.get("/stream/sim?n=1")
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "5"
+
+
+@pytest.mark.parametrize("scenario", list(Scenario))
+@pytest.mark.parametrize("mode", list(Mode))
+def test_every_state_of_every_scenario_and_mode_renders(
+    client: TestClient, scenario: Scenario, mode: Mode
+) -> None:
+    run = simulate(Config(scenario=scenario, mode=mode, n=2), seed=3)
+    for step in range(len(run.steps) + 1):
+        view = sim_view.build(run, step)
+        assert view.narration.startswith("Step" if step else "Start")
+        assert view.rc == run.states[step].rc
+        assert sum(cell.current for cell in view.timeline) == (1 if step else 0)
+    page = client.get(_url(Permalink.of(run, len(run.steps))))
+    assert page.status_code == 200
+    assert ("Correct:" in _by_id(page.text, "outcome")) == run.outcome.correct
