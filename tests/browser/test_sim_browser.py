@@ -126,10 +126,10 @@ def test_play_to_the_end_over_sse(page: Page, live_server: str, page_errors: lis
 
 
 def test_pause_stops_the_stream(page: Page, live_server: str) -> None:
-    page.goto(live_server + "/sim?scenario=inc-dec&mode=none&n=6&step=0")
+    page.goto(live_server + "/sim?scenario=inc-inc&mode=none&n=6&step=0")  # 36 steps
     page.select_option("#speed", "4")
     page.keyboard.press(" ")
-    expect(page.locator("#stage")).to_have_attribute("data-step", "2", timeout=5000)
+    page.wait_for_function("+document.getElementById('stage').dataset.step >= 2")
     page.keyboard.press(" ")
     expect(page.locator("#play-toggle")).to_contain_text("Play")
     paused_at = page.locator("#stage").get_attribute("data-step")

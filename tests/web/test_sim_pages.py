@@ -197,7 +197,7 @@ def test_htmx_request_gets_the_stage_and_out_of_band_panels(client: TestClient) 
     assert "<html" not in fragment and "site-header" not in fragment
     assert "hx-swap-oob" not in _opening_tag(fragment, "stage")
     assert 'hx-swap-oob="innerHTML"' in _opening_tag(fragment, "narration")
-    for panel in ("transport", "timeline", "log", "player"):
+    for panel in ("transport", "scrubber", "timeline", "log", "player"):
         assert 'hx-swap-oob="true"' in _opening_tag(fragment, panel)
     assert response.headers["HX-Push-Url"] == _url(Permalink.of(run, 3))
 
