@@ -20,6 +20,7 @@ from app.sim import (
     OutcomeCount,
     Permalink,
     Run,
+    Scenario,
     simulate,
 )
 
@@ -98,6 +99,8 @@ def build(exploration: Exploration) -> Histogram:
         detail = f"rc = {outcome.final_rc}, {'freed' if outcome.freed else 'not freed'}"
         if kind == "double-free" and outcome.use_after_free:
             detail += ", and a use after free"
+        if exploration.config.scenario is Scenario.DEC_DEC and not outcome.freed:
+            detail += ": a leak"
         noun = "schedule" if outcome.count == 1 else "schedules"
         count_text = f"{outcome.count:,} {noun}"
         percent_text = percent(outcome.count, exploration.total)
