@@ -238,3 +238,18 @@ def test_new_random_schedule_and_copy_link(page: Page, live_server: str) -> None
     expect(page).to_have_url(re.compile(r"schedule=[AB0-9]+&step=0$"))
     page.click("#copy-link")
     expect(page.locator("#copied")).not_to_be_empty()
+
+
+def test_every_control_works_without_script(browser: Browser, live_server: str) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    run = simulate(INC_INC_1)
+    page.goto(live_server + _path(Permalink.of(run, 0)))
+    page.click("#go-next")
+    expect(page).to_have_url(_url_is(_path(Permalink.of(run, 1))))
+    expect(page.locator("#rc")).to_have_text("1")
+    page.locator("#timeline button[value='4']").click()  # a plain GET form
+    expect(page.locator("#stage")).to_have_attribute("data-step", "4")
+    page.click("#choose-B")
+    expect(page.locator("#stage")).to_have_attribute("data-step", "5")
+    context.close()
