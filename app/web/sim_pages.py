@@ -271,6 +271,7 @@ async def explore_page(
         histogram = await _explore(scenario, mode, n)
     context = {
         "section": "explore",
+        "fragment": fragment,
         "embed": False,
         "scenario": scenario,
         "mode": mode,

@@ -253,3 +253,9 @@ def test_every_control_works_without_script(browser: Browser, live_server: str) 
     page.click("#choose-B")
     expect(page.locator("#stage")).to_have_attribute("data-step", "5")
     context.close()
+
+
+def test_title_follows_the_pickers(page: Page, live_server: str) -> None:
+    page.goto(live_server + "/sim")
+    page.select_option("#pick-scenario", "dec-dec")
+    expect(page).to_have_title("Simulator: dec-dec, no lock · GIL Lab")
