@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -213,9 +214,8 @@ static inline int inc_checked(worker *w) {
     return 1;
 }
 
-/* dec_ref: check, read, subtract, write, test (a fresh read), free at 0 and stop. The lock is
- * released before free(), as correct C must (unlocking a freed mutex is itself a use after
- * free). In atomic mode the decrement and the test are one step. */
+/* dec_ref: check, read, subtract, write, test (a fresh read), free at 0 and stop. In atomic
+ * mode the decrement and the test are one step. */
 static inline int dec(worker *w) {
     lock(w);
     if (rc_load(w) <= 0) {
@@ -236,11 +236,14 @@ static inline int dec(worker *w) {
         reached_zero = rc_load(w) == 0;
     }
     w->decrements++;
-    unlock(w);
     if (reached_zero) {
+        /* The seed frees before it unlocks (as the simulator does): in object-lock mode that
+         * unlock already touches freed memory. */
         release_object(w);
+        unlock(w);
         return 0;
     }
+    unlock(w);
     return 1;
 }
 
@@ -397,6 +400,10 @@ int race_run_in_child(const race_params *params, race_result *result, char *mess
     pid_t pid = fork();
     if (pid == 0) {
         /* The child: only C from here on, and _exit, never back into Python. */
+        /* The parent's handlers (Python's faulthandler, say) must not catch the child's
+         * crash: the default action, death by the signal, is what the parent reports. */
+        int fatal[] = {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL};
+        for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++) signal(fatal[i], SIG_DFL);
         struct rlimit no_core = {0, 0};
         setrlimit(RLIMIT_CORE, &no_core); /* an abort here is the lesson, not a core file */
         dup2(err[1], STDERR_FILENO);      /* glibc prints its abort message to fd 2 */
@@ -457,7 +464,11 @@ int race_run_in_child(const race_params *params, race_result *result, char *mess
             }
         }
     }
-    if (timed_out) kill(pid, SIGKILL);
+    if (timed_out) {
+        kill(pid, SIGKILL);
+        snprintf(message, message_size, "ran past %d ms and was killed (a thread hung, e.g. on "
+                 "a mutex in freed memory)", timeout_ms);
+    }
     for (int i = 0; i < 2; i++)
         if (fds[i].fd >= 0) close(fds[i].fd);
     int status;
