@@ -9,13 +9,13 @@ The records fix each thread's own path through its C function (a check that saw 
 that saw 0 frees) and the value of each of its writes (the value it read, plus or minus one).
 What they do not say is how the two threads' steps were interleaved. We search for an
 interleaving of the simulator's micro-steps in which every load returns the value that the
-hardware recorded: a load sees the initial count or the latest write before it, so each state of
-the search is (steps taken by A, steps taken by B, whose write came last), at most a few
-hundred thousand states for the simulator's largest n. The last write must leave the count
-the hardware had after the window (writes no load saw are pinned down by that). The search prefers to keep running the
-same thread, so the schedule has as few switches as the records allow. For a single memory
-location the hardware keeps one order of all accesses that agrees with each thread's program
-order (cache coherence), so such an interleaving exists; the search finds one.
+hardware recorded: a load sees the initial count or the latest write before it, so each state
+of the search is (steps taken by A, steps taken by B, whose write came last), at most a few
+hundred thousand states for the simulator's largest n. The last write must leave the count the
+hardware had after the window (writes no load saw are pinned down by that). The search prefers
+to keep running the same thread, so the schedule has as few switches as the records allow. For
+a single memory location the hardware keeps one order of all accesses that agrees with each
+thread's program order (cache coherence), so such an interleaving exists; the search finds one.
 
 Its limits, which the page states too:
 - It is *an* interleaving consistent with the records, not necessarily the one that happened:
