@@ -34,10 +34,16 @@
 
 typedef volatile _Atomic long counter;
 
-static inline void spin_pause(void) {
+/* One round of a wait for the other thread: spin briefly (it is usually a few hundred
+ * nanoseconds away), then yield, in case it is waiting for the CPU we are spinning on. */
+static inline void spin_pause(unsigned *rounds) {
+    if (++*rounds < 4096) {
 #if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
+        __builtin_ia32_pause();
 #endif
+    } else {
+        sched_yield();
+    }
 }
 
 static long long now_ns(void) {
@@ -62,8 +68,9 @@ static void gate(start_gate *g, int parties) {
     if (atomic_fetch_add(&g->ready, 1) == parties - 1)
         atomic_store(&g->start_at, now_ns() + GATE_LEAD_NS);
     long long start_at;
-    while ((start_at = atomic_load(&g->start_at)) == 0) spin_pause();
-    while (now_ns() < start_at) spin_pause();
+    unsigned rounds = 0;
+    while ((start_at = atomic_load(&g->start_at)) == 0) spin_pause(&rounds);
+    while (now_ns() < start_at) continue; /* tens of microseconds: no yield, or we start late */
 }
 
 /* Each racer gets a CPU of its own (the first two this process may use). Left to itself the
@@ -257,7 +264,8 @@ static void leave_window(worker *w) {
         s->window_rc = atomic_load_explicit(&s->object->rc, memory_order_relaxed);
         atomic_store(&s->released, 1);
     } else {
-        while (!atomic_load(&s->released)) spin_pause();
+        unsigned rounds = 0;
+        while (!atomic_load(&s->released)) spin_pause(&rounds);
     }
 }
 
