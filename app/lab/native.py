@@ -71,12 +71,23 @@ class Layout(enum.StrEnum):
     def description(self) -> str:
         return _LAYOUT_DESCRIPTIONS[self]
 
+    @property
+    def label(self) -> str:
+        """A short form of the description, for charts."""
+        return _LAYOUT_LABELS[self]
+
 
 _LAYOUT_DESCRIPTIONS = {
     Layout.ONE_THREAD: "one thread, one object",
     Layout.ONE_OBJECT: "two threads, one shared object",
     Layout.TWO_OBJECTS: "two threads, two objects on separate cache lines",
     Layout.FALSE_SHARING: "two threads, two objects sharing one cache line (false sharing)",
+}
+_LAYOUT_LABELS = {
+    Layout.ONE_THREAD: "1 thread, 1 object",
+    Layout.ONE_OBJECT: "2 threads, 1 shared object",
+    Layout.TWO_OBJECTS: "2 threads, 2 objects, separate cache lines",
+    Layout.FALSE_SHARING: "2 threads, 2 objects, 1 cache line (false sharing)",
 }
 _LAYOUT_CODES = {
     Layout.ONE_THREAD: 0,

@@ -68,7 +68,17 @@ class Series:
 
     @property
     def finals(self) -> tuple[int, ...]:
-        return tuple(t.result.final_rc for t in self.trials if t.result.final_rc is not None)
+        """Final counts of the runs whose count means something: not crashed, and not freed
+        for real (glibc then writes over the count)."""
+        return tuple(
+            t.result.final_rc
+            for t in self.trials
+            if t.result.final_rc is not None and t.result.lost_updates is not None
+        )
+
+    @property
+    def excluded(self) -> int:
+        return len(self.trials) - len(self.finals)
 
     @property
     def crashes(self) -> int:
