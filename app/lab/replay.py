@@ -23,7 +23,11 @@ Its limits, which the page states too:
   changing anything the records show, and two writes of the same value are indistinguishable.
 - Only the recorded window is replayed (at most the simulator's largest n calls per thread),
   and only mode none: the locked and atomic modes serialise whole updates, which the simulator
-  already shows as they are.
+  already shows as they are. dec-dec replays only runs of at most that many calls, since its
+  count starts at 2n (a window of a longer run starts far from where the simulator starts).
+- The window is the start of the run. There one thread often gets the cache line first and
+  makes several calls before the other's first access lands: real races come in bursts, and a
+  replay often shows long runs of one thread with a few decisive switches.
 - The hardware's writes are not recorded; they are inferred from the reads. A write that no
   load saw is placed wherever the search puts it, so the replay's lost updates are one account
   of the count the hardware ended with, which the replayed run reproduces exactly.
