@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from app.lab import native
 from app.lab.jobs import Busy, JobRunner, TimedOut
 from app.lab.native import Freeing, NativeError
-from app.lab.trial import Series, Trial, run_trial, series
+from app.lab.trial import Trial, run_trial, series
 from app.sim import Mode, Scenario
 from app.web.templating import templates
 
@@ -227,24 +227,29 @@ async def stream_race(request: Request, query: RaceParams) -> AsyncIterator[Serv
     yield ServerSentEvent(raw_data=_fragment(request, "done", count=len(trials)), event="done")
 
 
+def _page_context(query: RaceQuery, *, run: bool, **extra: Any) -> dict[str, Any]:
+    empty = series(query.experiment, query.mode, query.iterations, [])
+    return _context(query, run=run, series=empty, stream_params=query.params(), **extra)
+
+
 @router.get("/lab", response_class=HTMLResponse, summary="The native lab page")
 async def lab_page(
     request: Request,
     query: RaceParams,
     run: Annotated[bool, Query(description="start the runs (streamed) on load")] = False,
 ) -> HTMLResponse:
-    empty: Series = series(query.experiment, query.mode, query.iterations, [])
-    context = _context(query, run=run, series=empty, stream_params=query.params())
+    context = _page_context(query, run=run)
     return templates.TemplateResponse(request, "lab.html", context)  # type: ignore[return-value]
 
 
 @router.get("/lab/cost", response_class=HTMLResponse, summary="The lock-cost chart")
-async def lab_cost(request: Request, iterations: CostIterations = DEFAULT_COST_ITERATIONS) -> Any:
+async def lab_cost(
+    request: Request, iterations: CostIterations = DEFAULT_COST_ITERATIONS
+) -> HTMLResponse:
+    """The whole lab page with the chart filled in, or only the chart for htmx."""
     rows = await _cost(iterations)
-    context = _context(None, run=False, cost=rows, cost_iterations=iterations)
-    if request.headers.get("HX-Request"):
-        return templates.TemplateResponse(request, "lab.html", context, block_name="cost")
-    empty = series(Scenario.INC_INC, Mode.NONE, DEFAULT_ITERATIONS, [])
-    page = _context(race_query(), run=False, series=empty, cost=rows, cost_iterations=iterations)
-    page["stream_params"] = page["query"].params()
-    return templates.TemplateResponse(request, "lab.html", page)
+    context = _page_context(race_query(), run=False, cost=rows, cost_iterations=iterations)
+    block = "cost" if request.headers.get("HX-Request") else None
+    return templates.TemplateResponse(  # type: ignore[return-value]
+        request, "lab.html", context, block_name=block
+    )
