@@ -392,6 +392,43 @@ static long long now_ms(void) {
     return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+/* What a child sent back: its result on one pipe, its stderr on the other. */
+struct child_output {
+    char result[sizeof(race_result)];
+    size_t got;
+    char *message;
+    size_t message_size, said;
+};
+
+/* One read from each pipe that has something; returns the bytes read. A pipe at end of file
+ * is closed and left out from then on (poll ignores negative fds). */
+static size_t read_ready(struct pollfd fds[2], struct child_output *o) {
+    size_t total = 0;
+    for (int i = 0; i < 2; i++) {
+        if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        char chunk[512];
+        ssize_t n = read(fds[i].fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            close(fds[i].fd);
+            fds[i].fd = -1;
+            continue;
+        }
+        total += (size_t)n;
+        char *into = i == 0 ? o->result + o->got : o->message + o->said;
+        size_t room = i == 0 ? sizeof o->result - o->got : o->message_size - 1 - o->said;
+        size_t take = (size_t)n < room ? (size_t)n : room;
+        memcpy(into, chunk, take);
+        if (i == 0) {
+            o->got += take;
+        } else {
+            o->said += take;
+            o->message[o->said] = '\0';
+        }
+    }
+    return total;
+}
+
 int race_run_in_child(const race_params *params, race_result *result, char *message,
                       size_t message_size, int timeout_ms) {
     if (message_size == 0) return -1;
@@ -435,57 +472,39 @@ int race_run_in_child(const race_params *params, race_result *result, char *mess
         return -1;
     }
 
-    char buffer[sizeof(race_result)];
-    size_t got = 0, said = 0;
-    int open_fds = 2, timed_out = 0;
-    long long deadline = now_ms() + timeout_ms;
+    /* Read the result and stderr until the child has exited and both pipes are drained, or
+     * the deadline passes. The child is reaped as soon as it exits (another child forked
+     * meanwhile may hold copies of our pipes, so end-of-file alone could come late). */
+    struct child_output output = {.message = message, .message_size = message_size};
     struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-    while (open_fds > 0) {
+    long long deadline = now_ms() + timeout_ms;
+    int status = 0, reaped = 0, timed_out = 0;
+    while (!reaped) {
         long long left = deadline - now_ms();
         if (left <= 0) {
             timed_out = 1;
             break;
         }
-        int ready = poll(fds, 2, (int)left);
-        if (ready < 0 && errno == EINTR) continue;
-        if (ready < 0) break;
-        for (int i = 0; i < 2; i++) {
-            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-            char chunk[512];
-            ssize_t n = read(fds[i].fd, chunk, sizeof chunk);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) {
-                close(fds[i].fd);
-                fds[i].fd = -1;
-                open_fds--;
-                continue;
-            }
-            if (i == 0) {
-                size_t take = (size_t)n < sizeof buffer - got ? (size_t)n : sizeof buffer - got;
-                memcpy(buffer + got, chunk, take);
-                got += take;
-            } else {
-                size_t take = (size_t)n < message_size - 1 - said ? (size_t)n : message_size - 1 - said;
-                memcpy(message + said, chunk, take);
-                said += take;
-                message[said] = '\0';
-            }
-        }
+        if (poll(fds, 2, left < 20 ? (int)left : 20) > 0) read_ready(fds, &output);
+        pid_t done = waitpid(pid, &status, WNOHANG);
+        if (done == pid) reaped = 1;
+        else if (done < 0 && errno != EINTR) break;
     }
-    if (timed_out) {
+    if (reaped) {
+        while (poll(fds, 2, 0) > 0 && read_ready(fds, &output) > 0) continue;
+    } else {
         kill(pid, SIGKILL);
-        snprintf(message, message_size, "ran past %d ms and was killed (a thread hung, e.g. on "
-                 "a mutex in freed memory)", timeout_ms);
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) continue;
+        if (timed_out)
+            snprintf(message, message_size, "ran past %d ms and was killed (a thread hung, "
+                     "e.g. on a mutex in freed memory)", timeout_ms);
     }
     for (int i = 0; i < 2; i++)
         if (fds[i].fd >= 0) close(fds[i].fd);
-    int status;
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) return -1;
-    }
+    if (timed_out) return SIGKILL;
     if (WIFSIGNALED(status)) return WTERMSIG(status);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && got == sizeof buffer) {
-        memcpy(result, buffer, sizeof buffer);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && output.got == sizeof output.result) {
+        memcpy(result, output.result, sizeof output.result);
         return 0;
     }
     return -1;

@@ -35,8 +35,10 @@ MAX_COST_ITERATIONS = 2_000_000
 REPLAY_WINDOW = MAX_N_SIMULATE
 """Calls per thread whose reads are recorded: the simulator replays at most this many."""
 
-CHILD_TIMEOUT_MS = 3_000
-"""A real-free child that has not finished by then is killed (it hung on freed memory)."""
+def child_timeout_ms(iterations: int) -> int:
+    """How long a real-free child may run before it is killed as hung (on a mutex in freed
+    memory, typically): a second, plus 2 µs per call, ten times a contended mutex's cost."""
+    return 1_000 + 2 * iterations // 1_000
 
 _READS_PER_CALL = 3  # check, read, test: RACE_READS_PER_CALL in race.h
 _MESSAGE_BYTES = 1024
@@ -202,7 +204,7 @@ def run_race(
     *,
     freeing: Freeing = Freeing.OBSERVED,
 ) -> RaceResult:
-    """One run of the experiment; blocking (up to about a second, or CHILD_TIMEOUT_MS)."""
+    """One run of the experiment; blocking (up to about a second, or child_timeout_ms)."""
     scenario = Scenario(scenario)
     result = ffi.new("race_result *")
     if Freeing(freeing) is Freeing.OBSERVED:
@@ -214,7 +216,8 @@ def run_race(
     params = _params(scenario, mode, iterations, real_free=True, record_calls=0)
     message = ffi.new("char[]", _MESSAGE_BYTES)
     started = time.perf_counter_ns()
-    status = lib.race_run_in_child(params, result, message, _MESSAGE_BYTES, CHILD_TIMEOUT_MS)
+    timeout = child_timeout_ms(iterations)
+    status = lib.race_run_in_child(params, result, message, _MESSAGE_BYTES, timeout)
     elapsed = time.perf_counter_ns() - started
     if status < 0:
         raise NativeError("the C experiment could not run in a child process")
