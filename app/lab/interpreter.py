@@ -1,7 +1,7 @@
 """The running interpreter's facts behind the classic story, measured in a fresh interpreter.
 
 scripts/interpreter_facts.py reports them; this module types them and says, for each one that
-differs from the figures the classic story quotes, why (`explain`).
+differs from the figures the classic story quotes, why (explain).
 """
 
 from __future__ import annotations
@@ -93,36 +93,36 @@ def explain(facts: Facts) -> dict[str, str]:
             f"this build ({facts.pointer_bits}-bit, Python {facts.python})."
         )
     notes["id"] = (
-        "The ids differ: ints are immutable, so `x = x + 1` makes a new object and rebinds "
+        "The ids differ: ints are immutable, so x = x + 1 makes a new object and rebinds "
         "the name; the old object is freed when its count reaches zero."
         if facts.id_before != facts.id_after
         else "The ids are equal here: the old object was freed and the new one reused its memory."
     )
     notes["refcount_sequence"] = (
         "An object only names refer to reads 2 with one name: the name and getrefcount's own "
-        "argument. Each new name or container slot adds one; `del` takes it away."
+        "argument. Each new name or container slot adds one; del takes it away."
     )
     if facts.refcount_module_literal != CLASSIC_NAMED_REFCOUNT:
         notes["refcount_literal"] = (
-            f"The seed's snippet (`x = 2781; sys.getrefcount(x)` in a script) reads "
+            f"The seed's snippet (x = 2781; sys.getrefcount(x) in a script) reads "
             f"{facts.refcount_module_literal}, not {CLASSIC_NAMED_REFCOUNT}: the literal is also "
             "held by the code object's constants, and a script's parsed syntax tree stays alive "
             "while the script runs. Imported from a module it reads one less."
         )
     if facts.refcount_small_int_1 == IMMORTAL_REFCOUNT or version >= (3, 12):
         notes["small_int"] = (
-            f"`sys.getrefcount(1)` reads {facts.refcount_small_int_1:,}: since 3.12 small ints, "
+            f"sys.getrefcount(1) reads {facts.refcount_small_int_1:,}: since 3.12 small ints, "
             "None, True and False are immortal (PEP 683); their count is pinned and never "
             "changes, so threads sharing them never write to it."
         )
     elif version == (3, 11):
         notes["small_int"] = (
-            f"`sys.getrefcount(1)` reads {facts.refcount_small_int_1:,}: in 3.11 the small ints "
+            f"sys.getrefcount(1) reads {facts.refcount_small_int_1:,}: in 3.11 the small ints "
             "are static objects whose counts start near 10^9, so they are never freed."
         )
     else:
         notes["small_int"] = (
-            f"`sys.getrefcount(1)` reads {facts.refcount_small_int_1:,}: every use of the cached "
+            f"sys.getrefcount(1) reads {facts.refcount_small_int_1:,}: every use of the cached "
             "small int 1 anywhere in the interpreter counts."
         )
     notes["switch_interval"] = (
@@ -139,10 +139,10 @@ def explain(facts: Facts) -> dict[str, str]:
             + ("the GIL is enabled at run time." if facts.gil_enabled else "there is no GIL.")
         )
     elif facts.has_is_gil_enabled:
-        notes["gil"] = "A build with the GIL; `sys._is_gil_enabled()` (3.13+) confirms it is on."
+        notes["gil"] = "A build with the GIL; sys._is_gil_enabled() (3.13+) confirms it is on."
     else:
         notes["gil"] = (
-            "A build with the GIL; `sys._is_gil_enabled()` does not exist before 3.13, "
+            "A build with the GIL; sys._is_gil_enabled() does not exist before 3.13, "
             "where free-threaded builds arrived."
         )
     return notes

@@ -39,6 +39,12 @@ class RaceResult:
     def expected(self) -> int:
         return 2 * self.iterations
 
+    @property
+    def switches_only_at_checkpoints(self) -> bool:
+        """True from 3.10 on: a switch only at loop back-edges, calls and returns."""
+        major, minor = (int(part) for part in self.python.split(".")[:2])
+        return (major, minor) >= (3, 10)
+
 
 def measure_race(*, statement: Statement, iterations: int = 200_000, runs: int = 3) -> RaceResult:
     if statement not in STATEMENT_CODE:

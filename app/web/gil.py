@@ -16,7 +16,16 @@ from fastapi.responses import HTMLResponse, Response
 from app.lab import gil, interpreter, lost_updates, workloads
 from app.lab.jobs import JobRunner
 from app.lab.scripts import ScriptFailed
-from app.sim import pyrace
+from app.sim import (
+    MAX_INTERVAL,
+    MAX_N_SIMULATE,
+    Config,
+    Mode,
+    Permalink,
+    Scenario,
+    pyrace,
+    simulate,
+)
 from app.web import gil_charts
 from app.web.gil_models import (
     CpuModel,
@@ -213,10 +222,32 @@ def _panel(request: Request, name: str, context: dict[str, Any]) -> Response:
     return templates.TemplateResponse(request, "gil_panel.html", context)
 
 
+def _simulated_context(interval_ms: float) -> dict[str, Any]:
+    """The simulator's gil mode at the same interval, one step standing for one millisecond."""
+    steps = min(MAX_INTERVAL, max(1, round(interval_ms)))
+    run = simulate(
+        Config(scenario=Scenario.INC_INC, mode=Mode.GIL, n=MAX_N_SIMULATE, interval=steps)
+    )
+    slices = gil_charts.simulated_slices([step.thread.value for step in run.steps])
+    whole = slices[1:-1] if len(slices) > 2 else slices
+    lengths = sorted(piece.length for piece in whole)
+    return {
+        "sim_interval": steps,
+        "sim_n": MAX_N_SIMULATE,
+        "sim_scenario": Scenario.INC_INC.value,
+        "sim_chart": gil_charts.simulated_chart(slices, lanes=("A", "B")),
+        "sim_handoffs": max(0, len(slices) - 1),
+        "sim_median": lengths[len(lengths) // 2] if lengths else None,
+        "sim_link": f"/sim?{Permalink.of(run, 0).to_query()}",
+    }
+
+
 def _timeline_context(timeline: gil.Timeline, duration_ms: int) -> dict[str, Any]:
     return {
+        **_simulated_context(timeline.interval_ms),
         "timeline": timeline,
         "timeline_chart": gil_charts.timeline_chart(timeline),
+        "distribution_chart": gil_charts.distribution_chart(timeline),
         "duration_ms": duration_ms,
         "interval_ms": timeline.interval_ms,
         "threads": len(timeline.threads),
@@ -260,7 +291,12 @@ async def gil_timeline_panel(
     threads: Threads = 2,
 ) -> Response:
     timeline = await _timeline(interval_ms, duration_ms, threads)
-    return _panel(request, "timeline", _timeline_context(timeline, duration_ms))
+    response = _panel(request, "timeline", _timeline_context(timeline, duration_ms))
+    # The page's own URL for this state, so the address bar is a permalink after a swap.
+    response.headers["HX-Push-Url"] = (
+        f"/gil?interval_ms={interval_ms:g}&duration_ms={duration_ms}&threads={threads}"
+    )
+    return response
 
 
 @router.get("/gil/io", response_class=HTMLResponse, summary="The I/O against CPU panel")

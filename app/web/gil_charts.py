@@ -148,6 +148,19 @@ def timeline_chart(timeline: Timeline) -> LaneChart:
     return lane_chart(timeline.threads, spans, until=until, unit="ms", truncated=truncated)
 
 
+def distribution_chart(timeline: Timeline) -> BarChart:
+    """How many whole slices fall in each quarter-interval bin of length."""
+    rows = [
+        (
+            f"{b.from_ms:g}–{b.to_ms:g} ms" if b.to_ms is not None else f"≥ {b.from_ms:g} ms",
+            float(b.count),
+            "histogram",
+        )
+        for b in timeline.distribution
+    ]
+    return bar_chart(rows, unit="", decimals=0)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HorizontalBar:
     label: str
@@ -170,7 +183,9 @@ class BarChart:
     unit: str
 
 
-def bar_chart(rows: Sequence[tuple[str, float, str]], *, unit: str = "s") -> BarChart:
+def bar_chart(
+    rows: Sequence[tuple[str, float, str]], *, unit: str = "s", decimals: int = 2
+) -> BarChart:
     """Horizontal bars (label, value, kind) on one shared scale, with an axis below."""
     left = 200
     plot_width = WIDTH - left - 70  # room for the value label past the longest bar
@@ -187,7 +202,7 @@ def bar_chart(rows: Sequence[tuple[str, float, str]], *, unit: str = "s") -> Bar
             kind=kind,
             y=index * (bar_height + gap),
             width=round(max(1.0, value * scale), 2),
-            value_label=f"{value:.2f} {unit}",
+            value_label=f"{value:.{decimals}f} {unit}".strip(),
         )
         for index, (label, value, kind) in enumerate(rows)
     )
@@ -206,3 +221,40 @@ def bar_chart(rows: Sequence[tuple[str, float, str]], *, unit: str = "s") -> Bar
         bar_height=bar_height,
         unit=unit,
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SimulatedSlice:
+    thread: str
+    start: int  # step number, from 0
+    end: int
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start
+
+
+def simulated_slices(threads_by_step: Sequence[str]) -> tuple[SimulatedSlice, ...]:
+    """Consecutive steps of one thread, from the simulator's trace (one thread name per step)."""
+    slices: list[SimulatedSlice] = []
+    for index, thread in enumerate(threads_by_step):
+        if slices and slices[-1].thread == thread:
+            last = slices[-1]
+            slices[-1] = SimulatedSlice(thread=thread, start=last.start, end=index + 1)
+        else:
+            slices.append(SimulatedSlice(thread=thread, start=index, end=index + 1))
+    return tuple(slices)
+
+
+def simulated_chart(slices: Sequence[SimulatedSlice], *, lanes: Sequence[str]) -> LaneChart:
+    spans = [
+        (
+            piece.thread,
+            float(piece.start),
+            float(piece.end),
+            f"thread {piece.thread} held the GIL for steps {piece.start + 1} to {piece.end}",
+        )
+        for piece in slices
+    ]
+    until = float(slices[-1].end) if slices else 1.0
+    return lane_chart(lanes, spans, until=until, unit="steps")
