@@ -93,7 +93,9 @@ def runs_from_edges(edges_per_thread: Sequence[Sequence[int]]) -> tuple[Run, ...
             raise ValueError(f"thread {thread_name(thread)} has an odd number of run edges")
         for start, end in zip(edges[0::2], edges[1::2], strict=True):
             if end < start:
-                raise ValueError(f"thread {thread_name(thread)} has a run that ends before it starts")
+                raise ValueError(
+                    f"thread {thread_name(thread)} has a run that ends before it starts"
+                )
             runs.append(Run(thread=thread, start_ns=start, end_ns=end))
     return tuple(runs)
 

@@ -134,9 +134,8 @@ def explain(facts: Facts) -> dict[str, str]:
         )
     )
     if facts.free_threaded:
-        notes["gil"] = (
-            "This is a free-threaded build (PEP 703): "
-            + ("the GIL is enabled at run time." if facts.gil_enabled else "there is no GIL.")
+        notes["gil"] = "This is a free-threaded build (PEP 703): " + (
+            "the GIL is enabled at run time." if facts.gil_enabled else "there is no GIL."
         )
     elif facts.has_is_gil_enabled:
         notes["gil"] = "A build with the GIL; sys._is_gil_enabled() (3.13+) confirms it is on."

@@ -216,9 +216,7 @@ class _Machine:
         return references == self.refcounts
 
 
-def simulate(
-    statement: Statement, switching: Switching, n: int, interval: int
-) -> PyRace:
+def simulate(statement: Statement, switching: Switching, n: int, interval: int) -> PyRace:
     """Run both threads to the end under the GIL rules above (see the module docstring)."""
     if not 1 <= n <= MAX_N:
         raise ValueError(f"n must lie in 1..{MAX_N}")

@@ -66,7 +66,8 @@ IntervalMs = Annotated[
     Query(ge=gil.MIN_INTERVAL_MS, le=gil.MAX_INTERVAL_MS, description="sys.setswitchinterval, ms"),
 ]
 DurationMs = Annotated[
-    int, Query(ge=gil.MIN_DURATION_MS, le=gil.MAX_DURATION_MS, description="how long the threads spin")
+    int,
+    Query(ge=gil.MIN_DURATION_MS, le=gil.MAX_DURATION_MS, description="how long the threads spin"),
 ]
 Threads = Annotated[
     int, Query(ge=gil.MIN_THREADS, le=gil.MAX_THREADS, description="CPU-bound threads")
@@ -86,7 +87,8 @@ Workers = Annotated[
 ]
 StatementParam = Annotated[Literal["inplace", "call"], Query(description="n += 1 or n = n + one()")]
 Iterations = Annotated[
-    int, Query(ge=lost_updates.MIN_ITERATIONS, le=lost_updates.MAX_ITERATIONS, description="per thread")
+    int,
+    Query(ge=lost_updates.MIN_ITERATIONS, le=lost_updates.MAX_ITERATIONS, description="per thread"),
 ]
 Runs = Annotated[int, Query(ge=lost_updates.MIN_RUNS, le=lost_updates.MAX_RUNS)]
 SwitchingParam = Annotated[
@@ -196,7 +198,9 @@ async def _cpu(count: int, workers: int) -> workloads.CpuTimes:
     )
 
 
-async def _race(statement: lost_updates.Statement, iterations: int, runs: int) -> lost_updates.RaceResult:
+async def _race(
+    statement: lost_updates.Statement, iterations: int, runs: int
+) -> lost_updates.RaceResult:
     return await _run(
         lambda: lost_updates.measure_race(statement=statement, iterations=iterations, runs=runs),
         limit_s=10.0 + runs * iterations / 50_000,
@@ -257,7 +261,12 @@ def _timeline_context(timeline: gil.Timeline, duration_ms: int) -> dict[str, Any
 def _pyrace_context(statement: str, switching: str, n: int, interval: int) -> dict[str, Any]:
     return {
         "pyrace": _pyrace(statement, switching, n, interval),
-        "pyrace_params": {"statement": statement, "switching": switching, "n": n, "interval": interval},
+        "pyrace_params": {
+            "statement": statement,
+            "switching": switching,
+            "n": n,
+            "interval": interval,
+        },
         "pyrace_statements": pyrace.SOURCE,
     }
 

@@ -152,7 +152,7 @@ def distribution_chart(timeline: Timeline) -> BarChart:
     """How many whole slices fall in each quarter-interval bin of length."""
     rows = [
         (
-            f"{b.from_ms:g}–{b.to_ms:g} ms" if b.to_ms is not None else f"≥ {b.from_ms:g} ms",
+            f"{b.from_ms:g} to {b.to_ms:g} ms" if b.to_ms is not None else f"≥ {b.from_ms:g} ms",
             float(b.count),
             "histogram",
         )
@@ -209,7 +209,7 @@ def bar_chart(
     axis_y = len(rows) * (bar_height + gap)
     ticks = tuple(
         Tick(x=round(left + index * step * scale, 2), label=_format(round(index * step, 6)))
-        for index in range(int(round(axis_max / step)) + 1)
+        for index in range(round(axis_max / step) + 1)
     )
     return BarChart(
         width=WIDTH,

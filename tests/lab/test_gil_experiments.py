@@ -21,7 +21,9 @@ def test_facts_of_the_running_interpreter() -> None:
     # An object only names refer to: the name and getrefcount's argument, then one per reference.
     assert [step.refcount for step in facts.refcount_sequence] == [2, 3, 4, 3, 2]
     notes = explain(facts)
-    assert {"getsizeof", "id", "refcount_sequence", "small_int", "switch_interval", "gil"} <= set(notes)
+    assert {"getsizeof", "id", "refcount_sequence", "small_int", "switch_interval", "gil"} <= set(
+        notes
+    )
     if sys.version_info >= (3, 12):
         assert facts.refcount_small_int_1 == 2**32 - 1
         assert "immortal" in notes["small_int"]

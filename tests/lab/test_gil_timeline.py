@@ -55,7 +55,10 @@ def test_overlapping_runs_are_clipped_and_counted() -> None:
     # Two threads running at once: only possible without a GIL.
     runs = _runs((0, 0, 10), (1, 6, 20))
     timeline = derive_timeline(runs, interval_ms=5, duration_ms=20, threads=2)
-    assert [(s.thread, s.start_ms, s.end_ms) for s in timeline.slices] == [("A", 0, 10), ("B", 10, 20)]
+    assert [(s.thread, s.start_ms, s.end_ms) for s in timeline.slices] == [
+        ("A", 0, 10),
+        ("B", 10, 20),
+    ]
     assert timeline.overlap_ms == pytest.approx(4)
 
 

@@ -33,7 +33,9 @@ else:  # Python 3.6
         return int(time.perf_counter() * 1e9)
 
 
-def spin(start_gate: threading.Barrier, deadline_box: List[int], gap_ns: int, edges: List[int]) -> None:
+def spin(
+    start_gate: threading.Barrier, deadline_box: List[int], gap_ns: int, edges: List[int]
+) -> None:
     start_gate.wait()
     deadline = deadline_box[0]
     previous = clock_ns()
