@@ -194,7 +194,7 @@ async def _fetch(request: Request, seconds: float, requests: int) -> workloads.F
 async def _cpu(count: int, workers: int) -> workloads.CpuTimes:
     return await _run(
         lambda: workloads.measure_cpu(count=count, workers=workers),
-        limit_s=10.0 + 3 * workers * count / 1_000_000,
+        limit_s=workloads.cpu_timeout_s(count, workers),
     )
 
 
@@ -233,15 +233,13 @@ def _simulated_context(interval_ms: float) -> dict[str, Any]:
         Config(scenario=Scenario.INC_INC, mode=Mode.GIL, n=MAX_N_SIMULATE, interval=steps)
     )
     slices = gil_charts.simulated_slices([step.thread.value for step in run.steps])
-    whole = slices[1:-1] if len(slices) > 2 else slices
-    lengths = sorted(piece.length for piece in whole)
     return {
         "sim_interval": steps,
         "sim_n": MAX_N_SIMULATE,
         "sim_scenario": Scenario.INC_INC.value,
         "sim_chart": gil_charts.simulated_chart(slices, lanes=("A", "B")),
         "sim_handoffs": max(0, len(slices) - 1),
-        "sim_median": lengths[len(lengths) // 2] if lengths else None,
+        "sim_median": gil_charts.median_length(slices),
         "sim_link": f"/sim?{Permalink.of(run, 0).to_query()}",
     }
 

@@ -7,6 +7,7 @@ the templates. All sizes are SVG user units inside a viewBox that CSS scales to 
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,7 +19,8 @@ RIGHT = 12
 LANE_HEIGHT = 26
 LANE_GAP = 8
 AXIS_HEIGHT = 30
-MAX_DRAWN_SLICES = 1500  # past this the chart shows the start of the run only
+MAX_DRAWN_SLICES = 1500
+BAR_CHART_WIDTH = 600  # narrower: bar charts sit two to a row  # past this the chart shows the start of the run only
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -187,8 +189,8 @@ def bar_chart(
     rows: Sequence[tuple[str, float, str]], *, unit: str = "s", decimals: int = 2
 ) -> BarChart:
     """Horizontal bars (label, value, kind) on one shared scale, with an axis below."""
-    left = 200
-    plot_width = WIDTH - left - 70  # room for the value label past the longest bar
+    left = 170
+    plot_width = BAR_CHART_WIDTH - left - 70  # room for the value label past the longest bar
     bar_height = 26
     gap = 10
     top = max([value for _, value, _ in rows], default=0.0)
@@ -212,7 +214,7 @@ def bar_chart(
         for index in range(round(axis_max / step) + 1)
     )
     return BarChart(
-        width=WIDTH,
+        width=BAR_CHART_WIDTH,
         height=axis_y + AXIS_HEIGHT,
         plot_left=left,
         bars=bars,
@@ -244,6 +246,12 @@ def simulated_slices(threads_by_step: Sequence[str]) -> tuple[SimulatedSlice, ..
         else:
             slices.append(SimulatedSlice(thread=thread, start=index, end=index + 1))
     return tuple(slices)
+
+
+def median_length(slices: Sequence[SimulatedSlice]) -> float | None:
+    """The median slice in steps, leaving out the first and last as the measured side does."""
+    whole = slices[1:-1] if len(slices) > 2 else slices
+    return statistics.median(piece.length for piece in whole) if whole else None
 
 
 def simulated_chart(slices: Sequence[SimulatedSlice], *, lanes: Sequence[str]) -> LaneChart:

@@ -95,6 +95,7 @@ class CpuModel(BaseModel):
     load_average: float | None
     count: int
     workers: int
+    repeats: int = Field(description="each timing is the best of this many rounds")
     sequential_s: float
     threads_s: float
     processes_s: float
@@ -109,6 +110,7 @@ class CpuModel(BaseModel):
             load_average=times.load_average,
             count=times.count,
             workers=times.workers,
+            repeats=times.repeats,
             sequential_s=round(times.sequential_s, 4),
             threads_s=round(times.threads_s, 4),
             processes_s=round(times.processes_s, 4),
