@@ -19,8 +19,8 @@ RIGHT = 12
 LANE_HEIGHT = 26
 LANE_GAP = 8
 AXIS_HEIGHT = 30
-MAX_DRAWN_SLICES = 1500
-BAR_CHART_WIDTH = 600  # narrower: bar charts sit two to a row  # past this the chart shows the start of the run only
+MAX_DRAWN_SLICES = 1500  # past this the chart shows the start of the run only
+BAR_CHART_WIDTH = 600  # narrower: bar charts sit two to a row
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
