@@ -100,6 +100,8 @@ Bytecodes = Annotated[
     int, Query(ge=1, le=pyrace.MAX_INTERVAL, description="switch interval, in bytecodes")
 ]
 
+Embed = Annotated[bool, Query(description="minimal chrome, for a lesson's iframe")]
+
 DEFAULT_INTERVAL_MS = 5.0
 DEFAULT_DURATION_MS = 500
 DEFAULT_DELAY_S = 0.3
@@ -219,8 +221,10 @@ def _pyrace(statement: str, switching: str, n: int, interval: int) -> pyrace.PyR
 
 
 def _panel(request: Request, name: str, context: dict[str, Any]) -> Response:
-    """One panel of the GIL lab: its block for htmx, or a page around it for a plain link."""
-    context = {"section": "gil", "panel": name, **context}
+    """One panel of the GIL lab: its block for htmx, or a page around it for a plain link
+    (with minimal chrome when `?embed=1`, for a lesson's iframe)."""
+    embed = request.query_params.get("embed", "").lower() in {"1", "true", "yes", "on"}
+    context = {"section": "gil", "panel": name, "embed": embed, **context}
     if request.headers.get("HX-Request") == "true":
         return templates.TemplateResponse(request, "gil_panel.html", context, block_name="panel")
     return templates.TemplateResponse(request, "gil_panel.html", context)
@@ -276,11 +280,13 @@ async def gil_page(
     duration_ms: DurationMs = DEFAULT_DURATION_MS,
     threads: Threads = 2,
     seconds: DelaySeconds = DEFAULT_DELAY_S,
+    embed: Embed = False,
 ) -> Response:
     timeline = await _timeline(interval_ms, duration_ms, threads)
     facts = await _facts()
     context: dict[str, Any] = {
         "section": "gil",
+        "embed": embed,
         **_timeline_context(timeline, duration_ms),
         **_pyrace_context("inplace", "any-bytecode", 5, 3),
         "facts": facts,

@@ -182,3 +182,11 @@ def test_the_io_panel_draws_both_charts(live_server: str) -> None:
     assert 'id="io-chart"' in response.text
     assert 'id="cpu-chart"' in response.text
     assert "processes" in response.text
+
+
+def test_panels_embed_with_minimal_chrome(client: TestClient) -> None:
+    response = client.get("/gil/pyrace?embed=1")
+    assert response.status_code == 200
+    assert "site-header" not in response.text
+    assert "The whole GIL lab" not in response.text
+    assert '<body class=" embed">' in response.text
