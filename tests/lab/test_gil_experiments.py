@@ -61,3 +61,31 @@ def test_every_script_compiles_with_36_syntax(name: str) -> None:
 
     source = scripts.path(name).read_text()
     ast.parse(source, feature_version=(3, 6))
+
+
+def _oldest_python() -> str | None:
+    """CPython 3.6 from pyenv, where the machine has it (the versions page runs our scripts)."""
+    import os
+    from pathlib import Path
+
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    found = sorted(root.glob("3.6.*/bin/python")) if root.is_dir() else []
+    return str(found[0]) if found else None
+
+
+OLDEST = _oldest_python()
+
+
+@pytest.mark.skipif(OLDEST is None, reason="no CPython 3.6 under pyenv on this machine")
+def test_the_scripts_run_on_python_36() -> None:
+    assert OLDEST is not None
+    report = scripts.run("gil_slices", 5, 100, 2, 20, timeout=20, python=OLDEST)
+    assert report["python"].startswith("3.6.")
+    assert len(report["threads"]) == 2
+    race = scripts.run("python_race", "inplace", 1000, 1, timeout=20, python=OLDEST)
+    assert len(race["runs"]) == 1
+    facts = measure_facts(python=OLDEST)
+    assert facts.python.startswith("3.6.")
+    assert not facts.has_is_gil_enabled
+    cpu = scripts.run("cpu_work", 100_000, 2, 1, timeout=20, python=OLDEST)
+    assert cpu["repeats"] == 1
