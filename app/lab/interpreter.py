@@ -104,7 +104,7 @@ def explain(facts: Facts) -> dict[str, str]:
     )
     if facts.refcount_module_literal != CLASSIC_NAMED_REFCOUNT:
         notes["refcount_literal"] = (
-            f"The seed's snippet (x = 2781; sys.getrefcount(x) in a script) reads "
+            f"The classic snippet, x = 2781; sys.getrefcount(x) in a script, reads "
             f"{facts.refcount_module_literal}, not {CLASSIC_NAMED_REFCOUNT}: the literal is also "
             "held by the code object's constants, and a script's parsed syntax tree stays alive "
             "while the script runs. Imported from a module it reads one less."
