@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.web import errors, health, native_lab, sim_api, sim_pages, templating
+from app.web import errors, gil, health, native_lab, sim_api, sim_pages, templating
 from app.web.assets import STATIC_DIR
 from app.web.settings import Settings
 
@@ -25,4 +25,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sim_pages.router)
     app.include_router(sim_api.router)
     app.include_router(native_lab.router)
+    app.include_router(gil.router)
     return app
