@@ -62,7 +62,7 @@ def main() -> None:
                 "switch_interval_s": sys.getswitchinterval(),
                 "getsizeof_2781": sys.getsizeof(int("2781")),
                 "getsizeof_1": sys.getsizeof(small),
-                "getsizeof_2_to_64": sys.getsizeof(2 ** 64),
+                "getsizeof_2_to_64": sys.getsizeof(2**64),
                 "id_rebinding": rebinding(),
                 "refcount_sequence": refcount_sequence(),
                 "refcount_module_literal": MODULE_LITERAL_REFCOUNT,
