@@ -2,8 +2,8 @@
 
 Each interpreter runs the same scripts as the page, one after the other, in fresh processes:
 the race (`n += 1` and `n = n + one()`, two threads, 200,000 updates each, 3 runs), the
-reference-count facts, and the convoy (median echo round trip alone → beside one CPU-bound
-thread) at switch intervals of 5, 1 and 0.1 ms.
+reference-count facts, the median GIL slice of two CPU-bound threads, and the convoy (median
+echo round trip alone → beside one CPU-bound thread) at switch intervals of 5, 1 and 0.1 ms.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def main() -> None:
     print(f"{len(found)} interpreters; {len(os.sched_getaffinity(0))} cores")
     header = (
         f"{'python':<9} {'n += 1':>9} {'n=n+one()':>9} {'refcnt(1)':>13} {'fresh':>5} "
-        f"{'size':>4} {'switch':>6} "
+        f"{'size':>4} {'switch':>6} {'slice':>7} "
         + " ".join(f"{f'rtt ms @{interval:g}':>14}" for interval in CONVOY_INTERVALS_MS)
         + "  seconds"
     )
@@ -51,12 +51,14 @@ def main() -> None:
             f"{facts.refcount_fresh_int:>5}" if facts else f"{'-':>5}",
             f"{facts.sizeof_2781:>4}" if facts else f"{'-':>4}",
             f"{facts.switch_interval_ms:>4g}ms" if facts else f"{'-':>6}",
+            f"{facts.median_slice_ms:>5.2f}ms" if facts and facts.median_slice_ms else f"{'-':>7}",
             *(f"{_convoy(row, interval):>14}" for interval in CONVOY_INTERVALS_MS),
             f"{time.perf_counter() - started:7.1f}",
         ]
         print(" ".join(cells), flush=True)
         for error in row.errors:
             print(f"  ! {error}")
+    print("slice: median time a CPU-bound thread kept the GIL beside another (default interval);")
     print("lost: mean share of 2 x 200,000 updates lost, and runs with any loss of 3;")
     print("rtt: median round trip of a 1-byte echo alone → beside one CPU-bound thread.")
 

@@ -2,8 +2,8 @@
 
 JSON: /api/interpreters, /api/versions/race, /api/gil/convoy. Page: /versions, filled in over
 SSE (/stream/versions) one interpreter at a time, from a cache kept for the server's lifetime;
-POST /versions/rerun forgets it. /fragments/convoy is the convoy chart alone, for /gil.
-All lab work goes through this area's one JobRunner, one job at a time: the experiments time
+POST /versions/rerun forgets it. /gil/convoy is the convoy chart of one interpreter, for /gil.
+All lab work goes through the GIL lab's JobRunner, one job at a time: the experiments time
 threads against each other and would disturb each other's figures if they shared the cores.
 """
 
@@ -41,14 +41,17 @@ from app.lab.survey import (
     measure_race,
 )
 from app.lab.survey_cache import SurveyCache
+from app.web import gil as gil_area
 from app.web.errors import BadParameter
 from app.web.templating import templates
 from app.web.version_charts import convoy_chart, lost_updates_chart
 
 router = APIRouter()
 
-# One runner for this area, one job at a time (see the module's docstring); up to 8 wait.
-_runner = JobRunner(workers=1, queue=8, retry_after=10)
+# The GIL lab's runner, shared: one job at a time for every experiment that times Python
+# threads, so /gil's panels and this page's survey never run side by side and skew each other
+# (seen: a 0.1 ms convoy measured at 4 ms while /gil's other panels ran).
+_runner: JobRunner = gil_area._lab()
 _survey = SurveyCache(_runner)
 _RACE_TIMEOUT_S = 90.0
 _CONVOY_TIMEOUT_S = 30.0
@@ -284,15 +287,22 @@ async def stream_versions() -> AsyncIterator[ServerSentEvent]:
     yield ServerSentEvent(raw_data="", event="done")
 
 
-@router.get("/fragments/convoy", response_class=HTMLResponse, include_in_schema=False)
-async def convoy_fragment(python: PythonVersion = None) -> HTMLResponse:
-    """The convoy chart of one interpreter (default: the server's), for /gil and lessons."""
+@router.get("/gil/convoy", response_class=HTMLResponse, include_in_schema=False)
+async def convoy_panel(
+    request: Request, python: PythonVersion = None, embed: bool = False
+) -> Response:
+    """The convoy chart of one interpreter (default: the server's): the fragment alone for htmx
+    (/gil loads it so), else a page around it (`embed=1`: without the site's chrome)."""
     interpreter = await _interpreter(python)
     row = await _survey.row(interpreter)
     context = {
+        "section": "gil",
+        "embed": embed,
         "convoy_chart": convoy_chart([row] if row.convoy else []),
-        "convoy_note": explain_convoy(interpreter, row.convoy),
+        "convoy_note": _with_code(explain_convoy(interpreter, row.convoy)),
         "convoy_python": interpreter.version,
         "convoy_errors": row.errors,
     }
-    return HTMLResponse(_render("partials/convoy.html", context))
+    if request.headers.get("HX-Request"):
+        return HTMLResponse(_render("partials/convoy.html", context))
+    return templates.TemplateResponse(request, "convoy.html", context)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 
 import pytest
 
@@ -11,11 +12,14 @@ from app.lab import interpreters
 from app.lab.interpreters import Interpreter
 from app.lab.survey import (
     ConvoyResult,
+    Facts,
     RaceResult,
     explain_convoy,
+    explain_facts,
     explain_race,
     measure_convoy,
     measure_facts,
+    measure_median_slice,
     measure_race,
 )
 
@@ -101,7 +105,25 @@ def test_the_convoy_sentence_says_which_intervals_waited() -> None:
     results = (
         ConvoyResult(interval_ms=5.0, idle_rtt_ms=0.02, loaded_rtt_ms=5.1),
         ConvoyResult(interval_ms=1.0, idle_rtt_ms=0.02, loaded_rtt_ms=0.03),
+        ConvoyResult(interval_ms=0.1, idle_rtt_ms=0.02, loaded_rtt_ms=4.15),
     )
     sentence = explain_convoy(_interpreter("3.12.1"), results)
-    assert "5.10 ms at 5 ms" in sentence
+    assert "about a switch interval for the GIL (5.10 ms at 5 ms)" in sentence
     assert "did not wait (0.030 ms at 1 ms)" in sentence
+    assert "far longer than the interval (4.15 ms at 0.1 ms)" in sentence
+
+
+def test_the_median_gil_slice_is_measured_by_the_gil_labs_script() -> None:
+    facts = measure_facts(RUNNING)
+    median = measure_median_slice(RUNNING, facts)
+    assert median is not None
+    assert median > 0
+
+
+def test_the_slice_sentence_says_when_slices_stretch_past_the_interval() -> None:
+    new = _interpreter("3.12.1")
+    base = Facts(refcount_one=7, refcount_fresh_int=2, sizeof_2781=28, switch_interval_ms=5.0)
+    steady = explain_facts(new, replace(base, median_slice_ms=5.1))["median_slice_ms"]
+    assert "about one switch interval" in steady
+    stretched = explain_facts(new, replace(base, median_slice_ms=12.0))["median_slice_ms"]
+    assert "2.4 times the switch interval" in stretched

@@ -194,11 +194,22 @@ def test_with_one_interpreter_the_page_says_how_to_add_more(
     assert "pyenv" in text
 
 
-def test_the_convoy_fragment_for_the_gil_page(client: TestClient, fresh_survey: list[str]) -> None:
-    response = client.get("/fragments/convoy")
-    assert response.status_code == 200
-    assert '<section class="convoy" id="convoy"' in response.text
-    assert "<svg" in response.text
-    assert f"on Python {RUNNING}" in response.text
-    assert "5.15 ms at 5 ms" in response.text
-    assert client.get("/fragments/convoy", params={"python": "2.7"}).status_code == 400
+def test_the_convoy_panel_for_the_gil_page(client: TestClient, fresh_survey: list[str]) -> None:
+    fragment = client.get("/gil/convoy", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200
+    assert fragment.text.lstrip().startswith('<section class="convoy" id="convoy"')
+    assert "<svg" in fragment.text
+    assert f"on Python {RUNNING}" in fragment.text
+    assert "5.15 ms at 5 ms" in fragment.text
+    page = client.get("/gil/convoy", params={"embed": 1})
+    assert page.text.startswith("<!doctype html>")
+    assert "site-header" not in page.text
+    assert '<section class="convoy" id="convoy"' in page.text
+    assert client.get("/gil/convoy", params={"python": "2.7"}).status_code == 400
+
+
+def test_the_gil_page_loads_the_convoy_panel(client: TestClient) -> None:
+    page = client.get("/gil")
+    assert page.status_code == 200
+    assert 'hx-get="/gil/convoy"' in page.text
+    assert "css/charts.css" in page.text
