@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.web import errors, health, sim_api, templating
+from app.web import challenge_pages, challenges, errors, health, sim_api, templating
 from app.web.assets import STATIC_DIR
 from app.web.settings import Settings
 
@@ -23,4 +23,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(health.router)
     app.include_router(sim_api.router)
+    app.include_router(challenges.router)
+    app.include_router(challenge_pages.router)
     return app
