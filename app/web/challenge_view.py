@@ -364,7 +364,8 @@ _EVENT_NOTES = {
 
 def narrate(step: Step) -> str:
     """One sentence or two for the step just taken: "Step 3: A writes its register to rc..."."""
-    sentence = _NARRATION[step.op].format(t=step.thread.value, rc=step.rc, reg=step.reg[step.thread])
+    thread = step.thread
+    sentence = _NARRATION[step.op].format(t=thread.value, rc=step.rc, reg=step.reg[thread])
     notes = " ".join(_EVENT_NOTES[event] for event in step.events if _EVENT_NOTES[event])
     return f"Step {step.index}: {sentence}" + (f" {notes}" if notes else "")
 

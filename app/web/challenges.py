@@ -57,7 +57,7 @@ class ChallengeModel(BaseModel):
         return cls(
             slug=challenge.slug, title=challenge.title, lesson=challenge.lesson,
             story=challenge.story, scenario=config.scenario, mode=config.mode, n=config.n,
-            interval=config.interval, goal=GoalModel(**challenge.goal.items()),
+            interval=config.interval, goal=GoalModel.model_validate(challenge.goal.items()),
             winning=counted.winning, total=counted.total, odds=counted.text,
         )  # fmt: skip
 

@@ -7,6 +7,7 @@ The enumerator here walks every complete schedule with nothing but `Machine.runn
 from __future__ import annotations
 
 from collections import Counter
+
 import pytest
 
 from app.sim import Config, Machine, Mode, Scenario, ScheduleError, State, Thread, explore
