@@ -29,6 +29,7 @@ class ChoiceLink:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Feedback:
     step: int
+    what: str  # "A read"
     said: str
     answer: str
     correct: bool
@@ -54,20 +55,18 @@ def predict_url(
         params["said"] = said
     if embed:
         params["embed"] = "1"
-    return "/sim?" + urlencode(params)
+    return "/sim?" + urlencode(params, safe="/")  # score=3/4 reads better than 3%2F4
 
 
-def judge(run: Run, step: int, score: Score, guess: str, *, embed: bool = False) -> str:
-    """The URL after answering `guess` about step `step` + 1: the next state, scored."""
+def answer(run: Run, step: int, score: Score, guess: str) -> Score:
+    """The score after answering `guess` about step `step` + 1 (InvalidParameter if no choice)."""
     asked = question(run, step)
     if asked is None:
         raise InvalidParameter("guess", "the run is over: there is no next step to predict")
     if guess not in {choice.token for choice in asked.choices}:
         allowed = ", ".join(choice.token for choice in asked.choices)
         raise InvalidParameter("guess", f"must be one of {allowed}; got {guess[:20]!r}")
-    return predict_url(
-        run, step + 1, score.after(guess == asked.answer), said=guess, embed=embed
-    )
+    return score.after(guess == asked.answer)
 
 
 def build(
@@ -79,7 +78,7 @@ def build(
         ChoiceLink(
             token=choice.token,
             label=choice.label,
-            url=here + "&" + urlencode({"guess": choice.token}),
+            url=f"{here}&{urlencode({'guess': choice.token})}",
             key=str(number),
         )
         for number, choice in enumerate(asked.choices if asked else (), start=1)
@@ -89,6 +88,7 @@ def build(
     if said is not None and previous is not None:
         feedback = Feedback(
             step=step,
+            what=f"{previous.thread.value} {previous.op.value}",
             said=previous.label_of(said),
             answer=previous.label_of(previous.answer),
             correct=said == previous.answer,
