@@ -61,7 +61,9 @@ def live_server() -> Iterator[str]:
     sock.close()
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: a live sync_playwright keeps an asyncio loop running on the main
+# thread, which would break every later test module that calls asyncio.run().
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)")
