@@ -69,11 +69,17 @@ def test_hint_and_give_up_by_clicking(page: Page, live_server: str) -> None:
     expect(page.locator("#win")).to_contain_text("A winning schedule")
 
 
-def test_narrow_screen_keeps_the_controls_usable(page: Page, live_server: str) -> None:
+@pytest.mark.parametrize(
+    "path",
+    ["/challenges", "/challenges/zombie", "/challenges/rock-bottom?schedule=A2B1A4&giveup=1",
+     "/challenges/lose-one?schedule=A2B3A1"],
+)  # fmt: skip
+def test_narrow_screen_fits_without_sideways_scrolling(
+    page: Page, live_server: str, path: str
+) -> None:
     page.set_viewport_size({"width": 360, "height": 740})
-    page.goto(f"{live_server}/challenges/zombie")
+    page.goto(f"{live_server}{path}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
     for control in ("#step-A", "#step-B"):
-        box = page.locator(control).bounding_box()
-        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360
-    scroll_width = page.evaluate("document.documentElement.scrollWidth")
-    assert scroll_width <= 360
+        for box in [page.locator(control).bounding_box()] if page.locator(control).count() else []:
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360
