@@ -89,6 +89,10 @@ def challenge_or_404(slug: str) -> Challenge:
 @router.get(
     "/{slug}/check",
     summary="Run a schedule (completed by alternating threads when short) and judge it",
+    responses={
+        404: {"description": "No challenge has this slug"},
+        422: {"description": "The schedule is malformed or picks a thread that cannot run"},
+    },
 )
 def check_schedule(
     slug: Annotated[str, Path(description="the challenge, as listed by /api/challenges")],
