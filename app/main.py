@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from app.web import challenge_pages, challenges, errors, health, sim_api, templating
+from app.web import (
+    challenge_pages,
+    challenges,
+    errors,
+    gil,
+    health,
+    native_lab,
+    sim_api,
+    sim_pages,
+    templating,
+)
 from app.web.assets import STATIC_DIR
 from app.web.settings import Settings
 
@@ -20,9 +31,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
+    # Pages, CSS and the vendored htmx shrink several times; Starlette leaves
+    # text/event-stream alone, so SSE players still get each step as it is sent.
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(health.router)
+    app.include_router(sim_pages.router)
     app.include_router(sim_api.router)
+    app.include_router(native_lab.router)
+    app.include_router(gil.router)
     app.include_router(challenges.router)
     app.include_router(challenge_pages.router)
     return app
