@@ -13,11 +13,9 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from app.sim import (
-    Event,
     Mode,
     Op,
     Outcome,
-    Status,
     Step,
     Thread,
     code_listing,
@@ -43,22 +41,12 @@ from app.sim.challenges import (
     witness,
 )
 from app.sim.errors import InvalidParameter
+from app.sim.run import Run
+from app.web import sim_view
 
-STATUS_LABELS = {
-    Status.READY: "ready",
-    Status.BLOCKED: "blocked on the lock",
-    Status.WAITING_GIL: "waiting for the GIL",
-    Status.FINISHED: "finished",
-    Status.FAILED: "stopped at a failed check",
-}
-
-EVENT_LABELS = {
-    Event.LOST_UPDATE: "lost update",
-    Event.USE_AFTER_FREE: "use after free",
-    Event.DOUBLE_FREE: "double free",
-    Event.FAILED_CHECK: "failed check",
-    Event.FREED: "freed",
-}
+# The same words as /sim's page, so a student meets one vocabulary.
+STATUS_LABELS = sim_view.STATUS_LABELS
+EVENT_LABELS = sim_view.EVENT_LABELS
 
 MODE_LABELS = {
     Mode.NONE: "no lock",
@@ -222,7 +210,7 @@ def build(challenge: Challenge, schedule: str, *, show_hint: bool, gave_up: bool
         solved=solved,
         outcome_text=_outcome_text(run.outcome) if finished else None,
         live=live,
-        live_text=_live_text(challenge, last, live, finished=finished, solved=solved),
+        live_text=_live_text(challenge, run, k, live, finished=finished, solved=solved),
         url=challenge_url(challenge, prefix),
         undo_url=challenge_url(challenge, format_schedule(chosen[:-1])) if k else None,
         restart_url=challenge_url(challenge),
@@ -322,14 +310,14 @@ def _plural(count: int, one: str, many: str | None = None) -> str:
 
 
 def _live_text(
-    challenge: Challenge, last: Step | None, live: Odds, *, finished: bool, solved: bool
+    challenge: Challenge, run: Run, k: int, live: Odds, *, finished: bool, solved: bool
 ) -> str:
     """The live check after each step: what the step did, then where the goal stands.
 
     A dead end is announced only in a challenge that can be won: in an impossible one every
     state is a dead end, and saying so would give the proof away before the student gives up.
     """
-    said = narrate(last) if last is not None else "Choose which thread takes the first step."
+    said = sim_view.narrate(run, k) if k else "Choose which thread takes the first step."
     if finished:
         verdict = "Goal reached!" if solved else "The run is over and the goal was not reached."
     elif live.winning == 0 and odds(challenge).possible:
@@ -338,36 +326,6 @@ def _live_text(
         verdict = "Goal not reached yet."
     return f"{said} {verdict}"
 
-
-_NARRATION = {
-    Op.LOCK: "{t} takes the lock.",
-    Op.CHECK: "{t} checks rc = {rc}.",
-    Op.READ: "{t} reads rc = {rc} into its register.",
-    Op.ADD: "{t} adds 1 in its register: {reg}.",
-    Op.SUB: "{t} subtracts 1 in its register: {reg}.",
-    Op.WRITE: "{t} writes its register to rc: rc = {rc}.",
-    Op.TEST: "{t} tests whether rc = {rc} is zero.",
-    Op.FREE: "{t} frees the object.",
-    Op.UNLOCK: "{t} releases the lock.",
-    Op.ATOMIC_ADD: "{t} adds 1 to rc atomically: rc = {rc}.",
-    Op.ATOMIC_SUB: "{t} subtracts 1 from rc atomically: rc = {rc}.",
-}
-
-_EVENT_NOTES = {
-    Event.LOST_UPDATE: "The other thread's update is lost.",
-    Event.USE_AFTER_FREE: "That touched freed memory!",
-    Event.DOUBLE_FREE: "A double free!",
-    Event.FAILED_CHECK: "The check fails: the call returns -1 and the thread stops.",
-    Event.FREED: "",
-}
-
-
-def narrate(step: Step) -> str:
-    """One sentence or two for the step just taken: "Step 3: A writes its register to rc..."."""
-    thread = step.thread
-    sentence = _NARRATION[step.op].format(t=thread.value, rc=step.rc, reg=step.reg[thread])
-    notes = " ".join(_EVENT_NOTES[event] for event in step.events if _EVENT_NOTES[event])
-    return f"Step {step.index}: {sentence}" + (f" {notes}" if notes else "")
 
 
 def _hint_text(advice: Hint, step: int) -> str:
