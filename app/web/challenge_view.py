@@ -370,6 +370,7 @@ class IndexView:
 
 
 MAX_SOLVED_CHARS = 8000
+MAX_SOLVED_ITEMS = 100
 
 
 def parse_solved(text: str) -> tuple[dict[str, str | None], tuple[str, ...]]:
@@ -380,7 +381,8 @@ def parse_solved(text: str) -> tuple[dict[str, str | None], tuple[str, ...]]:
     """
     solved: dict[str, str | None] = {}
     rejected: list[str] = []
-    for item in filter(None, (part.strip() for part in text.split(","))):
+    items = [part.strip() for part in text.split(",") if part.strip()]
+    for item in items[:MAX_SOLVED_ITEMS]:  # bounded work, whatever the link holds
         slug, _, schedule = item.partition(":")
         try:
             challenge = find(slug)
