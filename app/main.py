@@ -16,6 +16,7 @@ from app.web import (
     sim_api,
     sim_pages,
     templating,
+    versions,
 )
 from app.web.assets import STATIC_DIR
 from app.web.settings import Settings
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sim_api.router)
     app.include_router(native_lab.router)
     app.include_router(gil.router)
+    app.include_router(versions.router)
     app.include_router(challenges.router)
     app.include_router(challenge_pages.router)
     return app
