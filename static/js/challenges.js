@@ -46,9 +46,8 @@
     if (control && control.tagName === "A") control.click();
   });
 
-  document.addEventListener("htmx:afterSettle", function (event) {
-    if (event.target && event.target.id === "play") recordWin();
-  });
+  // Right after the swap (not after settling), so a reload straight after a win keeps it.
+  document.addEventListener("htmx:afterSwap", recordWin);
 
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-copy]");

@@ -27,6 +27,10 @@ def test_win_with_the_keyboard_then_reload_the_permalink(
     assert page.url.endswith("/challenges/lose-one?schedule=A2B3A1")
     expect(page.locator("#share-url")).to_have_value(re.compile(r"/challenges/lose-one\?schedule=A2B3A1$"))
 
+    # The win is in this browser's storage as soon as the winning step has been swapped in.
+    page.wait_for_function(
+        "(localStorage.getItem('gil-lab:challenges:solved') || '').includes('A2B3A1')"
+    )
     page.reload()
     expect(page.locator("#win")).to_contain_text("Solved!")
     expect(page.locator("#schedule")).to_have_text("A2B3A1")
