@@ -19,5 +19,5 @@ setup(
         *_data_packages("templates", "app.templates"),
         *_data_packages("static", "app.static"),
     ],
-    cffi_modules=[],
+    cffi_modules=["native/build.py:ffibuilder"],
 )

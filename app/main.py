@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from app.web import errors, health, security, sim_api, templating
+from app.web import (
+    challenge_pages,
+    challenges,
+    errors,
+    gil,
+    health,
+    native_lab,
+    security,
+    sim_api,
+    sim_pages,
+    templating,
+    versions,
+)
 from app.web.assets import STATIC_DIR
 from app.web.limits import StreamLimit
 from app.web.settings import Settings
@@ -21,9 +34,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
+    # Pages, CSS and the vendored htmx shrink several times; Starlette leaves
+    # text/event-stream alone, so SSE players still get each step as it is sent.
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(StreamLimit, max_streams=settings.max_streams)
     security.install(app, offline=settings.offline)  # outermost: refusals get the headers too
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(health.router)
+    app.include_router(sim_pages.router)
     app.include_router(sim_api.router)
+    app.include_router(native_lab.router)
+    app.include_router(gil.router)
+    app.include_router(versions.router)
+    app.include_router(challenges.router)
+    app.include_router(challenge_pages.router)
     return app

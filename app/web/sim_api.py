@@ -2,31 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from app.lab.jobs import JobRunner
 from app.sim import (
-    MAX_INTERVAL,
-    MAX_N_EXPLORE,
-    MAX_N_SIMULATE,
     Config,
     Exploration,
     Mode,
     Run,
     Scenario,
-    explore,
     simulate,
 )
-from app.sim.permalink import DEFAULT_N, MAX_SEED
+from app.sim.permalink import DEFAULT_N
+from app.web import params
+from app.web.params import (
+    ExploreNQuery,
+    IntervalQuery,
+    ModeQuery,
+    ScenarioQuery,
+    ScheduleQuery,
+    SeedQuery,
+    SimNQuery,
+)
 
 router = APIRouter(prefix="/api", tags=["simulator"])
 
-# Explorations cost up to a few seconds of CPU: run them off the event loop, a few at a time.
-_explorations = JobRunner(workers=2, queue=16)
-EXPLORE_TIMEOUT_S = 30.0
 
 ThreadName = Literal["A", "B"]
 
@@ -80,17 +82,22 @@ class SimResponse(BaseModel):
             schedule=run.schedule,
             steps=[
                 StepModel(
-                    index=step.index, thread=step.thread.value, op=step.op.value,
-                    line=step.line, rc=step.rc, reg=Registers(A=step.reg_a, B=step.reg_b),
+                    index=step.index,
+                    thread=step.thread.value,
+                    op=step.op.value,
+                    line=step.line,
+                    rc=step.rc,
+                    reg=Registers(A=step.reg_a, B=step.reg_b),
                     lock=step.lock.value if step.lock else None,
-                    gil=step.gil.value if step.gil else None, freed=step.freed,
+                    gil=step.gil.value if step.gil else None,
+                    freed=step.freed,
                     events=[event.value for event in step.events],
-                )  # fmt: skip
+                )
                 for step in run.steps
             ],
-            outcome=OutcomeModel(**{
-                name: getattr(run.outcome, name) for name in OutcomeModel.model_fields
-            }),
+            outcome=OutcomeModel(
+                **{name: getattr(run.outcome, name) for name in OutcomeModel.model_fields}
+            ),
         )
 
 
@@ -123,37 +130,27 @@ class ExploreResponse(BaseModel):
             states=exploration.states,
             outcomes=[
                 ExploreOutcome(
-                    final_rc=o.final_rc, freed=o.freed, use_after_free=o.use_after_free,
-                    double_free=o.double_free, count=o.count, witness=o.witness,
+                    final_rc=o.final_rc,
+                    freed=o.freed,
+                    use_after_free=o.use_after_free,
+                    double_free=o.double_free,
+                    count=o.count,
+                    witness=o.witness,
                     correct=o.correct,
-                )  # fmt: skip
+                )
                 for o in exploration.outcomes
             ],
         )
-
-
-ScenarioQuery = Annotated[Scenario, Query(description="which functions the threads call")]
-ModeQuery = Annotated[Mode, Query(description="how the reference count is protected")]
 
 
 @router.get("/sim", summary="Simulate one interleaving step by step")
 def api_sim(
     scenario: ScenarioQuery = Scenario.INC_INC,
     mode: ModeQuery = Mode.NONE,
-    n: Annotated[int, Query(ge=1, le=MAX_N_SIMULATE, description="calls per thread")] = DEFAULT_N,
-    schedule: Annotated[
-        str | None,
-        Query(
-            max_length=4000,
-            description="who takes each step: letters (ABBA) or run-length form (A1B2A1)",
-        ),
-    ] = None,
-    seed: Annotated[
-        int | None, Query(ge=0, le=MAX_SEED, description="chooses the steps after the schedule")
-    ] = None,
-    interval: Annotated[
-        int | None, Query(ge=1, le=MAX_INTERVAL, description="GIL switch interval in steps")
-    ] = None,
+    n: SimNQuery = DEFAULT_N,
+    schedule: ScheduleQuery = None,
+    seed: SeedQuery = None,
+    interval: IntervalQuery = None,
 ) -> SimResponse:
     config = Config(scenario=scenario, mode=mode, n=n, interval=interval)
     return SimResponse.of(simulate(config, schedule, seed))
@@ -163,9 +160,6 @@ def api_sim(
 async def api_explore(
     scenario: ScenarioQuery = Scenario.INC_INC,
     mode: ModeQuery = Mode.NONE,
-    n: Annotated[int, Query(ge=1, le=MAX_N_EXPLORE, description="calls per thread")] = DEFAULT_N,
+    n: ExploreNQuery = DEFAULT_N,
 ) -> ExploreResponse:
-    exploration = await _explorations.run(
-        lambda: explore(scenario, mode, n), timeout=EXPLORE_TIMEOUT_S
-    )
-    return ExploreResponse.of(exploration)
+    return ExploreResponse.of(await params.explore(scenario, mode, n))
