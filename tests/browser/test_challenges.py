@@ -28,8 +28,9 @@ def test_win_with_the_keyboard_then_reload_the_permalink(
     expect(page.locator("#share-url")).to_have_value(re.compile(r"/challenges/lose-one\?schedule=A2B3A1$"))
 
     # The win is in this browser's storage as soon as the winning step has been swapped in.
+    # A function, not an expression: Playwright evals expressions in the page, which the CSP forbids.
     page.wait_for_function(
-        "(localStorage.getItem('gil-lab:challenges:solved') || '').includes('A2B3A1')"
+        "() => (localStorage.getItem('gil-lab:challenges:solved') || '').includes('A2B3A1')"
     )
     page.reload()
     expect(page.locator("#win")).to_contain_text("Solved!")
