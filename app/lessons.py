@@ -1,0 +1,317 @@
+"""The lessons: the site's argument, one page per step, in order.
+
+A lesson is data (slug, title, summary, the simulator states it embeds); its text lives in
+templates/lessons/<slug>.html. Each embedded simulator state is an `Example`: a permalink plus
+what a student should see there (the events of the step it opens at, the run's outcome), so
+tests/web/test_lessons.py can replay every example through app.sim and prove the text right.
+
+The permalink's query string is written in DESIGN.md's canonical parameter order
+(scenario, mode, n, schedule, interval, step); the test checks it against the core's own
+`Permalink.to_query()`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from urllib.parse import urlencode
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Example:
+    """One simulator state a lesson embeds, and what the student should see when it opens."""
+
+    key: str  # how a lesson template names it: examples["lost-update"]
+    title: str  # the iframe's accessible title, and the text link's label
+    scenario: str
+    mode: str
+    n: int
+    schedule: str  # the complete canonical schedule of the run, so the story never changes
+    step: int  # the page opens after this many steps
+    interval: int | None = None  # gil mode only: the switch interval in steps
+    # Values of app.sim.Event that the step the page opens at (steps[step - 1]) must carry.
+    events: tuple[str, ...] = ()
+    # Fields of app.sim.Outcome that the finished run must have (final_rc, freed, correct, ...).
+    outcome: tuple[tuple[str, int | bool], ...] = ()
+
+    def query(self) -> str:
+        params: list[tuple[str, str | int]] = [
+            ("scenario", self.scenario),
+            ("mode", self.mode),
+            ("n", self.n),
+            ("schedule", self.schedule),
+        ]
+        if self.interval is not None:
+            params.append(("interval", self.interval))
+        params.append(("step", self.step))
+        return urlencode(params)
+
+    @property
+    def url(self) -> str:
+        """The simulator page at this state: the link students follow to play on."""
+        return f"/sim?{self.query()}"
+
+    @property
+    def embed_url(self) -> str:
+        return f"/sim?{self.query()}&embed=1"
+
+    @property
+    def explore_url(self) -> str:
+        """Every interleaving of the same run, counted: where this one sits among them."""
+        return "/explore?" + urlencode(
+            [("scenario", self.scenario), ("mode", self.mode), ("n", self.n)]
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Lesson:
+    slug: str
+    title: str
+    summary: str  # one sentence for the index and the page's meta description
+    examples: tuple[Example, ...] = ()
+
+    @property
+    def template(self) -> str:
+        return f"lessons/{self.slug}.html"
+
+    @property
+    def url(self) -> str:
+        return f"/lessons/{self.slug}"
+
+    def example(self, key: str) -> Example:
+        for example in self.examples:
+            if example.key == key:
+                return example
+        raise KeyError(f"lesson {self.slug!r} has no example {key!r}")
+
+
+LESSONS: tuple[Lesson, ...] = (
+    Lesson(
+        slug="objects-and-reference-counts",
+        title="Objects and reference counts",
+        summary="Every Python object lives on the heap with a count of the references to it; "
+        "at zero it is freed at once.",
+        examples=(
+            Example(
+                key="freed-at-zero",
+                title="Two threads drop their references one after the other; the second frees "
+                "the object",
+                scenario="dec-dec",
+                mode="none",
+                n=1,
+                schedule="A5B6",
+                step=11,
+                events=("freed",),
+                outcome=(("final_rc", 0), ("freed", True), ("correct", True)),
+            ),
+        ),
+    ),
+    Lesson(
+        slug="lost-updates",
+        title="The lost update",
+        summary="rc++ is a read, an add and a write; two threads interleaving them lose an "
+        "increment.",
+        examples=(
+            Example(
+                key="lost-update",
+                title="Thread A writes back a stale count and B's increment is lost",
+                scenario="inc-inc",
+                mode="none",
+                n=1,
+                schedule="A2B3A1",
+                step=6,
+                events=("lost-update",),
+                outcome=(("final_rc", 2), ("lost_updates", 1), ("correct", False)),
+            ),
+        ),
+    ),
+    Lesson(
+        slug="freeing-under-a-race",
+        title="Freeing under a race",
+        summary="When the count is wrong, objects are freed while still in use, freed twice, "
+        "or never freed at all.",
+        examples=(
+            Example(
+                key="use-after-free",
+                title="Thread A passes its check, B frees the object, A writes into freed memory",
+                scenario="inc-dec",
+                mode="none",
+                n=1,
+                schedule="A1B6A3",
+                step=10,
+                events=("use-after-free",),
+                outcome=(("final_rc", 1), ("freed", True), ("use_after_free", 2)),
+            ),
+            Example(
+                key="double-free",
+                title="Both threads see the count reach zero and both free the object",
+                scenario="dec-dec",
+                mode="none",
+                n=1,
+                schedule="A4B4A1B1A1B1",
+                step=12,
+                events=("double-free",),
+                outcome=(("final_rc", 0), ("double_free", 1), ("correct", False)),
+            ),
+            Example(
+                key="leak",
+                title="A lost decrement leaves the count at 1: the object is never freed",
+                scenario="dec-dec",
+                mode="none",
+                n=1,
+                schedule="A2B5A3",
+                step=10,
+                outcome=(("final_rc", 1), ("freed", False), ("lost_updates", 1)),
+            ),
+        ),
+    ),
+    Lesson(
+        slug="the-lock",
+        title="One lock",
+        summary="A mutex around each update makes it whole again, but a lock cannot make a "
+        "freed object safe to touch.",
+        examples=(
+            Example(
+                key="blocked",
+                title="A holds the lock; B waits at its lock statement until A unlocks",
+                scenario="inc-inc",
+                mode="global-lock",
+                n=1,
+                schedule="A5B5",
+                step=2,
+                outcome=(("final_rc", 3), ("correct", True)),
+            ),
+            Example(
+                key="locked-check-reads-freed",
+                title="With the lock, B frees the object; A's check then reads freed memory",
+                scenario="inc-dec",
+                mode="global-lock",
+                n=1,
+                schedule="B8A3",
+                step=10,
+                events=("use-after-free", "failed-check"),
+                outcome=(("final_rc", 0), ("freed", True), ("double_free", 0)),
+            ),
+        ),
+    ),
+    Lesson(
+        slug="per-object-locks",
+        title="Per-object locks and what locks cost",
+        summary="A lock in every object lets threads on different objects run in parallel, at "
+        "a price on every update; atomics are cheaper, and neither guards an object's lifetime.",
+        examples=(
+            Example(
+                key="lock-in-freed-object",
+                title="The mutex lives inside the object: after B frees it, A locks freed memory",
+                scenario="inc-dec",
+                mode="object-lock",
+                n=1,
+                schedule="B8A3",
+                step=9,
+                events=("use-after-free",),
+                outcome=(("freed", True),),
+            ),
+            Example(
+                key="atomic-add-on-freed",
+                title="Atomic updates: no update is lost, yet A adds to an object B has freed",
+                scenario="inc-dec",
+                mode="atomic",
+                n=1,
+                schedule="A1B3A1",
+                step=5,
+                events=("use-after-free",),
+                outcome=(("final_rc", 1), ("freed", True), ("lost_updates", 0)),
+            ),
+        ),
+    ),
+    Lesson(
+        slug="time-slices",
+        title="The GIL's time slices",
+        summary="One lock for the whole interpreter: a thread runs only while it holds the GIL, "
+        "and hands it over every switch interval.",
+        examples=(
+            Example(
+                key="slices",
+                title="Under the GIL, A runs two whole calls, then B takes over for two",
+                scenario="inc-inc",
+                mode="gil",
+                n=3,
+                interval=4,
+                schedule="A6B6A3B3",
+                step=9,
+                outcome=(("final_rc", 7), ("lost_updates", 0), ("correct", True)),
+            ),
+            Example(
+                key="gil-frees-once",
+                title="Under the GIL with a one-step interval, the count reaches zero exactly "
+                "once and the object is freed once",
+                scenario="dec-dec",
+                mode="gil",
+                n=2,
+                interval=1,
+                schedule="A5B5A5B6",
+                step=21,
+                events=("freed",),
+                outcome=(("final_rc", 0), ("freed", True), ("correct", True)),
+            ),
+        ),
+    ),
+    Lesson(
+        slug="io-releases-the-gil",
+        title="I/O releases the GIL",
+        summary="A thread that waits for I/O drops the GIL first, so threads overlap their "
+        "waiting even though only one runs Python at a time.",
+    ),
+    Lesson(
+        slug="what-the-gil-does-not-promise",
+        title="What the GIL does not promise",
+        summary="The GIL keeps the interpreter's own counts whole, not your statements: "
+        "n += 1 is several bytecodes, and versions differ in where they switch.",
+        examples=(
+            Example(
+                key="lost-increment",
+                title="Two threads run n += 1 split into read, add and write: one increment is "
+                "lost",
+                scenario="inc-inc",
+                mode="none",
+                n=2,
+                schedule="A1B3A2B3A3",
+                step=6,
+                events=("lost-update",),
+                outcome=(("correct", False),),
+            ),
+        ),
+    ),
+    Lesson(
+        slug="free-threading",
+        title="Free-threaded CPython",
+        summary="PEP 703 removes the GIL: biased and deferred reference counting, immortal "
+        "objects, per-object locks, and C extensions that must be thread-safe themselves.",
+        examples=(
+            Example(
+                key="atomic-increments",
+                title="Atomic increments interleaved step by step: no update is lost",
+                scenario="inc-inc",
+                mode="atomic",
+                n=2,
+                schedule="A1B1A1B1",
+                step=4,
+                outcome=(("final_rc", 5), ("lost_updates", 0), ("correct", True)),
+            ),
+        ),
+    ),
+)
+
+_BY_SLUG = MappingProxyType({lesson.slug: lesson for lesson in LESSONS})
+
+
+def find(slug: str) -> Lesson | None:
+    return _BY_SLUG.get(slug)
+
+
+def neighbours(lesson: Lesson) -> tuple[Lesson | None, Lesson | None]:
+    """The previous and the next lesson on the path (None at either end)."""
+    index = LESSONS.index(lesson)
+    previous = LESSONS[index - 1] if index > 0 else None
+    following = LESSONS[index + 1] if index + 1 < len(LESSONS) else None
+    return previous, following

@@ -1,0 +1,42 @@
+"""Lesson pages: `/` is the path through the argument, `/lessons/{slug}` one step of it."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from app.lessons import LESSONS, find, neighbours
+from app.web.templating import templates
+
+router = APIRouter(tags=["lessons"], include_in_schema=False)
+
+
+@router.get("/", response_class=HTMLResponse, summary="The lessons, in order")
+def index(request: Request) -> Response:
+    return templates.TemplateResponse(
+        request, "lessons/index.html", {"section": "lessons", "lessons": LESSONS}
+    )
+
+
+@router.get("/lessons/{slug}", response_class=HTMLResponse, summary="One lesson")
+def lesson(request: Request, slug: str) -> Response:
+    found = find(slug)
+    if found is None:
+        # Not the generic error page: a student who mistyped a slug wants the list of lessons.
+        return templates.TemplateResponse(
+            request,
+            "lessons/not_found.html",
+            {"section": "lessons", "lessons": LESSONS, "slug": slug},
+            status_code=404,
+        )
+    previous, following = neighbours(found)
+    context = {
+        "section": "lessons",
+        "lessons": LESSONS,
+        "lesson": found,
+        "number": LESSONS.index(found) + 1,
+        "previous": previous,
+        "next": following,
+        "examples": {example.key: example for example in found.examples},
+    }
+    return templates.TemplateResponse(request, found.template, context)
