@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.web import errors, health, lessons, templating
+from app.web import errors, health, lessons, sim_api, templating
 from app.web.assets import STATIC_DIR
 from app.web.settings import Settings
 
@@ -22,5 +22,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(health.router)
+    app.include_router(sim_api.router)
     app.include_router(lessons.router)
     return app

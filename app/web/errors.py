@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.lab.jobs import Busy, TimedOut
+from app.sim import InvalidParameter
 from app.web.templating import templates
 
 
@@ -64,12 +65,14 @@ async def _on_validation_error(request: Request, exc: Exception) -> Response:
 
 
 async def _on_bad_parameter(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, BadParameter)
+    assert isinstance(exc, BadParameter | InvalidParameter)
+    suggestion = exc.suggestion if isinstance(exc, BadParameter) else None
     if _wants_json(request):
         error = {"loc": ["query", exc.parameter], "msg": exc.message, "type": "value_error"}
         return JSONResponse({"detail": [error]}, status_code=422)
-    suggestion = exc.suggestion or request.url.path
-    return _page(request, 400, "That link has a bad parameter", str(exc), suggestion)
+    return _page(
+        request, 400, "That link has a bad parameter", str(exc), suggestion or request.url.path
+    )
 
 
 async def _on_http_error(request: Request, exc: Exception) -> Response:
@@ -108,6 +111,7 @@ async def _on_unexpected(request: Request, exc: Exception) -> Response:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(BadParameter, _on_bad_parameter)
+    app.add_exception_handler(InvalidParameter, _on_bad_parameter)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(Busy, _on_busy)
     app.add_exception_handler(TimedOut, _on_timed_out)

@@ -22,8 +22,8 @@ class Settings:
     def from_env(cls) -> Settings:
         env = os.environ
         return cls(
-            host=env.get("GILLAB_HOST", cls.host),
-            port=int(env.get("GILLAB_PORT", cls.port)),
-            workers=int(env.get("GILLAB_WORKERS", cls.workers)),
+            host=env.get("GILLAB_HOST", "127.0.0.1"),
+            port=int(env.get("GILLAB_PORT", "8000")),
+            workers=int(env.get("GILLAB_WORKERS", "1")),
             offline=_flag(env.get("GILLAB_OFFLINE")),
         )

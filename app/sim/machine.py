@@ -1,0 +1,287 @@
+"""One step function for two threads sharing one reference count.
+
+What it models (DESIGN.md, "Simulator semantics"): two threads, A and B, each calling its C
+function n times on one object. A step is one memory access to the object or one local
+computation of one thread. `Machine.advance` is the only way a state changes; states and step
+records are immutable, so a run is a tuple of them and a replay is deterministic.
+
+What it leaves out on purpose: memory reuse after free (freed memory keeps its last value and
+every later access is counted), compiler and CPU reordering (every access is sequentially
+consistent), and the thread's loop counter (its `calls_done` stands for it).
+
+Invariants a change must keep:
+- the lock is only held by a thread that is not stopped (every stopping path unlocks first);
+- at least one thread is runnable until both have stopped (so a run always ends);
+- in mode gil a thread switch happens only when the thread giving up the GIL is between calls;
+- the state after k steps depends only on the config and the first k choices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from app.sim.errors import ScheduleError
+from app.sim.model import THREADS, Config, Event, Mode, Op, Scenario, Status, Thread
+from app.sim.program import Function, Instruction, Next, function_for
+
+# Operations that access the object's memory (so count a use-after-free once it is freed).
+_MEMORY_OPS = frozenset({Op.CHECK, Op.READ, Op.WRITE, Op.TEST, Op.ATOMIC_ADD, Op.ATOMIC_SUB})
+_LOCK_OPS = frozenset({Op.LOCK, Op.UNLOCK})
+
+
+# States are NamedTuples rather than frozen dataclasses: the explorer creates hundreds of
+# thousands of them, and a tuple is built several times faster than a frozen dataclass.
+
+
+class ThreadState(NamedTuple):
+    pc: int = 0  # index of the next instruction of the current call (0: between calls)
+    calls_done: int = 0
+    register: int | None = None
+    stale: bool = False  # the other thread wrote rc since this thread's last read
+    stopped: Status | None = None  # FINISHED or FAILED once the thread has stopped
+
+
+class State(NamedTuple):
+    rc: int
+    freed: bool = False
+    lock: Thread | None = None
+    gil: Thread | None = None
+    gil_run: int = 0  # steps the GIL holder has run since it took the GIL
+    a: ThreadState = ThreadState()  # noqa: RUF009 (a tuple: immutable)
+    b: ThreadState = ThreadState()  # noqa: RUF009
+    use_after_free: int = 0
+    double_free: int = 0
+    lost_updates: int = 0
+
+    def thread(self, thread: Thread) -> ThreadState:
+        return self.a if thread is Thread.A else self.b
+
+    @property
+    def finished(self) -> bool:
+        return self.a.stopped is not None and self.b.stopped is not None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Step:
+    """One micro-step, as /api/sim reports it: the values are those right after the step."""
+
+    index: int  # 1-based: the permalink's step=index shows the state right after this step
+    thread: Thread
+    op: Op
+    line: int  # 1-based line of `thread`'s C function listing
+    rc: int
+    reg_a: int | None
+    reg_b: int | None
+    lock: Thread | None
+    gil: Thread | None
+    freed: bool
+    events: tuple[Event, ...]
+
+    @property
+    def reg(self) -> dict[Thread, int | None]:
+        return {Thread.A: self.reg_a, Thread.B: self.reg_b}
+
+
+class Machine:
+    """The rules for one config. `any_boundary` makes mode gil switch at any call boundary,
+    whatever the interval: that is the set of schedules the explorer counts."""
+
+    __slots__ = (
+        "_gil", "_has_lock", "_instructions", "_interval", "_object_lock", "any_boundary", "config",
+    )  # fmt: skip
+
+    def __init__(self, config: Config, *, any_boundary: bool = False) -> None:
+        self.config = config
+        self.any_boundary = any_boundary
+        self._instructions = {t: self.function(t).instructions for t in THREADS}
+        self._has_lock = config.mode.has_lock
+        self._gil = config.mode is Mode.GIL
+        self._object_lock = config.mode is Mode.OBJECT_LOCK
+        self._interval = config.interval or 1
+
+    def function(self, thread: Thread) -> Function:
+        return function_for(self.config.scenario, self.config.mode, thread)
+
+    def initial(self) -> State:
+        return State(rc=self.config.initial_rc, gil=Thread.A if self._gil else None)
+
+    def next_op(self, state: State, thread: Thread) -> Op | None:
+        ts = state.a if thread is Thread.A else state.b
+        if ts.stopped is not None:
+            return None
+        return self._instructions[thread][ts.pc].op
+
+    def _lock_free_for(self, state: State, thread: Thread) -> bool:
+        return not (
+            self._has_lock
+            and state.lock is thread.other
+            and self.next_op(state, thread) is Op.LOCK
+        )
+
+    def runnable(self, state: State) -> tuple[Thread, ...]:
+        """The threads that may take the next step, in order A, B."""
+        alive = tuple(
+            t
+            for t, ts in ((Thread.A, state.a), (Thread.B, state.b))
+            if ts.stopped is None and (not self._has_lock or self._lock_free_for(state, t))
+        )
+        if not self._gil or len(alive) < 2:
+            return alive
+        holder = state.gil or Thread.A
+        if state.thread(holder).pc != 0:  # never switch in the middle of a call
+            return (holder,)
+        if self.any_boundary:
+            return alive
+        return (holder.other,) if state.gil_run >= self._interval else (holder,)
+
+    def status(self, state: State, thread: Thread) -> Status:
+        """What a page shows for `thread`: ready, blocked, waiting for the GIL, or stopped."""
+        ts = state.thread(thread)
+        if ts.stopped is not None:
+            return ts.stopped
+        if not self._lock_free_for(state, thread):
+            return Status.BLOCKED
+        if thread not in self.runnable(state):
+            return Status.WAITING_GIL
+        return Status.READY
+
+    def why_not(self, state: State, thread: Thread) -> str:
+        status = self.status(state, thread)
+        if status is Status.FINISHED:
+            return f"thread {thread} has finished"
+        if status is Status.FAILED:
+            return f"thread {thread} stopped at a failed check"
+        if status is Status.BLOCKED:
+            return f"thread {thread} is blocked: {thread.other} holds the lock"
+        return f"thread {thread} is waiting for the GIL, which {thread.other} holds"
+
+    def advance(self, state: State, thread: Thread, *, index: int = 0) -> tuple[State, Step]:
+        """Let `thread` take one step; raise ScheduleError (naming step `index`) if it cannot."""
+        if thread not in self.runnable(state):
+            raise ScheduleError(self.why_not(state, thread), step=index)
+        new, instruction, events = self.transition(state, thread)
+        step = Step(
+            index=index, thread=thread, op=instruction.op, line=instruction.line, rc=new.rc,
+            reg_a=new.a.register, reg_b=new.b.register, lock=new.lock, gil=new.gil,
+            freed=new.freed, events=events,
+        )  # fmt: skip
+        return new, step
+
+    def transition(
+        self, state: State, thread: Thread
+    ) -> tuple[State, Instruction, tuple[Event, ...]]:
+        """The step function: `thread`'s next instruction applied to `state` (runnable assumed)."""
+        is_a = thread is Thread.A
+        me, other = (state.a, state.b) if is_a else (state.b, state.a)
+        instruction = self._instructions[thread][me.pc]
+        op = instruction.op
+        rc, freed, lock = state.rc, state.freed, state.lock
+        register, stale, other_stale = me.register, me.stale, other.stale
+        uaf, double_free, lost = state.use_after_free, state.double_free, state.lost_updates
+        events: tuple[Event, ...] = ()
+        target = instruction.next
+
+        if freed and (op in _MEMORY_OPS or (op in _LOCK_OPS and self._object_lock)):
+            uaf += 1
+            events = (Event.USE_AFTER_FREE,)
+        if op is Op.READ:
+            register, stale = rc, False
+        elif op is Op.ADD:
+            assert register is not None
+            register += 1
+        elif op is Op.SUB:
+            assert register is not None
+            register -= 1
+        elif op is Op.WRITE:
+            if stale:
+                lost += 1
+                events = (*events, Event.LOST_UPDATE)
+            assert register is not None
+            rc, stale, other_stale = register, False, True
+        elif op is Op.LOCK:
+            lock = thread
+        elif op is Op.UNLOCK:
+            lock = None
+        elif op is Op.CHECK:
+            if rc <= 0:
+                events = (*events, Event.FAILED_CHECK)
+                assert instruction.branch is not None
+                target = instruction.branch
+        elif op is Op.TEST:
+            if rc != 0:
+                assert instruction.branch is not None
+                target = instruction.branch
+        elif op is Op.FREE:
+            if freed:
+                double_free += 1
+                events = (Event.DOUBLE_FREE,)
+            else:
+                freed = True
+                events = (Event.FREED,)
+        else:  # ATOMIC_ADD, ATOMIC_SUB
+            rc += 1 if op is Op.ATOMIC_ADD else -1
+            register, other_stale = rc, True
+            if op is Op.ATOMIC_SUB and rc != 0:
+                assert instruction.branch is not None
+                target = instruction.branch
+
+        pc, calls_done, stopped = target, me.calls_done, None
+        if target < 0:
+            pc, calls_done = 0, calls_done + 1
+            if target == Next.STOP_FAILED:
+                stopped = Status.FAILED
+            elif target == Next.STOP_FREED or calls_done == self.config.n:
+                stopped = Status.FINISHED
+        me = ThreadState(pc, calls_done, register, stale, stopped)
+        if other_stale is not other.stale:
+            other = other._replace(stale=other_stale)
+        gil, gil_run = state.gil, state.gil_run
+        if self._gil:
+            gil, gil_run = (thread, gil_run + 1) if gil is thread else (thread, 1)
+        a, b = (me, other) if is_a else (other, me)
+        new = State(rc, freed, lock, gil, gil_run, a, b, uaf, double_free, lost)
+        return new, instruction, events
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    final_rc: int
+    freed: bool
+    use_after_free: int
+    double_free: int
+    lost_updates: int
+    correct: bool
+
+
+def outcome_of(config: Config, state: State) -> Outcome:
+    """Judge a finished run against the scenario's correct outcome (DESIGN.md).
+
+    inc-dec has the seed's two correct outcomes: rc = 1 and never freed; or freed once with the
+    incrementing thread stopped at its check. That check necessarily reads the freed object,
+    so that outcome allows exactly that one use after free and no other.
+    """
+    rc, freed = state.rc, state.freed
+    clean = state.use_after_free == 0 and state.double_free == 0
+    if config.scenario is Scenario.INC_INC:
+        correct = clean and rc == 2 * config.n + 1 and not freed
+    elif config.scenario is Scenario.DEC_DEC:
+        correct = clean and rc == 0 and freed
+    else:
+        kept = clean and rc == 1 and not freed
+        released = (
+            freed
+            and rc == 0
+            and state.double_free == 0
+            and state.use_after_free == 1
+            and state.a.stopped is Status.FAILED
+        )
+        correct = kept or released
+    return Outcome(
+        final_rc=rc,
+        freed=freed,
+        use_after_free=state.use_after_free,
+        double_free=state.double_free,
+        lost_updates=state.lost_updates,
+        correct=correct,
+    )

@@ -1,0 +1,115 @@
+"""The simulator's vocabulary: scenarios, modes, threads, micro-operations, statuses, events.
+
+All enums are str-valued: `.value` is the spelling used in URLs, JSON and templates.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from app.sim.errors import InvalidParameter
+
+MAX_N_SIMULATE = 30
+"""Calls per thread the simulator accepts (a run then has at most a few hundred steps)."""
+
+MAX_N_EXPLORE = 12
+"""Calls per thread the explorer accepts; see explorer.MAX_STATES for the real budget."""
+
+MAX_INTERVAL = 100
+"""Largest switch interval, in steps, for mode gil."""
+
+DEFAULT_INTERVAL = 5
+
+
+class Scenario(enum.StrEnum):
+    INC_INC = "inc-inc"
+    INC_DEC = "inc-dec"
+    DEC_DEC = "dec-dec"
+
+
+class Mode(enum.StrEnum):
+    NONE = "none"
+    GLOBAL_LOCK = "global-lock"
+    OBJECT_LOCK = "object-lock"
+    ATOMIC = "atomic"
+    GIL = "gil"
+
+    @property
+    def has_lock(self) -> bool:
+        return self in (Mode.GLOBAL_LOCK, Mode.OBJECT_LOCK)
+
+
+class Thread(enum.StrEnum):
+    A = "A"
+    B = "B"
+
+    @property
+    def other(self) -> Thread:
+        return Thread.B if self is Thread.A else Thread.A
+
+
+THREADS = (Thread.A, Thread.B)
+
+
+class Op(enum.StrEnum):
+    LOCK = "lock"
+    CHECK = "check"
+    READ = "read"
+    ADD = "add"
+    SUB = "sub"
+    WRITE = "write"
+    TEST = "test"
+    FREE = "free"
+    UNLOCK = "unlock"
+    ATOMIC_ADD = "atomic-add"
+    ATOMIC_SUB = "atomic-sub"
+
+
+class Status(enum.StrEnum):
+    READY = "ready"
+    BLOCKED = "blocked"  # its next step is `lock` and the other thread holds the lock
+    WAITING_GIL = "waiting-gil"
+    FINISHED = "finished"  # made all its calls, or freed the object and left its loop
+    FAILED = "failed"  # stopped at a failed check (it saw rc <= 0)
+
+    @property
+    def stopped(self) -> bool:
+        return self in (Status.FINISHED, Status.FAILED)
+
+
+class Event(enum.StrEnum):
+    LOST_UPDATE = "lost-update"
+    USE_AFTER_FREE = "use-after-free"
+    DOUBLE_FREE = "double-free"
+    FAILED_CHECK = "failed-check"
+    FREED = "freed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    """What is simulated: the scenario, the locking mode, n calls per thread, the GIL interval."""
+
+    scenario: Scenario
+    mode: Mode
+    n: int
+    interval: int | None = None  # steps; only in mode gil (defaults to DEFAULT_INTERVAL there)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scenario", Scenario(self.scenario))
+        object.__setattr__(self, "mode", Mode(self.mode))
+        if not 1 <= self.n <= MAX_N_SIMULATE:
+            raise InvalidParameter("n", f"must be between 1 and {MAX_N_SIMULATE}, got {self.n}")
+        if self.mode is Mode.GIL:
+            interval = DEFAULT_INTERVAL if self.interval is None else self.interval
+            if not 1 <= interval <= MAX_INTERVAL:
+                raise InvalidParameter(
+                    "interval", f"must be between 1 and {MAX_INTERVAL} steps, got {interval}"
+                )
+            object.__setattr__(self, "interval", interval)
+        else:
+            object.__setattr__(self, "interval", None)
+
+    @property
+    def initial_rc(self) -> int:
+        return 2 * self.n if self.scenario is Scenario.DEC_DEC else 1
