@@ -5,9 +5,7 @@ templates/lessons/<slug>.html. Each embedded simulator state is an `Example`: a 
 what a student should see there (the events of the step it opens at, the run's outcome), so
 tests/web/test_lessons.py can replay every example through app.sim and prove the text right.
 
-The permalink's query string is written in DESIGN.md's canonical parameter order
-(scenario, mode, n, schedule, interval, step); the test checks it against the core's own
-`Permalink.to_query()`.
+Permalinks come from the core's own `Permalink`, so they are canonical by construction.
 """
 
 from __future__ import annotations
@@ -15,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import MappingProxyType
 from urllib.parse import urlencode
+
+from app.sim import Config, Mode, Permalink, Scenario
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -34,17 +34,15 @@ class Example:
     # Fields of app.sim.Outcome that the finished run must have (final_rc, freed, correct, ...).
     outcome: tuple[tuple[str, int | bool], ...] = ()
 
+    @property
+    def config(self) -> Config:
+        return Config(
+            scenario=Scenario(self.scenario), mode=Mode(self.mode), n=self.n, interval=self.interval
+        )
+
     def query(self) -> str:
-        params: list[tuple[str, str | int]] = [
-            ("scenario", self.scenario),
-            ("mode", self.mode),
-            ("n", self.n),
-            ("schedule", self.schedule),
-        ]
-        if self.interval is not None:
-            params.append(("interval", self.interval))
-        params.append(("step", self.step))
-        return urlencode(params)
+        """The simulator's own canonical permalink for this state (never written by hand)."""
+        return Permalink(config=self.config, schedule=self.schedule, step=self.step).to_query()
 
     @property
     def url(self) -> str:

@@ -5,13 +5,13 @@ app.sim, not trusted)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from html import escape
 from html.parser import HTMLParser
 from itertools import pairwise
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape  # the escaping Jinja2 applies
 
 from app.lessons import LESSONS, Example, Lesson
 
@@ -176,14 +176,6 @@ def test_every_internal_link_and_iframe_resolves(client: TestClient, path: str) 
 # Replaying the examples through the simulator core.
 
 
-def _config(example: Example):  # type: ignore[no-untyped-def]
-    from app.sim import Config, Mode, Scenario
-
-    return Config(
-        Scenario(example.scenario), Mode(example.mode), example.n, interval=example.interval
-    )
-
-
 @pytest.mark.parametrize(
     ("lesson", "example"),
     EXAMPLES,
@@ -192,7 +184,7 @@ def _config(example: Example):  # type: ignore[no-untyped-def]
 def test_every_embedded_run_shows_what_its_lesson_says(lesson: Lesson, example: Example) -> None:
     from app.sim import simulate
 
-    run = simulate(_config(example), example.schedule)
+    run = simulate(example.config, example.schedule)
     # The schedule is given in full and canonical: the permalink shows the same run forever.
     assert run.schedule == example.schedule
     assert 1 <= example.step <= len(run.steps)
@@ -208,11 +200,18 @@ def test_every_embedded_run_shows_what_its_lesson_says(lesson: Lesson, example: 
 
 
 @pytest.mark.parametrize(("lesson", "example"), EXAMPLES, ids=[e.key for _, e in EXAMPLES])
-def test_every_embedded_permalink_is_canonical(lesson: Lesson, example: Example) -> None:
+def test_every_embedded_permalink_opens_that_run_at_that_step(
+    lesson: Lesson, example: Example
+) -> None:
+    """What /sim will do with the link: parse it back into the same run and step."""
     from app.sim import Permalink
 
-    permalink = Permalink(config=_config(example), schedule=example.schedule, step=example.step)
-    assert permalink.to_query() == example.query()
+    query = dict(parse_qsl(urlsplit(example.embed_url).query))
+    assert query.pop("embed") == "1"
+    permalink, run = Permalink.from_query(query)
+    assert permalink.config == example.config
+    assert permalink.schedule == run.schedule == example.schedule
+    assert permalink.step == example.step
 
 
 def test_the_lessons_claims_about_all_interleavings() -> None:
