@@ -6,9 +6,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.lessons import LESSONS, find, neighbours
+from app.sim import Mode, Scenario, Thread, code_listing
 from app.web.templating import templates
 
 router = APIRouter(tags=["lessons"], include_in_schema=False)
+
+
+def _listing(scenario: str, mode: str, thread: str = "A") -> str:
+    """The C function a simulator thread runs, from the core, so lessons never copy code."""
+    return "\n".join(code_listing(Scenario(scenario), Mode(mode), Thread(thread)))
 
 
 @router.get("/", response_class=HTMLResponse, summary="The lessons, in order")
@@ -38,5 +44,6 @@ def lesson(request: Request, slug: str) -> Response:
         "previous": previous,
         "next": following,
         "examples": {example.key: example for example in found.examples},
+        "listing": _listing,
     }
     return templates.TemplateResponse(request, found.template, context)
