@@ -31,6 +31,8 @@ class Example:
     interval: int | None = None  # gil mode only: the switch interval in steps
     # Values of app.sim.Event that the step the page opens at (steps[step - 1]) must carry.
     events: tuple[str, ...] = ()
+    # (thread, app.sim.Status value) pairs that must hold in the state the page opens at.
+    statuses: tuple[tuple[str, str], ...] = ()
     # Fields of app.sim.Outcome that the finished run must have (final_rc, freed, correct, ...).
     outcome: tuple[tuple[str, int | bool], ...] = ()
 
@@ -177,6 +179,7 @@ LESSONS: tuple[Lesson, ...] = (
                 n=1,
                 schedule="A5B5",
                 step=2,
+                statuses=(("A", "ready"), ("B", "blocked")),
                 outcome=(("final_rc", 3), ("correct", True)),
             ),
             Example(
@@ -237,6 +240,7 @@ LESSONS: tuple[Lesson, ...] = (
                 interval=4,
                 schedule="A6B6A3B3",
                 step=9,
+                statuses=(("A", "waiting-gil"), ("B", "ready")),
                 outcome=(("final_rc", 7), ("lost_updates", 0), ("correct", True)),
             ),
             Example(

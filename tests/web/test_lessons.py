@@ -182,7 +182,7 @@ def test_every_internal_link_and_iframe_resolves(client: TestClient, path: str) 
     ids=[f"{lesson.slug}:{example.key}" for lesson, example in EXAMPLES],
 )
 def test_every_embedded_run_shows_what_its_lesson_says(lesson: Lesson, example: Example) -> None:
-    from app.sim import simulate
+    from app.sim import Thread, simulate
 
     run = simulate(example.config, example.schedule)
     # The schedule is given in full and canonical: the permalink shows the same run forever.
@@ -195,6 +195,9 @@ def test_every_embedded_run_shows_what_its_lesson_says(lesson: Lesson, example: 
         f"the lesson promises {list(example.events)}; trace: "
         + " ".join(f"{step.thread.value}:{step.op.value}" for step in run.steps)
     )
+    for thread, status in example.statuses:
+        view = run.thread_view(example.step, Thread(thread))
+        assert view.status.value == status, f"{example.key}: thread {thread} at step {example.step}"
     for name, expected in example.outcome:
         assert getattr(run.outcome, name) == expected, f"{example.key}: outcome.{name}"
 
@@ -224,6 +227,25 @@ def test_the_lessons_claims_about_all_interleavings() -> None:
     unlocked = outcomes("inc-inc", "none", 1)
     assert unlocked.total == 20
     assert sum(outcome.count for outcome in unlocked.outcomes if outcome.correct) == 2
+    # Lesson 2's question: "of 924 interleavings, 702 end at 3, 216 at 4, and only 6 at 5".
+    by_count = {o.final_rc: o.count for o in outcomes("inc-inc", "none", 2).outcomes}
+    assert outcomes("inc-inc", "none", 2).total == 924
+    assert by_count == {3: 702, 4: 216, 5: 6}
+    # Lesson 3: "292 interleavings. Only 32 free the object exactly once. 200 leak it, and 60
+    # free it twice (20 of those also touch it after the first free)".
+    decrements = outcomes("dec-dec", "none", 1)
+    assert decrements.total == 292
+    assert sum(o.count for o in decrements.outcomes if o.correct) == 32
+    assert sum(o.count for o in decrements.outcomes if not o.freed) == 200
+    assert sum(o.count for o in decrements.outcomes if o.double_free) == 60
+    assert sum(o.count for o in decrements.outcomes if o.double_free and o.use_after_free) == 20
+    # Lesson 4's question: "only two interleavings"; one safe, one reading freed memory.
+    locked = outcomes("inc-dec", "global-lock", 1)
+    assert locked.total == 2
+    assert sorted((o.freed, o.use_after_free) for o in locked.outcomes) == [
+        (False, False),
+        (True, True),
+    ]
     # Lessons 4, 5, 6: these explorer links show one outcome, the correct one.
     for scenario, mode in [
         ("inc-inc", "global-lock"),
@@ -233,3 +255,15 @@ def test_the_lessons_claims_about_all_interleavings() -> None:
     ]:
         result = outcomes(scenario, mode, 2)
         assert all(outcome.correct for outcome in result.outcomes), (scenario, mode)
+
+
+def test_the_time_slice_question() -> None:
+    """Lesson 6: an interval of 7 lets A finish its three increments first; 6 does not."""
+    from app.sim import Config, Mode, Scenario, simulate
+
+    def schedule(interval: int) -> str:
+        config = Config(scenario=Scenario.INC_INC, mode=Mode.GIL, n=3, interval=interval)
+        return simulate(config).schedule
+
+    assert schedule(6) == "A6B6A3B3"
+    assert schedule(7) == "A9B9"
