@@ -1,0 +1,95 @@
+"""Lessons in a real browser: readable at 360 px (nothing wider than the screen) and the
+structure a screen reader walks (one h1, landmarks, titled iframes, a labelled progress bar)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from app.lessons import LESSONS
+from app.main import create_app
+from app.web.settings import Settings
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(Settings(offline=True)), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def narrow_page(browser: Browser) -> Iterator[Page]:
+    page = browser.new_page(viewport={"width": 360, "height": 740})
+    yield page
+    page.close()
+
+
+@pytest.mark.parametrize("path", ["/", *[lesson.url for lesson in LESSONS]])
+def test_lessons_fit_a_360px_screen(narrow_page: Page, base_url: str, path: str) -> None:
+    page = narrow_page
+    page.goto(base_url + path, wait_until="domcontentloaded")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360, f"{path} is {width}px wide at a 360px viewport"
+    assert page.locator("h1").count() == 1
+    assert page.locator("main").count() == 1
+    for iframe in page.locator("iframe").all():
+        assert iframe.get_attribute("title")
+
+
+def test_the_progress_bar_is_labelled(browser: Browser, base_url: str) -> None:
+    page = browser.new_page()
+    try:
+        page.goto(base_url + LESSONS[2].url, wait_until="domcontentloaded")
+        progress = page.get_by_role("progressbar", name=f"Lesson 3 of {len(LESSONS)}")
+        assert progress.count() == 1
+        current = page.locator('[aria-current="step"]')
+        assert current.get_attribute("href") == LESSONS[2].url
+    finally:
+        page.close()
