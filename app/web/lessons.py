@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.lessons import LESSONS, find, neighbours
 from app.sim import Mode, Scenario, Thread, code_listing
@@ -22,6 +22,12 @@ def index(request: Request) -> Response:
     return templates.TemplateResponse(
         request, "lessons/index.html", {"section": "lessons", "lessons": LESSONS}
     )
+
+
+@router.get("/lessons", summary="The lessons live at /")
+def lessons_folder() -> RedirectResponse:
+    # People trim URLs to their folder; send them to the index rather than a 404.
+    return RedirectResponse("/", status_code=308)
 
 
 @router.get("/lessons/{slug}", response_class=HTMLResponse, summary="One lesson")

@@ -115,6 +115,12 @@ def test_an_unknown_lesson_is_a_404_that_lists_the_real_ones(client: TestClient)
     assert "Traceback" not in response.text
 
 
+def test_the_lessons_folder_leads_to_the_index(client: TestClient) -> None:
+    response = client.get("/lessons", follow_redirects=False)
+    assert response.status_code == 308
+    assert response.headers["location"] == "/"
+
+
 def test_an_unknown_slug_is_escaped(client: TestClient) -> None:
     response = client.get("/lessons/%3Cscript%3Ealert(1)%3C%2Fscript%3E")
     assert response.status_code == 404
