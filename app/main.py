@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.web import errors, health, lessons, sim_api, templating
+from app.web import errors, gil, health, lessons, native_lab, sim_api, sim_pages, templating
 from app.web.assets import STATIC_DIR
 from app.web.settings import Settings
 
@@ -22,6 +22,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(health.router)
+    app.include_router(sim_pages.router)
     app.include_router(sim_api.router)
+    app.include_router(native_lab.router)
+    app.include_router(gil.router)
     app.include_router(lessons.router)
     return app

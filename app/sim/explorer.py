@@ -71,18 +71,33 @@ class _Explorer:
         a, b, lock = state.a, state.b, state.lock
         gil = state.gil if state.gil is not None and state.thread(state.gil).pc != 0 else None
         first = (
-            a.pc, a.calls_done, a.stopped, lock is Thread.A, gil is Thread.A,
+            a.pc,
+            a.calls_done,
+            a.stopped,
+            lock is Thread.A,
+            gil is Thread.A,
             a.register if a.stopped is None and self._ops_a[a.pc] in _LIVE_REGISTER else None,
-        )  # fmt: skip
+        )
         second = (
-            b.pc, b.calls_done, b.stopped, lock is Thread.B, gil is Thread.B,
+            b.pc,
+            b.calls_done,
+            b.stopped,
+            lock is Thread.B,
+            gil is Thread.B,
             b.register if b.stopped is None and self._ops_b[b.pc] in _LIVE_REGISTER else None,
-        )  # fmt: skip
+        )
         # Both threads run the same code: (x, y) and (y, x) count alike. Any fixed order of
         # the pair will do (a hash tie only costs a missed merge, never a wrong count).
         if self.symmetric and hash(second) < hash(first):
             first, second = second, first
-        return (state.rc, state.freed, state.use_after_free > 0, state.double_free > 0, first, second)
+        return (
+            state.rc,
+            state.freed,
+            state.use_after_free > 0,
+            state.double_free > 0,
+            first,
+            second,
+        )
 
     def counts(self, state: State) -> dict[OutcomeKey, int]:
         """Outcome group → number of complete schedules from `state` (memoised; don't mutate)."""
@@ -145,9 +160,14 @@ def explore(scenario: Scenario, mode: Mode, n: int) -> Exploration:
         witness, final = explorer.witness(key)
         outcomes.append(
             OutcomeCount(
-                final_rc=key[0], freed=key[1], use_after_free=key[2], double_free=key[3],
-                count=count, witness=witness, correct=outcome_of(config, final).correct,
-            )  # fmt: skip
+                final_rc=key[0],
+                freed=key[1],
+                use_after_free=key[2],
+                double_free=key[3],
+                count=count,
+                witness=witness,
+                correct=outcome_of(config, final).correct,
+            )
         )
     outcomes.sort(key=lambda o: (not o.correct, -o.count, o.key))
     return Exploration(

@@ -48,8 +48,8 @@ class State(NamedTuple):
     lock: Thread | None = None
     gil: Thread | None = None
     gil_run: int = 0  # steps the GIL holder has run since it took the GIL
-    a: ThreadState = ThreadState()  # noqa: RUF009 (a tuple: immutable)
-    b: ThreadState = ThreadState()  # noqa: RUF009
+    a: ThreadState = ThreadState()
+    b: ThreadState = ThreadState()
     use_after_free: int = 0
     double_free: int = 0
     lost_updates: int = 0
@@ -88,8 +88,14 @@ class Machine:
     whatever the interval: that is the set of schedules the explorer counts."""
 
     __slots__ = (
-        "_gil", "_has_lock", "_instructions", "_interval", "_object_lock", "any_boundary", "config",
-    )  # fmt: skip
+        "_gil",
+        "_has_lock",
+        "_instructions",
+        "_interval",
+        "_object_lock",
+        "any_boundary",
+        "config",
+    )
 
     def __init__(self, config: Config, *, any_boundary: bool = False) -> None:
         self.config = config
@@ -114,9 +120,7 @@ class Machine:
 
     def _lock_free_for(self, state: State, thread: Thread) -> bool:
         return not (
-            self._has_lock
-            and state.lock is thread.other
-            and self.next_op(state, thread) is Op.LOCK
+            self._has_lock and state.lock is thread.other and self.next_op(state, thread) is Op.LOCK
         )
 
     def runnable(self, state: State) -> tuple[Thread, ...]:
@@ -162,10 +166,18 @@ class Machine:
             raise ScheduleError(self.why_not(state, thread), step=index)
         new, instruction, events = self.transition(state, thread)
         step = Step(
-            index=index, thread=thread, op=instruction.op, line=instruction.line, rc=new.rc,
-            reg_a=new.a.register, reg_b=new.b.register, lock=new.lock, gil=new.gil,
-            freed=new.freed, events=events,
-        )  # fmt: skip
+            index=index,
+            thread=thread,
+            op=instruction.op,
+            line=instruction.line,
+            rc=new.rc,
+            reg_a=new.a.register,
+            reg_b=new.b.register,
+            lock=new.lock,
+            gil=new.gil,
+            freed=new.freed,
+            events=events,
+        )
         return new, step
 
     def transition(

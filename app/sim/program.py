@@ -46,8 +46,7 @@ Row = tuple[Op, int, int, int | None]  # op, line, next, branch
 def _function(source: str, rows: list[Row]) -> Function:
     listing = tuple(source.strip("\n").splitlines())
     instructions = tuple(
-        Instruction(op=op, line=line, next=next_, branch=branch)
-        for op, line, next_, branch in rows
+        Instruction(op=op, line=line, next=next_, branch=branch) for op, line, next_, branch in rows
     )
     name = listing[0].split("(")[0].split()[-1]
     return Function(name=name, listing=listing, instructions=instructions)

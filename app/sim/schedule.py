@@ -35,7 +35,7 @@ def parse_schedule(text: str) -> tuple[Thread, ...]:
     if position != len(compact):
         raise ScheduleError(
             f"expected letters A and B, each optionally followed by a count (like A2B1), "
-            f"found {compact[position:position + 10]!r} at character {position + 1}"
+            f"found {compact[position : position + 10]!r} at character {position + 1}"
         )
     return tuple(threads)
 

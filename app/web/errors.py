@@ -44,7 +44,9 @@ def _describe(errors: Sequence[Any]) -> str:
     return "; ".join(parts)
 
 
-def _page(request: Request, status: int, heading: str, detail: str, suggestion: str | None) -> Response:
+def _page(
+    request: Request, status: int, heading: str, detail: str, suggestion: str | None
+) -> Response:
     return templates.TemplateResponse(
         request,
         "error.html",
@@ -78,7 +80,9 @@ async def _on_bad_parameter(request: Request, exc: Exception) -> Response:
 async def _on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if _wants_json(request) or exc.status_code < 400:
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse(
+            {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+        )
     heading = "Page not found" if exc.status_code == 404 else "Request refused"
     response = _page(request, exc.status_code, heading, str(exc.detail), "/")
     response.headers.update(exc.headers or {})

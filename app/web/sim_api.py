@@ -80,17 +80,22 @@ class SimResponse(BaseModel):
             schedule=run.schedule,
             steps=[
                 StepModel(
-                    index=step.index, thread=step.thread.value, op=step.op.value,
-                    line=step.line, rc=step.rc, reg=Registers(A=step.reg_a, B=step.reg_b),
+                    index=step.index,
+                    thread=step.thread.value,
+                    op=step.op.value,
+                    line=step.line,
+                    rc=step.rc,
+                    reg=Registers(A=step.reg_a, B=step.reg_b),
                     lock=step.lock.value if step.lock else None,
-                    gil=step.gil.value if step.gil else None, freed=step.freed,
+                    gil=step.gil.value if step.gil else None,
+                    freed=step.freed,
                     events=[event.value for event in step.events],
-                )  # fmt: skip
+                )
                 for step in run.steps
             ],
-            outcome=OutcomeModel(**{
-                name: getattr(run.outcome, name) for name in OutcomeModel.model_fields
-            }),
+            outcome=OutcomeModel(
+                **{name: getattr(run.outcome, name) for name in OutcomeModel.model_fields}
+            ),
         )
 
 
@@ -123,10 +128,14 @@ class ExploreResponse(BaseModel):
             states=exploration.states,
             outcomes=[
                 ExploreOutcome(
-                    final_rc=o.final_rc, freed=o.freed, use_after_free=o.use_after_free,
-                    double_free=o.double_free, count=o.count, witness=o.witness,
+                    final_rc=o.final_rc,
+                    freed=o.freed,
+                    use_after_free=o.use_after_free,
+                    double_free=o.double_free,
+                    count=o.count,
+                    witness=o.witness,
                     correct=o.correct,
-                )  # fmt: skip
+                )
                 for o in exploration.outcomes
             ],
         )

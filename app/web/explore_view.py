@@ -1,0 +1,153 @@
+"""The /explore histogram, drawn from the core's `Exploration`: one bar per outcome group.
+
+Each bar says what kind of outcome it is (correct, lost update, use after free, double free) by
+colour and by label, its exact count of schedules and its share, and links to a witness
+schedule in /sim at its last step, where the same outcome shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from app.sim import (
+    DEFAULT_INTERVAL,
+    MAX_INTERVAL,
+    Config,
+    Exploration,
+    InvalidParameter,
+    Mode,
+    OutcomeCount,
+    Permalink,
+    Run,
+    Scenario,
+    simulate,
+)
+
+KIND_LABELS = {
+    "correct": "correct",
+    "lost-update": "lost update",
+    "use-after-free": "use after free",
+    "double-free": "double free",
+}
+
+ROW_HEIGHT = 76  # a label line, the bar, a count line
+EXACT_DIGITS = 12  # longer counts (up to 35 digits) are abbreviated in the bar, exact in the table
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Bar:
+    kind: str
+    kind_label: str
+    detail: str
+    count_text: str  # exact, with thousands separators
+    short_count_text: str  # what the bar shows: exact, or about 9.66 times 10^34 past EXACT_DIGITS
+    percent_text: str
+    width_percent: float  # of the widest bar
+    y: int
+    witness_url: str | None
+    description: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Histogram:
+    total_text: str
+    bars: tuple[Bar, ...]
+    height: int
+    kinds: tuple[tuple[str, str], ...]  # (kind, label) present, for the legend
+
+
+def kind_of(outcome: OutcomeCount) -> str:
+    """The failure an outcome group shows, worst first; a wrong count alone is a lost update."""
+    if outcome.correct:
+        return "correct"
+    if outcome.double_free:
+        return "double-free"
+    if outcome.use_after_free:
+        return "use-after-free"
+    return "lost-update"
+
+
+_SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def abbreviate(count: int) -> str:
+    """A count a reader can take in: exact up to EXACT_DIGITS digits, else about 9.66 x 10^34."""
+    digits = len(str(count))
+    if digits <= EXACT_DIGITS:
+        return f"{count:,}"
+    mantissa = count / 10 ** (digits - 1)
+    exponent = str(digits - 1).translate(_SUPERSCRIPTS)
+    return f"\N{ALMOST EQUAL TO} {mantissa:.2f} \N{MULTIPLICATION SIGN} 10{exponent}"
+
+
+def percent(count: int, total: int) -> str:
+    """Exact counts can be 1 in 10^20: say "< 0.001%" rather than a misleading 0.0%."""
+    share = Fraction(100 * count, total) if total else Fraction(0)
+    if share >= Fraction(1, 10) or share == 0:
+        return f"{float(share):.1f}%"
+    if share >= Fraction(1, 1000):
+        return f"{float(share):.3f}%"
+    return "< 0.001%"
+
+
+def build(exploration: Exploration) -> Histogram:
+    largest = max((o.count for o in exploration.outcomes), default=1)
+    bars = []
+    for row, outcome in enumerate(exploration.outcomes):
+        kind = kind_of(outcome)
+        detail = f"rc = {outcome.final_rc}, {'freed' if outcome.freed else 'not freed'}"
+        if kind == "double-free" and outcome.use_after_free:
+            detail += ", and a use after free"
+        if exploration.config.scenario is Scenario.DEC_DEC and not outcome.freed:
+            detail += ": a leak"
+        noun = "schedule" if outcome.count == 1 else "schedules"
+        count_text = f"{outcome.count:,} {noun}"
+        percent_text = percent(outcome.count, exploration.total)
+        bars.append(
+            Bar(
+                kind=kind,
+                kind_label=KIND_LABELS[kind],
+                detail=detail,
+                count_text=count_text,
+                short_count_text=f"{abbreviate(outcome.count)} {noun}",
+                percent_text=percent_text,
+                # A sliver stays visible even for 1 schedule in 10^20.
+                width_percent=max(0.5, round(100 * outcome.count / largest, 2)),
+                y=row * ROW_HEIGHT,
+                witness_url=witness_url(exploration.config, outcome.witness),
+                description=f"{KIND_LABELS[kind]}: {detail}; {count_text}, {percent_text}",
+            )
+        )
+    seen = dict.fromkeys(bar.kind for bar in bars)
+    return Histogram(
+        total_text=f"{exploration.total:,}",
+        bars=tuple(bars),
+        height=len(bars) * ROW_HEIGHT,
+        kinds=tuple((kind, KIND_LABELS[kind]) for kind in KIND_LABELS if kind in seen),
+    )
+
+
+def witness_url(config: Config, witness: str) -> str | None:
+    """/sim at the witness's last step, or None if no switch interval replays it (mode gil)."""
+    run = _replay(config, witness)
+    if run is None:
+        return None
+    return "/sim?" + Permalink.of(run, len(run.steps)).to_query()
+
+
+def _replay(config: Config, witness: str) -> Run | None:
+    if config.mode is not Mode.GIL:
+        return simulate(config, witness)
+    # The explorer counts every schedule that switches only between calls, whatever the
+    # interval; a run in /sim has one interval. Find one under which the GIL agrees.
+    intervals = [DEFAULT_INTERVAL, *range(1, MAX_INTERVAL + 1)]
+    for interval in intervals:
+        try:
+            return simulate(
+                Config(scenario=config.scenario, mode=config.mode, n=config.n, interval=interval),
+                witness,
+            )
+        except InvalidParameter:
+            continue
+    return None

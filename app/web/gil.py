@@ -1,0 +1,358 @@
+"""The GIL lab: the /gil page, its htmx panels, and the /api/gil JSON endpoints.
+
+Routes only validate, call the lab (through one bounded JobRunner, off the event loop) or the
+pure bytecode simulation, and render. Every measurement runs in a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from app.lab import gil, interpreter, lost_updates, workloads
+from app.lab.jobs import JobRunner
+from app.lab.scripts import ScriptFailed
+from app.sim import (
+    MAX_INTERVAL,
+    MAX_N_SIMULATE,
+    Config,
+    Mode,
+    Permalink,
+    Scenario,
+    pyrace,
+    simulate,
+)
+from app.web import gil_charts
+from app.web.gil_models import (
+    CpuModel,
+    DelayModel,
+    FactsModel,
+    FetchModel,
+    PyRaceModel,
+    RaceModel,
+    TimelineModel,
+)
+from app.web.templating import templates
+
+router = APIRouter(tags=["gil"])
+T = TypeVar("T")
+
+# Seconds a job may wait in the queue on top of its own limit.
+_QUEUE_SLACK_S = 60.0
+_runner: JobRunner | None = None
+
+
+def _lab() -> JobRunner:
+    # One worker: two measurements side by side would disturb each other's timings.
+    global _runner
+    if _runner is None:
+        _runner = JobRunner(workers=1, queue=12, retry_after=5)
+    return _runner
+
+
+async def _run(job: Callable[[], T], *, limit_s: float) -> T:
+    try:
+        return await _lab().run(job, timeout=limit_s + _QUEUE_SLACK_S)
+    except ScriptFailed as exc:
+        raise HTTPException(503, f"the experiment failed: {exc}") from exc
+
+
+IntervalMs = Annotated[
+    float,
+    Query(ge=gil.MIN_INTERVAL_MS, le=gil.MAX_INTERVAL_MS, description="sys.setswitchinterval, ms"),
+]
+DurationMs = Annotated[
+    int,
+    Query(ge=gil.MIN_DURATION_MS, le=gil.MAX_DURATION_MS, description="how long the threads spin"),
+]
+Threads = Annotated[
+    int, Query(ge=gil.MIN_THREADS, le=gil.MAX_THREADS, description="CPU-bound threads")
+]
+DelaySeconds = Annotated[
+    float,
+    Query(ge=workloads.MIN_DELAY_S, le=workloads.MAX_DELAY_S, description="delay of each request"),
+]
+Requests = Annotated[
+    int, Query(ge=workloads.MIN_REQUESTS, le=workloads.MAX_REQUESTS, description="requests")
+]
+Count = Annotated[
+    int, Query(ge=workloads.MIN_COUNT, le=workloads.MAX_COUNT, description="count down from")
+]
+Workers = Annotated[
+    int, Query(ge=workloads.MIN_WORKERS, le=workloads.MAX_WORKERS, description="threads/processes")
+]
+StatementParam = Annotated[Literal["inplace", "call"], Query(description="n += 1 or n = n + one()")]
+Iterations = Annotated[
+    int,
+    Query(ge=lost_updates.MIN_ITERATIONS, le=lost_updates.MAX_ITERATIONS, description="per thread"),
+]
+Runs = Annotated[int, Query(ge=lost_updates.MIN_RUNS, le=lost_updates.MAX_RUNS)]
+SwitchingParam = Annotated[
+    Literal["any-bytecode", "checkpoints"],
+    Query(description="where the interpreter may switch: up to 3.9, or 3.10+"),
+]
+PyN = Annotated[int, Query(ge=1, le=pyrace.MAX_N, description="iterations per thread")]
+Bytecodes = Annotated[
+    int, Query(ge=1, le=pyrace.MAX_INTERVAL, description="switch interval, in bytecodes")
+]
+
+Embed = Annotated[bool, Query(description="minimal chrome, for a lesson's iframe")]
+
+DEFAULT_INTERVAL_MS = 5.0
+DEFAULT_DURATION_MS = 500
+DEFAULT_DELAY_S = 0.3
+
+
+async def _timeline(interval_ms: float, duration_ms: int, threads: int) -> gil.Timeline:
+    return await _run(
+        lambda: gil.measure_timeline(
+            interval_ms=interval_ms, duration_ms=duration_ms, threads=threads
+        ),
+        limit_s=gil.timeout_s(duration_ms),
+    )
+
+
+def _delay_url(request: Request, seconds: float) -> str:
+    """The delay endpoint at this server's own address.
+
+    Taken from the socket the request arrived on (the ASGI `server`), not from the Host
+    header, so a client cannot point the lab's fetches at another host.
+    """
+    server = request.scope.get("server")
+    if server and server[1]:
+        host, port = server
+        host = f"[{host}]" if ":" in host else host
+        base = f"http://{host}:{port}/"
+    else:  # e.g. a Unix socket: fall back to the URL the client used
+        base = str(request.base_url)
+    return f"{base.rstrip('/')}{request.app.url_path_for('gil_delay')}?seconds={seconds:g}"
+
+
+# ---- JSON API -------------------------------------------------------------------------------
+
+
+@router.get("/api/gil/timeline", summary="Measured GIL slices of real threads")
+async def api_timeline(
+    interval_ms: IntervalMs = DEFAULT_INTERVAL_MS,
+    duration_ms: DurationMs = DEFAULT_DURATION_MS,
+    threads: Threads = 2,
+) -> TimelineModel:
+    return TimelineModel.of(await _timeline(interval_ms, duration_ms, threads))
+
+
+@router.get("/api/gil/delay", name="gil_delay", summary="Answer after a delay (I/O demo)")
+async def api_delay(seconds: DelaySeconds = DEFAULT_DELAY_S) -> DelayModel:
+    # An async sleep: the event loop serves other requests meanwhile.
+    await asyncio.sleep(seconds)
+    return DelayModel(seconds=seconds)
+
+
+@router.get("/api/gil/io", summary="Sequential against threaded fetches of the delay endpoint")
+async def api_io(
+    request: Request, seconds: DelaySeconds = DEFAULT_DELAY_S, requests: Requests = 3
+) -> FetchModel:
+    return FetchModel.of(await _fetch(request, seconds, requests))
+
+
+@router.get("/api/gil/cpu", summary="CPU-bound work in turn, in threads, in processes")
+async def api_cpu(count: Count = 2_000_000, workers: Workers = 2) -> CpuModel:
+    return CpuModel.of(await _cpu(count, workers))
+
+
+@router.get("/api/gil/race", summary="Lost updates of a Python statement in two real threads")
+async def api_race(
+    statement: StatementParam = "inplace", iterations: Iterations = 200_000, runs: Runs = 3
+) -> RaceModel:
+    return RaceModel.of(await _race(statement, iterations, runs))
+
+
+@router.get("/api/gil/pyrace", summary="Bytecode-step simulation of counter += 1 under the GIL")
+def api_pyrace(
+    statement: StatementParam = "inplace",
+    switching: SwitchingParam = "any-bytecode",
+    n: PyN = 5,
+    interval: Bytecodes = 3,
+) -> PyRaceModel:
+    return PyRaceModel.of(_pyrace(statement, switching, n, interval))
+
+
+@router.get("/api/gil/facts", summary="The running interpreter's facts, and why")
+async def api_facts() -> FactsModel:
+    return FactsModel.of(await _facts())
+
+
+async def _fetch(request: Request, seconds: float, requests: int) -> workloads.FetchTimes:
+    url = _delay_url(request, seconds)
+    return await _run(
+        lambda: workloads.measure_fetch(delay_url=url, delay_s=seconds, requests=requests),
+        limit_s=10.0 + (2 * requests + 2) * seconds,
+    )
+
+
+async def _cpu(count: int, workers: int) -> workloads.CpuTimes:
+    return await _run(
+        lambda: workloads.measure_cpu(count=count, workers=workers),
+        limit_s=workloads.cpu_timeout_s(count, workers),
+    )
+
+
+async def _race(
+    statement: lost_updates.Statement, iterations: int, runs: int
+) -> lost_updates.RaceResult:
+    return await _run(
+        lambda: lost_updates.measure_race(statement=statement, iterations=iterations, runs=runs),
+        limit_s=10.0 + runs * iterations / 50_000,
+    )
+
+
+async def _facts() -> interpreter.Facts:
+    return await _run(interpreter.measure_facts, limit_s=10.0)
+
+
+def _pyrace(statement: str, switching: str, n: int, interval: int) -> pyrace.PyRace:
+    return pyrace.simulate(pyrace.Statement(statement), pyrace.Switching(switching), n, interval)
+
+
+# ---- pages and htmx panels ------------------------------------------------------------------
+
+
+def _panel(request: Request, name: str, context: dict[str, Any]) -> Response:
+    """One panel of the GIL lab: its block for htmx, or a page around it for a plain link
+    (with minimal chrome when `?embed=1`, for a lesson's iframe)."""
+    embed = request.query_params.get("embed", "").lower() in {"1", "true", "yes", "on"}
+    context = {"section": "gil", "panel": name, "embed": embed, **context}
+    if request.headers.get("HX-Request") == "true":
+        return templates.TemplateResponse(request, "gil_panel.html", context, block_name="panel")
+    return templates.TemplateResponse(request, "gil_panel.html", context)
+
+
+def _simulated_context(interval_ms: float) -> dict[str, Any]:
+    """The simulator's gil mode at the same interval, one step standing for one millisecond."""
+    steps = min(MAX_INTERVAL, max(1, round(interval_ms)))
+    run = simulate(
+        Config(scenario=Scenario.INC_INC, mode=Mode.GIL, n=MAX_N_SIMULATE, interval=steps)
+    )
+    slices = gil_charts.simulated_slices([step.thread.value for step in run.steps])
+    return {
+        "sim_interval": steps,
+        "sim_n": MAX_N_SIMULATE,
+        "sim_scenario": Scenario.INC_INC.value,
+        "sim_chart": gil_charts.simulated_chart(slices, lanes=("A", "B")),
+        "sim_handoffs": max(0, len(slices) - 1),
+        "sim_median": gil_charts.median_length(slices),
+        "sim_link": f"/sim?{Permalink.of(run, 0).to_query()}",
+    }
+
+
+def _timeline_context(timeline: gil.Timeline, duration_ms: int) -> dict[str, Any]:
+    return {
+        **_simulated_context(timeline.interval_ms),
+        "timeline": timeline,
+        "timeline_chart": gil_charts.timeline_chart(timeline),
+        "distribution_chart": gil_charts.distribution_chart(timeline),
+        "duration_ms": duration_ms,
+        "interval_ms": timeline.interval_ms,
+        "threads": len(timeline.threads),
+    }
+
+
+def _pyrace_context(statement: str, switching: str, n: int, interval: int) -> dict[str, Any]:
+    return {
+        "pyrace": _pyrace(statement, switching, n, interval),
+        "pyrace_params": {
+            "statement": statement,
+            "switching": switching,
+            "n": n,
+            "interval": interval,
+        },
+        "pyrace_statements": pyrace.SOURCE,
+    }
+
+
+@router.get("/gil", response_class=HTMLResponse, summary="The GIL lab page")
+async def gil_page(
+    request: Request,
+    interval_ms: IntervalMs = DEFAULT_INTERVAL_MS,
+    duration_ms: DurationMs = DEFAULT_DURATION_MS,
+    threads: Threads = 2,
+    seconds: DelaySeconds = DEFAULT_DELAY_S,
+    embed: Embed = False,
+) -> Response:
+    timeline = await _timeline(interval_ms, duration_ms, threads)
+    facts = await _facts()
+    context: dict[str, Any] = {
+        "section": "gil",
+        "embed": embed,
+        **_timeline_context(timeline, duration_ms),
+        **_pyrace_context("inplace", "any-bytecode", 5, 3),
+        "facts": facts,
+        "notes": interpreter.explain(facts),
+        "seconds": seconds,
+    }
+    return templates.TemplateResponse(request, "gil.html", context)
+
+
+@router.get("/gil/timeline", response_class=HTMLResponse, summary="The measured timeline panel")
+async def gil_timeline_panel(
+    request: Request,
+    interval_ms: IntervalMs = DEFAULT_INTERVAL_MS,
+    duration_ms: DurationMs = DEFAULT_DURATION_MS,
+    threads: Threads = 2,
+) -> Response:
+    timeline = await _timeline(interval_ms, duration_ms, threads)
+    response = _panel(request, "timeline", _timeline_context(timeline, duration_ms))
+    # The page's own URL for this state, so the address bar is a permalink after a swap.
+    response.headers["HX-Push-Url"] = (
+        f"/gil?interval_ms={interval_ms:g}&duration_ms={duration_ms}&threads={threads}"
+    )
+    return response
+
+
+@router.get("/gil/io", response_class=HTMLResponse, summary="The I/O against CPU panel")
+async def gil_io_panel(
+    request: Request, seconds: DelaySeconds = DEFAULT_DELAY_S, requests: Requests = 3
+) -> Response:
+    fetch = await _fetch(request, seconds, requests)
+    cpu = await _cpu(2_000_000, 2)
+    fetch_chart = gil_charts.bar_chart(
+        [
+            (f"{fetch.requests} requests in turn", fetch.sequential_s, "sequential"),
+            (f"{fetch.requests} requests in threads", fetch.threaded_s, "threads"),
+        ]
+    )
+    cpu_chart = gil_charts.bar_chart(
+        [
+            (f"{cpu.workers} countdowns in turn", cpu.sequential_s, "sequential"),
+            (f"in {cpu.workers} threads", cpu.threads_s, "threads"),
+            (f"in {cpu.workers} processes", cpu.processes_s, "processes"),
+        ]
+    )
+    context = {
+        "fetch": fetch,
+        "cpu": cpu,
+        "fetch_chart": fetch_chart,
+        "cpu_chart": cpu_chart,
+        "seconds": seconds,
+    }
+    return _panel(request, "io", context)
+
+
+@router.get("/gil/race", response_class=HTMLResponse, summary="The measured Python race panel")
+async def gil_race_panel(request: Request, iterations: Iterations = 200_000) -> Response:
+    results = [await _race(statement, iterations, 3) for statement in ("inplace", "call")]
+    return _panel(request, "race", {"races": results})
+
+
+@router.get("/gil/pyrace", response_class=HTMLResponse, summary="The bytecode simulation panel")
+def gil_pyrace_panel(
+    request: Request,
+    statement: StatementParam = "inplace",
+    switching: SwitchingParam = "any-bytecode",
+    n: PyN = 5,
+    interval: Bytecodes = 3,
+) -> Response:
+    return _panel(request, "pyrace", _pyrace_context(statement, switching, n, interval))

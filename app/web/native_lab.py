@@ -1,0 +1,255 @@
+"""The native lab's routes: `/api/native/race`, `/api/native/cost`, the stream of runs
+`/stream/native/race` and the `/lab` page. Routes parse, queue the work on the lab's JobRunner
+(the C runs block for up to a second) and render; the experiments live in app.lab.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, cast
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from jinja2_fragments import render_block
+from pydantic import BaseModel, Field
+
+from app.lab import native
+from app.lab.jobs import Busy, JobRunner, TimedOut
+from app.lab.native import Freeing, NativeError
+from app.lab.trial import Trial, run_trial, series
+from app.sim import Mode, Scenario
+from app.web.templating import templates
+
+router = APIRouter(tags=["native lab"])
+
+# Each job runs two pinned C threads: one job per two cores, a short queue, then 429.
+_runner = JobRunner(workers=max(1, native.cpu_count() // 2), queue=4)
+RUN_TIMEOUT_S = 15.0
+COST_TIMEOUT_S = 30.0
+DEFAULT_ITERATIONS = 1_000_000
+DEFAULT_COST_ITERATIONS = 200_000
+
+ModeName = Literal["none", "global-lock", "object-lock", "atomic"]
+FreeName = Literal["observed", "real"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RaceQuery:
+    experiment: Scenario
+    mode: Mode
+    iterations: int
+    runs: int
+    free: Freeing
+
+    def params(self) -> dict[str, str]:
+        return {
+            "experiment": self.experiment.value,
+            "mode": self.mode.value,
+            "iterations": str(self.iterations),
+            "runs": str(self.runs),
+            "free": self.free.value,
+        }
+
+
+def race_query(
+    experiment: Annotated[Scenario, Query(description="the scenario: who calls what")] = (
+        Scenario.INC_INC
+    ),
+    mode: Annotated[ModeName, Query(description="how the count is protected")] = "none",
+    iterations: Annotated[
+        int, Query(ge=1, le=native.MAX_ITERATIONS, description="calls per thread")
+    ] = DEFAULT_ITERATIONS,
+    runs: Annotated[int, Query(ge=1, le=native.MAX_RUNS, description="how many runs")] = 1,
+    free: Annotated[
+        FreeName,
+        Query(description="observed: quarantine and count; real: free() in a child process"),
+    ] = "observed",
+) -> RaceQuery:
+    return RaceQuery(
+        experiment=experiment,
+        mode=Mode(mode),
+        iterations=iterations,
+        runs=runs,
+        free=Freeing(free),
+    )
+
+
+RaceParams = Annotated[RaceQuery, Depends(race_query)]
+CostIterations = Annotated[
+    int,
+    Query(ge=1_000, le=native.MAX_COST_ITERATIONS, description="calls per thread per cell"),
+]
+
+
+class RunModel(BaseModel):
+    final_rc: int | None = Field(description="the count at the end; null if the child crashed")
+    expected_rc: int | None = Field(
+        description="initial count + completed increments - completed decrements"
+    )
+    lost_updates: int | None = Field(description="|expected_rc - final_rc|")
+    freed: bool | None
+    use_after_free: int | None = Field(description="accesses to the object after its free")
+    double_free: int | None
+    crashed: str | None = Field(description="e.g. 'SIGABRT: free(): double free detected ...'")
+    elapsed_ns: int
+    replay: str | None = Field(
+        description="a /sim link replaying this run's first calls step by step (mode none)"
+    )
+
+    @classmethod
+    def of(cls, trial: Trial) -> RunModel:
+        r = trial.result
+        return cls(
+            final_rc=r.final_rc, expected_rc=r.expected_rc, lost_updates=r.lost_updates,
+            freed=r.freed, use_after_free=r.use_after_free, double_free=r.double_free,
+            crashed=r.crashed, elapsed_ns=r.elapsed_ns,
+            replay=trial.replay.url if trial.replay else None,
+        )  # fmt: skip
+
+
+class RaceResponse(BaseModel):
+    experiment: Scenario
+    mode: ModeName
+    iterations: int
+    free: FreeName
+    cpus: int = Field(description="CPUs the server may use; with 1 no race can show")
+    runs: list[RunModel]
+
+
+class CostRowModel(BaseModel):
+    mode: ModeName
+    threads: int
+    objects: int
+    layout: Literal["one-thread", "one-object", "two-objects", "false-sharing"] = Field(
+        description="two-objects: separate cache lines; false-sharing: one cache line"
+    )
+    ns_per_op: float = Field(description="wall time / calls per thread")
+
+
+class CostResponse(BaseModel):
+    iterations: int
+    cpus: int
+    rows: list[CostRowModel]
+
+
+def _mode_name(mode: Mode) -> ModeName:
+    if mode is Mode.GIL:
+        raise ValueError("mode gil has no native experiment")
+    return cast(ModeName, mode.value)
+
+
+async def _trial(number: int, query: RaceQuery) -> Trial:
+    def job() -> Trial:
+        return run_trial(number, query.experiment, query.mode, query.iterations, query.free)
+
+    return await _runner.run(job, timeout=RUN_TIMEOUT_S)
+
+
+async def _cost(iterations: int) -> tuple[native.CostRow, ...]:
+    return await _runner.run(lambda: native.cost_table(iterations), timeout=COST_TIMEOUT_S)
+
+
+@router.get("/api/native/race", response_model=RaceResponse, summary="Run the C race")
+async def api_race(query: RaceParams) -> RaceResponse:
+    trials = [await _trial(number, query) for number in range(1, query.runs + 1)]
+    return RaceResponse(
+        experiment=query.experiment,
+        mode=_mode_name(query.mode),
+        iterations=query.iterations,
+        free=query.free.value,
+        cpus=native.cpu_count(),
+        runs=[RunModel.of(trial) for trial in trials],
+    )
+
+
+@router.get("/api/native/cost", response_model=CostResponse, summary="Measure lock costs")
+async def api_cost(iterations: CostIterations = DEFAULT_COST_ITERATIONS) -> CostResponse:
+    rows = await _cost(iterations)
+    return CostResponse(
+        iterations=iterations,
+        cpus=native.cpu_count(),
+        rows=[
+            CostRowModel(
+                mode=_mode_name(row.mode),
+                threads=row.threads,
+                objects=row.objects,
+                layout=row.layout.value,
+                ns_per_op=round(row.ns_per_op, 3),
+            )
+            for row in rows
+        ],
+    )
+
+
+def _context(query: RaceQuery | None, **extra: Any) -> dict[str, Any]:
+    return {
+        "section": "lab",
+        "query": query,
+        "cpus": native.cpu_count(),
+        "limits": {
+            "iterations": native.MAX_ITERATIONS,
+            "runs": native.MAX_RUNS,
+            "window": native.REPLAY_WINDOW,
+            "cost_iterations": native.MAX_COST_ITERATIONS,
+        },
+        "scenarios": list(Scenario),
+        "modes": list(native.NATIVE_MODES),
+        "layouts": list(native.Layout),
+        "default_cost_iterations": DEFAULT_COST_ITERATIONS,
+        **extra,
+    }
+
+
+def _fragment(request: Request, block: str, **context: Any) -> str:
+    return render_block(templates.env, "lab.html", block, request=request, **context)
+
+
+@router.get("/stream/native/race", response_class=EventSourceResponse)
+async def stream_race(request: Request, query: RaceParams) -> AsyncIterator[ServerSentEvent]:
+    """Each run as an HTML fragment (`result`: the run's line, plus the histogram and summary
+    out of band), then `done`. Stops as soon as the client goes away."""
+    trials: list[Trial] = []
+    for number in range(1, query.runs + 1):
+        if await request.is_disconnected():
+            return
+        try:
+            trial = await _trial(number, query)
+        except (Busy, TimedOut, NativeError) as problem:
+            html = _fragment(request, "problem", message=str(problem))
+            yield ServerSentEvent(raw_data=html, event="result")
+            break
+        trials.append(trial)
+        current = series(query.experiment, query.mode, query.iterations, trials)
+        html = _fragment(request, "result", trial=trial, series=current, query=query)
+        yield ServerSentEvent(raw_data=html, event="result")
+    yield ServerSentEvent(raw_data=_fragment(request, "done", count=len(trials)), event="done")
+
+
+def _page_context(query: RaceQuery, *, run: bool, **extra: Any) -> dict[str, Any]:
+    empty = series(query.experiment, query.mode, query.iterations, [])
+    return _context(query, run=run, series=empty, stream_params=query.params(), **extra)
+
+
+@router.get("/lab", response_class=HTMLResponse, summary="The native lab page")
+async def lab_page(
+    request: Request,
+    query: RaceParams,
+    run: Annotated[bool, Query(description="start the runs (streamed) on load")] = False,
+) -> HTMLResponse:
+    context = _page_context(query, run=run)
+    return templates.TemplateResponse(request, "lab.html", context)  # type: ignore[return-value]
+
+
+@router.get("/lab/cost", response_class=HTMLResponse, summary="The lock-cost chart")
+async def lab_cost(
+    request: Request, iterations: CostIterations = DEFAULT_COST_ITERATIONS
+) -> HTMLResponse:
+    """The whole lab page with the chart filled in, or only the chart for htmx."""
+    rows = await _cost(iterations)
+    context = _page_context(race_query(), run=False, cost=rows, cost_iterations=iterations)
+    block = "cost" if request.headers.get("HX-Request") else None
+    return templates.TemplateResponse(  # type: ignore[return-value]
+        request, "lab.html", context, block_name=block
+    )

@@ -1,0 +1,303 @@
+"""The simulator and explorer pages: /sim, /stream/sim and /explore.
+
+Thin, as every route: validate the parameters, call the core (`app.sim`), render. A full GET
+renders the whole page, so every permalink is readable before any script runs; an htmx request
+(`HX-Request`) gets only the blocks that change, the side panels marked `hx-swap-oob`, and the
+canonical permalink in `HX-Push-Url`. /stream/sim sends the same blocks, one server-sent event
+per step, paced by `speed`, and stops when the browser goes away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from jinja2_fragments import render_blocks
+
+from app.lab.jobs import Busy, JobRunner
+from app.sim import (
+    DEFAULT_INTERVAL,
+    MAX_INTERVAL,
+    MAX_N_EXPLORE,
+    MAX_N_SIMULATE,
+    Config,
+    InvalidParameter,
+    Mode,
+    Permalink,
+    Run,
+    Scenario,
+    ScheduleError,
+    explore,
+    parse_schedule,
+)
+from app.sim.permalink import DEFAULT_N, MAX_SEED
+from app.web import explore_view, sim_view
+from app.web.errors import BadParameter
+from app.web.templating import templates
+
+router = APIRouter(tags=["pages"])
+
+MAX_SCHEDULE_CHARS = 4000  # a whole run at n = MAX_N_SIMULATE, spelled letter by letter
+SPEEDS = ((1.0, "slow"), (2.0, "normal"), (4.0, "fast"), (10.0, "very fast"))
+DEFAULT_SPEED = 2.0
+INTERVALS = (1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50, 100)
+EXPLORE_TIMEOUT_S = 30.0
+MAX_STREAMS = 64
+
+# Blocks of sim.html an htmx request gets: #stage is the target, the rest swap out of band.
+STEP_BLOCKS = ("narration", "stage", "transport", "timeline", "eventlog")
+PAGE_BLOCKS = (*STEP_BLOCKS, "player")
+
+# One bounded runner for explorations (the largest take seconds of CPU): at most one per core
+# at a time, a few waiting, then 429 with Retry-After.
+_explorations = JobRunner(queue=4)
+
+
+ScenarioQuery = Annotated[Scenario, Query(description="Which calls the two threads make.")]
+ModeQuery = Annotated[Mode, Query(description="How the reference count is protected.")]
+IntervalQuery = Annotated[
+    int | None,
+    Query(ge=1, le=MAX_INTERVAL, description="GIL switch interval in steps (mode gil only)."),
+]
+ScheduleQuery = Annotated[
+    str | None,
+    Query(
+        max_length=MAX_SCHEDULE_CHARS,
+        description="Who takes each step: letters (ABBA) or run-length form (A1B2A1).",
+    ),
+]
+SeedQuery = Annotated[
+    int | None,
+    Query(ge=0, le=MAX_SEED, description="Random choices after the schedule runs out."),
+]
+StepQuery = Annotated[int | None, Query(ge=0, description="Show the state after this step.")]
+SpeedQuery = Annotated[float, Query(ge=0.5, le=20, description="Steps per second while playing.")]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Loaded:
+    """A permalink resolved: the whole run and the step to show."""
+
+    run: Run
+    step: int
+
+
+def _load_run(
+    scenario: ScenarioQuery = Scenario.INC_INC,
+    mode: ModeQuery = Mode.NONE,
+    n: Annotated[int, Query(ge=1, le=MAX_N_SIMULATE, description="Calls per thread.")] = DEFAULT_N,
+    interval: IntervalQuery = None,
+    schedule: ScheduleQuery = None,
+    seed: SeedQuery = None,
+    step: StepQuery = None,
+) -> Loaded:
+    query = {
+        "scenario": scenario.value,
+        "mode": mode.value,
+        "n": str(n),
+        "interval": "" if interval is None else str(interval),
+        "schedule": schedule or "",
+        "seed": "" if seed is None else str(seed),
+        "step": "" if step is None else str(step),
+    }
+    try:
+        permalink, run = Permalink.from_query(query)
+    except InvalidParameter as error:
+        raise BadParameter(
+            error.parameter, error.message, suggestion=_nearest_valid(query, error)
+        ) from None
+    return Loaded(run=run, step=permalink.step)
+
+
+LoadedRun = Annotated[Loaded, Depends(_load_run)]
+
+
+def _nearest_valid(query: Mapping[str, str], error: InvalidParameter) -> str:
+    """Where a bad permalink should send the reader: the same run as far as it was valid."""
+    config_query = {key: query[key] for key in ("scenario", "mode", "n", "interval")}
+    try:
+        if error.parameter == "step":
+            _, run = Permalink.from_query({**query, "step": ""})
+            return sim_view.sim_url(run.config, run.schedule, len(run.steps))
+        if isinstance(error, ScheduleError) and error.step is not None:
+            valid = parse_schedule(query["schedule"])[: error.step - 1]
+            prefix = "".join(thread.value for thread in valid)
+            _, run = Permalink.from_query({**config_query, "schedule": prefix})
+            return sim_view.sim_url(run.config, run.schedule, len(valid))
+        _, run = Permalink.from_query(config_query)
+        return sim_view.sim_url(run.config, run.schedule, 0)
+    except InvalidParameter:
+        return "/sim"
+
+
+def _is_htmx(request: Request) -> bool:
+    # A history restore after a cache miss wants the whole page back.
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def _random_url(config: Config, *, embed: bool) -> str:
+    """A link to a fresh random schedule: the seed is drawn here, the core stays deterministic."""
+    params = Permalink(config=config, schedule="", step=0).params()
+    del params["schedule"], params["step"]
+    params["seed"] = str(secrets.randbelow(MAX_SEED + 1))
+    if embed:
+        params["embed"] = "1"
+    return "/sim?" + urlencode(params)
+
+
+def _sim_context(
+    run: Run, step: int, *, embed: bool, fragment: bool, playing: bool, speed: float
+) -> dict[str, Any]:
+    view = sim_view.build(run, step, embed=embed)
+    stream_url = None
+    if playing:
+        stream_url = f"/stream/sim?{Permalink.of(run, step).to_query()}&speed={speed:g}"
+        stream_url += "&embed=1" if embed else ""
+    intervals = sorted({*INTERVALS, run.config.interval or DEFAULT_INTERVAL})
+    return {
+        "view": view,
+        "section": "sim",
+        "embed": embed,
+        "fragment": fragment,
+        "playing": playing,
+        "stream_url": stream_url,
+        "speed": speed,
+        "speeds": SPEEDS,
+        "random_url": _random_url(run.config, embed=embed),
+        "scenarios": tuple(Scenario),
+        "modes": tuple(Mode),
+        "sizes": range(1, MAX_N_SIMULATE + 1),
+        "intervals": intervals,
+        "default_interval": DEFAULT_INTERVAL,
+        "scenario_labels": sim_view.SCENARIO_LABELS,
+        "mode_labels": sim_view.MODE_LABELS,
+    }
+
+
+@router.get("/sim", response_class=HTMLResponse, summary="The simulator at one step")
+def sim_page(
+    request: Request,
+    loaded: LoadedRun,
+    embed: Annotated[bool, Query(description="Minimal chrome, for embedding.")] = False,
+    play: Annotated[bool, Query(description="Start playing from this step.")] = False,
+    speed: SpeedQuery = DEFAULT_SPEED,
+) -> Response:
+    run, step = loaded.run, loaded.step
+    if play and step == len(run.steps):
+        step = 0  # play at the end replays from the start
+    fragment = _is_htmx(request)
+    context = _sim_context(run, step, embed=embed, fragment=fragment, playing=play, speed=speed)
+    if not fragment:
+        return templates.TemplateResponse(request, "sim.html", context)
+    response = templates.TemplateResponse(
+        request, "sim.html", context, block_names=list(PAGE_BLOCKS)
+    )
+    # The address bar always shows the canonical permalink; play replaces rather than pushes.
+    response.headers["HX-Replace-Url" if play else "HX-Push-Url"] = context["view"].url
+    return response
+
+
+class _Streams:
+    """How many players are streaming right now (all on this process's event loop)."""
+
+    open = 0
+
+
+_streams = _Streams()
+
+
+def _stream_slot() -> None:
+    # Each player is cheap, but a run can last minutes at the slowest speed: cap them.
+    if _streams.open >= MAX_STREAMS:
+        raise Busy(retry_after=5)
+
+
+@router.get(
+    "/stream/sim",
+    response_class=EventSourceResponse,
+    summary="Play a run from a step: one `step` event (HTML for htmx) per step, then `done`",
+)
+async def stream_sim(
+    request: Request,
+    loaded: LoadedRun,
+    _slot: Annotated[None, Depends(_stream_slot)],
+    embed: bool = False,
+    speed: SpeedQuery = DEFAULT_SPEED,
+    last_event_id: Annotated[int | None, Header(ge=0)] = None,
+) -> AsyncIterator[ServerSentEvent]:
+    run = loaded.run
+    total = len(run.steps)
+    # After a dropped connection the browser resumes where it was, not from the start.
+    start = max(loaded.step, min(last_event_id or 0, total))
+    _streams.open += 1
+    try:
+        for step in range(start + 1, total + 1):
+            if await request.is_disconnected():
+                return
+            context = _sim_context(
+                run, step, embed=embed, fragment=True, playing=step < total, speed=speed
+            )
+            html = render_blocks(templates.env, "sim.html", list(STEP_BLOCKS), context)
+            yield ServerSentEvent(raw_data=html, event="step", id=str(step))
+            if step < total:
+                await asyncio.sleep(1 / speed)
+        yield ServerSentEvent(raw_data="", event="done")
+    finally:
+        _streams.open -= 1
+
+
+@router.get("/explore", response_class=HTMLResponse, summary="Every interleaving, counted")
+async def explore_page(
+    request: Request,
+    scenario: ScenarioQuery = Scenario.INC_INC,
+    mode: ModeQuery = Mode.NONE,
+    n: Annotated[int, Query(ge=1, le=MAX_N_EXPLORE, description="Calls per thread.")] = DEFAULT_N,
+    wait: Annotated[bool, Query(description="Count before answering (for no-script use).")] = False,
+) -> Response:
+    query = f"scenario={scenario.value}&mode={mode.value}&n={n}"
+    fragment = _is_htmx(request)
+    histogram = None
+    if fragment or wait:
+        histogram = await _explore(scenario, mode, n)
+    context = {
+        "section": "explore",
+        "fragment": fragment,
+        "embed": False,
+        "scenario": scenario,
+        "mode": mode,
+        "n": n,
+        "query": query,
+        "histogram": histogram,
+        "scenarios": tuple(Scenario),
+        "modes": tuple(Mode),
+        "sizes": range(1, MAX_N_EXPLORE + 1),
+        "scenario_labels": sim_view.SCENARIO_LABELS,
+        "mode_labels": sim_view.MODE_LABELS,
+        "expected": sim_view.expected_outcome(Config(scenario=scenario, mode=mode, n=n)),
+    }
+    if not fragment:
+        return templates.TemplateResponse(request, "explore.html", context)
+    response = templates.TemplateResponse(request, "explore.html", context, block_name="result")
+    response.headers["HX-Push-Url"] = f"/explore?{query}"
+    return response
+
+
+async def _explore(scenario: Scenario, mode: Mode, n: int) -> explore_view.Histogram:
+    def job() -> explore_view.Histogram:
+        return explore_view.build(explore(scenario, mode, n))
+
+    try:
+        return await _explorations.run(job, timeout=EXPLORE_TIMEOUT_S)
+    except InvalidParameter as error:  # TooLarge: past the explorer's budget of states
+        smaller = f"/explore?scenario={scenario.value}&mode={mode.value}&n={max(1, n - 1)}"
+        raise BadParameter(error.parameter, error.message, suggestion=smaller) from None

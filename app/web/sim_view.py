@@ -1,0 +1,364 @@
+"""What the /sim page shows of one run at one step, read off the core's records.
+
+The core (`app.sim`) simulates; this module only arranges its `Run`, `Step`s, `State`s and
+`code_listing` into what the template draws: two lanes, the shared object, the timeline, the
+event log, the outcome banner, a one-line narration and the links of every control. Nothing
+here decides what a thread does next: the runnable threads, statuses and outcome all come from
+the core. Every link is a canonical permalink (`Permalink.to_query`), so any state the page
+shows can be shared, reloaded or opened with no script at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.sim import (
+    Config,
+    Event,
+    Mode,
+    Op,
+    Permalink,
+    Run,
+    Scenario,
+    ScheduleError,
+    Status,
+    Step,
+    Thread,
+    code_listing,
+    simulate,
+)
+
+STATUS_LABELS = {
+    Status.READY: "ready",
+    Status.BLOCKED: "blocked on the lock",
+    Status.WAITING_GIL: "waiting for the GIL",
+    Status.FINISHED: "finished",
+    Status.FAILED: "stopped at a failed check",
+}
+
+EVENT_LABELS = {
+    Event.LOST_UPDATE: "lost update",
+    Event.USE_AFTER_FREE: "use after free",
+    Event.DOUBLE_FREE: "double free",
+    Event.FAILED_CHECK: "failed check",
+    Event.FREED: "object freed",
+}
+
+SCENARIO_LABELS = {
+    Scenario.INC_INC: "inc-inc: both threads take a reference",
+    Scenario.INC_DEC: "inc-dec: A takes a reference, B drops one",
+    Scenario.DEC_DEC: "dec-dec: both threads drop a reference",
+}
+
+MODE_LABELS = {
+    Mode.NONE: "no lock",
+    Mode.GLOBAL_LOCK: "one global lock",
+    Mode.OBJECT_LOCK: "a lock inside the object",
+    Mode.ATOMIC: "atomic instructions",
+    Mode.GIL: "the GIL",
+}
+
+
+def sim_url(config: Config, schedule: str, step: int, *, embed: bool = False) -> str:
+    """The canonical permalink of `schedule` at `step` (plus the embed flag, which is chrome)."""
+    query = Permalink(config=config, schedule=schedule, step=step).to_query()
+    return f"/sim?{query}&embed=1" if embed else f"/sim?{query}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CodeLine:
+    number: int
+    text: str
+    ran: bool  # the statement this thread executed in the step just taken
+    next: bool  # the statement this thread executes when it is next scheduled
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Lane:
+    thread: str
+    status: str
+    status_label: str
+    register: int | None
+    calls_done: int
+    lines: tuple[CodeLine, ...]
+    ran_op: str | None  # the operation this thread just took, if it took the step shown
+    next_op: str | None  # the operation it takes when next scheduled; None once stopped
+    choose_url: str | None  # "step A": the prefix so far plus this thread; None if not runnable
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TimelineCell:
+    number: int  # 1-based: the state after this step is `step=number`
+    thread: str
+    current: bool
+    future: bool
+    gil: str | None
+    tick: bool  # the GIL holder's switch interval ran out at this step
+    events: tuple[str, ...]
+    label: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogEntry:
+    number: int
+    thread: str
+    event: str
+    label: str
+    text: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Banner:
+    finished: bool
+    correct: bool
+    headline: str
+    detail: str
+    expected: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SimView:
+    config: Config
+    run: Run
+    step: int
+    total: int
+    url: str
+    embed_url: str
+    first_url: str
+    prev_url: str | None
+    next_url: str | None
+    last_url: str
+    lanes: tuple[Lane, Lane]
+    rc: int
+    freed: bool
+    lock: str | None
+    gil: str | None
+    wrote: bool  # the step just taken changed rc: the cell flashes
+    timeline: tuple[TimelineCell, ...]
+    log: tuple[LogEntry, ...]
+    banner: Banner
+    narration: str
+    scrub_query: tuple[tuple[str, str], ...]  # the permalink's fields other than `step`
+
+
+def build(run: Run, step: int, *, embed: bool = False) -> SimView:
+    config = run.config
+    total = len(run.steps)
+    state = run.states[step]
+    last = run.steps[step - 1] if step > 0 else None
+
+    def url(k: int) -> str:
+        return sim_url(config, run.schedule, k, embed=embed)
+
+    lanes = tuple(_lane(run, step, thread, embed=embed) for thread in (Thread.A, Thread.B))
+    params = Permalink.of(run, step).params()
+    return SimView(
+        config=config,
+        run=run,
+        step=step,
+        total=total,
+        url=url(step),
+        embed_url=sim_url(config, run.schedule, step, embed=True),
+        first_url=url(0),
+        prev_url=url(step - 1) if step > 0 else None,
+        next_url=url(step + 1) if step < total else None,
+        last_url=url(total),
+        lanes=(lanes[0], lanes[1]),
+        rc=state.rc,
+        freed=state.freed,
+        lock=_name(state.lock),
+        gil=_name(state.gil),
+        wrote=last is not None and last.op in _WRITES_RC,
+        timeline=_timeline(run, step),
+        log=_log(run, step, url),
+        banner=_banner(run, step),
+        narration=narrate(run, step),
+        scrub_query=tuple((key, value) for key, value in params.items() if key != "step"),
+    )
+
+
+_WRITES_RC = frozenset({Op.WRITE, Op.ATOMIC_ADD, Op.ATOMIC_SUB})
+
+
+def _name(thread: Thread | None) -> str | None:
+    return thread.value if thread is not None else None
+
+
+def _value(op: Op | None) -> str | None:
+    return op.value if op is not None else None
+
+
+def _lane(run: Run, step: int, thread: Thread, *, embed: bool) -> Lane:
+    view = run.thread_view(step, thread)
+    last = run.steps[step - 1] if step > 0 else None
+    ran_line = last.line if last is not None and last.thread is thread else None
+    lines = tuple(
+        CodeLine(number=number, text=text, ran=number == ran_line, next=number == view.line)
+        for number, text in enumerate(code_listing(run.config.scenario, run.config.mode, thread), 1)
+    )
+    return Lane(
+        thread=thread.value,
+        status=view.status.value,
+        status_label=STATUS_LABELS[view.status],
+        register=view.register,
+        calls_done=view.calls_done,
+        lines=lines,
+        ran_op=last.op.value if last is not None and ran_line is not None else None,
+        next_op=_value(run.machine.next_op(run.states[step], thread)),
+        choose_url=_choose(run, step, thread, embed=embed)
+        if thread in run.runnable(step)
+        else None,
+    )
+
+
+def _choose(run: Run, step: int, thread: Thread, *, embed: bool) -> str | None:
+    """Schedule `thread` next: the choices so far plus this one; the rest as the core fills it."""
+    prefix = "".join(s.thread.value for s in run.steps[:step]) + thread.value
+    try:
+        chosen = simulate(run.config, prefix)
+    except ScheduleError:
+        return None
+    return sim_url(run.config, chosen.schedule, step + 1, embed=embed)
+
+
+def _timeline(run: Run, step: int) -> tuple[TimelineCell, ...]:
+    interval = run.config.interval
+    cells = []
+    for s in run.steps:
+        events = tuple(event.value for event in s.events)
+        label = f"step {s.index}: {s.thread.value} {s.op.value}"
+        if events:
+            label += " (" + ", ".join(EVENT_LABELS[event] for event in s.events) + ")"
+        cells.append(
+            TimelineCell(
+                number=s.index,
+                thread=s.thread.value,
+                current=s.index == step,
+                future=s.index > step,
+                gil=_name(s.gil),
+                # The holder has used up its interval: it drops the GIL at its next call boundary.
+                tick=interval is not None and run.states[s.index].gil_run == interval,
+                events=events if s.index <= step else (),
+                label=label,
+            )
+        )
+    return tuple(cells)
+
+
+def _log(run: Run, step: int, url: Callable[[int], str]) -> tuple[LogEntry, ...]:
+    entries = []
+    for s in run.steps[:step]:
+        for event in s.events:
+            entries.append(
+                LogEntry(
+                    number=s.index,
+                    thread=s.thread.value,
+                    event=event.value,
+                    label=EVENT_LABELS[event],
+                    text=_EVENT_TEXT[event].format(thread=s.thread.value, rc=s.rc),
+                    url=url(s.index),
+                )
+            )
+    return tuple(entries)
+
+
+_EVENT_TEXT = {
+    Event.LOST_UPDATE: "{thread} overwrote the other thread's update: rc = {rc}",
+    Event.USE_AFTER_FREE: "{thread} touched the object after it was freed",
+    Event.DOUBLE_FREE: "{thread} freed the object a second time",
+    Event.FAILED_CHECK: "{thread} saw rc = {rc} at its check and stopped",
+    Event.FREED: "{thread} freed the object",
+}
+
+
+def expected_outcome(config: Config) -> str:
+    """The scenario's correct outcome in words (DESIGN.md's table)."""
+    n = config.n
+    if config.scenario == Scenario.INC_INC:
+        return f"rc = {2 * n + 1}, not freed"
+    if config.scenario == Scenario.DEC_DEC:
+        return "rc = 0, freed exactly once"
+    return "rc = 1 and not freed, or freed once with A stopping at its check"
+
+
+def _banner(run: Run, step: int) -> Banner:
+    outcome = run.outcome
+    expected = expected_outcome(run.config)
+    if step < len(run.steps):
+        return Banner(
+            finished=False,
+            correct=False,
+            headline="Not finished yet",
+            detail="Step on, press play, or schedule a thread yourself.",
+            expected=expected,
+        )
+    problems = []
+    if outcome.lost_updates:
+        problems.append(_plural(outcome.lost_updates, "lost update"))
+    if outcome.use_after_free:
+        problems.append(_plural(outcome.use_after_free, "use after free", "uses after free"))
+    if outcome.double_free:
+        problems.append(_plural(outcome.double_free, "double free"))
+    result = f"rc = {outcome.final_rc}, {'freed' if outcome.freed else 'not freed'}"
+    detail = result + (": " + ", ".join(problems) if problems else "")
+    return Banner(
+        finished=True,
+        correct=outcome.correct,
+        headline="Correct" if outcome.correct else "Wrong result",
+        detail=detail,
+        expected=expected,
+    )
+
+
+def _plural(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one}" if count == 1 else f"{count} {many or one + 's'}"
+
+
+def narrate(run: Run, step: int) -> str:
+    """One sentence for the step just taken, for the aria-live line ("A reads rc = 1 ...")."""
+    if step == 0:
+        return (
+            f"Start: rc = {run.states[0].rc}. "
+            "Each step is one memory access or one local computation."
+        )
+    s = run.steps[step - 1]
+    t = s.thread.value
+    sentence = _OP_TEXT[s.op](t, s, s.reg[s.thread])
+    if s.gil is not None and run.states[step - 1].gil != s.gil:
+        sentence = f"{t} takes the GIL. {sentence}"
+    if Event.LOST_UPDATE in s.events:
+        sentence += ": the other thread's update is lost"
+    if Event.USE_AFTER_FREE in s.events:
+        sentence += " (the object was already freed!)"
+    if Event.DOUBLE_FREE in s.events:
+        sentence += ": a double free!"
+    return f"Step {step}: {sentence}" + ("" if sentence.endswith("!") else ".")
+
+
+def _check(t: str, s: Step, reg: int | None) -> str:
+    if Event.FAILED_CHECK in s.events:
+        return f"{t} checks rc = {s.rc}: not above 0, so the call fails and {t} stops"
+    return f"{t} checks rc = {s.rc}: above 0, so it goes on"
+
+
+def _test(t: str, s: Step, reg: int | None) -> str:
+    if s.rc == 0:
+        return f"{t} tests rc = 0: it frees the object next"
+    return f"{t} tests rc = {s.rc}: not zero, nothing to free"
+
+
+_OP_TEXT: dict[Op, Callable[[str, Step, int | None], str]] = {
+    Op.LOCK: lambda t, s, reg: f"{t} takes the lock",
+    Op.CHECK: _check,
+    Op.READ: lambda t, s, reg: f"{t} reads rc = {s.rc} into its register",
+    Op.ADD: lambda t, s, reg: f"{t} adds 1 in its register: {reg}",
+    Op.SUB: lambda t, s, reg: f"{t} subtracts 1 in its register: {reg}",
+    Op.WRITE: lambda t, s, reg: f"{t} writes its register to rc: rc = {s.rc}",
+    Op.TEST: _test,
+    Op.FREE: lambda t, s, reg: f"{t} frees the object",
+    Op.UNLOCK: lambda t, s, reg: f"{t} releases the lock",
+    Op.ATOMIC_ADD: lambda t, s, reg: f"{t} adds 1 to rc in one atomic step: rc = {s.rc}",
+    Op.ATOMIC_SUB: lambda t, s, reg: f"{t} subtracts 1 from rc in one atomic step: rc = {s.rc}",
+}

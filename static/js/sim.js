@@ -1,0 +1,98 @@
+// /sim and /explore glue: keyboard shortcuts, the copy-link button, the address bar while a run
+// plays over SSE, the scrubber's live label, and a readable line when a fragment request fails. The server computes every state; this file only clicks
+// the links it rendered and reads the permalink it put on #stage.
+(function () {
+  "use strict";
+
+  function click(id) {
+    var target = document.getElementById(id);
+    if (target && target.tagName === "A") {
+      target.click();
+      return true;
+    }
+    return false;
+  }
+
+  var KEYS = {
+    ArrowRight: "go-next",
+    ArrowLeft: "go-prev",
+    Home: "go-first",
+    End: "go-last",
+    " ": "play-toggle",
+    a: "choose-A",
+    A: "choose-A",
+    b: "choose-B",
+    B: "choose-B"
+  };
+
+  document.addEventListener("keydown", function (event) {
+    if (event.altKey || event.ctrlKey || event.metaKey || event.defaultPrevented) return;
+    var focused = event.target;
+    // Form fields keep their own keys (the scrubber's arrows, typing in selects).
+    if (focused && focused.closest && focused.closest("input, select, textarea, button, [contenteditable]")) return;
+    var id = KEYS[event.key];
+    if (!id || !document.getElementById("stage")) return;
+    if (click(id)) event.preventDefault();
+  });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-copy-url]");
+    if (!button) return;
+    var note = document.getElementById("copied");
+    var url = window.location.href;
+    function done(text) { if (note) note.textContent = text; }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(url).then(
+        function () { done("Link copied."); },
+        function () { done(url); }
+      );
+    } else {
+      done(url); // no clipboard outside https/localhost: show the link to copy by hand
+    }
+  });
+
+  // While playing, each SSE step swaps #stage in; keep the address bar on its permalink
+  // (replace, not push: one history entry per play, not one per step).
+  document.addEventListener("htmx:sseMessage", function () {
+    var stage = document.getElementById("stage");
+    if (stage && stage.dataset.permalink) {
+      window.history.replaceState(null, "", stage.dataset.permalink);
+    }
+  });
+
+  // A link with a seed or without a schedule still shows one exact run: put its canonical
+  // permalink in the address bar, so "copy link" and bookmarks name the whole schedule.
+  function canonicalise() {
+    var stage = document.getElementById("stage");
+    var here = window.location.pathname + window.location.search;
+    if (stage && stage.dataset.permalink && stage.dataset.permalink !== here) {
+      window.history.replaceState(null, "", stage.dataset.permalink);
+    }
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", canonicalise);
+  } else {
+    canonicalise();
+  }
+
+  // htmx leaves the old content in place on a 4xx/5xx; say so where the result would have gone.
+  document.addEventListener("htmx:responseError", function (event) {
+    var target = event.detail.target;
+    var xhr = event.detail.xhr;
+    if (!target || !xhr) return;
+    var text = xhr.status === 429
+      ? "The server is busy counting for others; try again in a few seconds."
+      : "That request failed (" + xhr.status + "). Reload the page to try again.";
+    var line = document.createElement("p");
+    line.className = "request-error";
+    line.setAttribute("role", "alert");
+    line.textContent = text;
+    target.prepend(line);
+  });
+
+  document.addEventListener("input", function (event) {
+    if (event.target.id !== "scrub") return;
+    var out = document.getElementById("scrub-out");
+    if (out) out.textContent = event.target.value;
+  });
+})();

@@ -1,0 +1,261 @@
+"""The simulator and explorer in headless Chromium: stepping, playing, permalinks, witnesses.
+
+Expected values come from the core (`app.sim`). No network reaches the CDN here, so every test
+also proves the vendored htmx fallback works.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from app.sim import Config, Mode, Permalink, Scenario, Thread, code_listing, explore, simulate
+
+pytestmark = pytest.mark.browser
+
+INC_INC_1 = Config(scenario=Scenario.INC_INC, mode=Mode.NONE, n=1)
+
+
+def _path(permalink: Permalink) -> str:
+    return "/sim?" + permalink.to_query()
+
+
+def _url_is(path: str) -> re.Pattern[str]:
+    return re.compile(re.escape(path) + "$")
+
+
+def _snapshot(page: Page) -> dict[str, str]:
+    """What a student reads off the board."""
+    return {
+        selector: page.locator(selector).inner_text()
+        for selector in (
+            "#rc",
+            "#register-A",
+            "#register-B",
+            "#status-A",
+            "#status-B",
+            "#narration",
+            "#outcome",
+            "#lane-A .code",
+            "#lane-B .code",
+            "#log",
+        )
+    }
+
+
+def _ran_line(page: Page, thread: str) -> str:
+    return page.locator(f"#lane-{thread} li[aria-current=step] code").inner_text()
+
+
+def test_htmx_falls_back_to_the_vendored_copy(
+    page: Page, live_server: str, page_errors: list[str]
+) -> None:
+    page.goto(live_server + "/sim")
+    assert page.evaluate("window.htmx && window.htmx.version") == "2.0.11"
+    assert page.evaluate("typeof window.htmx.createEventSource") == "function"  # the SSE extension
+    assert page_errors == []
+
+
+def test_step_with_buttons_and_keys(page: Page, live_server: str, page_errors: list[str]) -> None:
+    run = simulate(INC_INC_1)  # alternating: A1B1A1B1A1B1
+    listing = code_listing(Scenario.INC_INC, Mode.NONE, Thread.A)
+    page.goto(live_server + _path(Permalink.of(run, 0)))
+
+    page.click("#go-next")
+    expect(page).to_have_url(_url_is(_path(Permalink.of(run, 1))))
+    expect(page.locator("#rc")).to_have_text(str(run.states[1].rc))
+    expect(page.locator("#narration")).to_have_text("Step 1: A reads rc = 1 into its register.")
+    assert _ran_line(page, "A") == listing[run.steps[0].line - 1]
+    expect(page.locator("#register-A")).to_have_text("1")
+
+    page.keyboard.press("ArrowRight")
+    expect(page).to_have_url(_url_is(_path(Permalink.of(run, 2))))
+    assert _ran_line(page, "B") == listing[run.steps[1].line - 1]
+
+    # "a": schedule A next; the rest follows the default policy, the URL the whole schedule.
+    page.keyboard.press("a")
+    chosen = simulate(INC_INC_1, "ABA")
+    expect(page).to_have_url(_url_is(_path(Permalink.of(chosen, 3))))
+    expect(page.locator("#register-A")).to_have_text("2")
+
+    page.keyboard.press("b")
+    chosen = simulate(INC_INC_1, "ABAB")
+    expect(page).to_have_url(_url_is(_path(Permalink.of(chosen, 4))))
+
+    page.keyboard.press("ArrowLeft")
+    expect(page).to_have_url(_url_is(_path(Permalink.of(chosen, 3))))
+    expect(page.locator("#rc")).to_have_text(str(chosen.states[3].rc))
+
+    page.keyboard.press("End")
+    expect(page).to_have_url(_url_is(_path(Permalink.of(chosen, len(chosen.steps)))))
+    expect(page.locator("#outcome")).to_contain_text(f"rc = {chosen.outcome.final_rc}")
+    expect(page.locator("#go-next")).to_have_attribute("aria-disabled", "true")
+
+    page.go_back()  # history has every step
+    expect(page).to_have_url(_url_is(_path(Permalink.of(chosen, 3))))
+    assert page_errors == []
+
+
+def test_only_runnable_threads_are_enabled(page: Page, live_server: str) -> None:
+    page.goto(live_server + "/sim?scenario=inc-inc&mode=global-lock&n=1&schedule=A5B5&step=1")
+    expect(page.locator("#choose-B")).to_have_attribute("aria-disabled", "true")
+    page.keyboard.press("b")  # does nothing: B is blocked
+    page.keyboard.press("a")
+    expect(page).to_have_url(re.compile(r"step=2$"))
+    expect(page.locator("#status-B")).to_have_text("blocked on the lock")
+
+
+def test_play_to_the_end_over_sse(page: Page, live_server: str, page_errors: list[str]) -> None:
+    config = Config(scenario=Scenario.DEC_DEC, mode=Mode.NONE, n=1)
+    run = simulate(config, "A4B4A2B2")
+    page.goto(live_server + _path(Permalink.of(run, 0)))
+    page.select_option("#speed", "10")
+    page.click("#play-toggle")
+    expect(page.locator("#play-toggle")).to_contain_text("Pause")
+    expect(page.locator("#outcome")).to_have_class(re.compile("finished"), timeout=8000)
+    expect(page.locator("#outcome")).to_contain_text("Wrong result")
+    expect(page.locator("#outcome")).to_contain_text("1 double free")
+    expect(page).to_have_url(_url_is(_path(Permalink.of(run, len(run.steps)))))
+    expect(page.locator("#play-toggle")).to_contain_text("Play")
+    expect(page.locator("#log .log-entry")).to_have_count(
+        sum(len(step.events) for step in run.steps)
+    )
+    assert page_errors == []
+
+
+def test_pause_stops_the_stream(page: Page, live_server: str) -> None:
+    page.goto(live_server + "/sim?scenario=inc-inc&mode=none&n=6&step=0")  # 36 steps
+    page.select_option("#speed", "4")
+    page.keyboard.press(" ")
+    page.wait_for_function("+document.getElementById('stage').dataset.step >= 2")
+    page.keyboard.press(" ")
+    expect(page.locator("#play-toggle")).to_contain_text("Play")
+    paused_at = page.locator("#stage").get_attribute("data-step")
+    page.wait_for_timeout(800)  # three more steps' worth, had it gone on
+    assert page.locator("#stage").get_attribute("data-step") == paused_at
+    assert page.locator("#player [sse-connect]").count() == 0
+    expect(page).to_have_url(re.compile(rf"step={paused_at}$"))
+
+
+def test_permalink_reload_matches_stepping_there(page: Page, live_server: str) -> None:
+    config = Config(scenario=Scenario.INC_DEC, mode=Mode.OBJECT_LOCK, n=2)
+    run = simulate(config, seed=7)
+    page.goto(live_server + _path(Permalink.of(run, 0)))
+    k = 9
+    for step in range(1, k + 1):
+        page.keyboard.press("ArrowRight")
+        expect(page.locator("#stage")).to_have_attribute("data-step", str(step))
+    stepped = _snapshot(page)
+    expect(page).to_have_url(_url_is(_path(Permalink.of(run, k))))
+    page.reload()
+    assert _snapshot(page) == stepped
+
+
+def test_scrubber_jumps_to_a_step(page: Page, live_server: str) -> None:
+    run = simulate(INC_INC_1)
+    page.goto(live_server + _path(Permalink.of(run, 0)))
+    page.locator("#scrub").fill("4")
+    expect(page).to_have_url(_url_is(_path(Permalink.of(run, 4))))
+    expect(page.locator("#rc")).to_have_text(str(run.states[4].rc))
+
+
+def test_pickers_change_the_run(page: Page, live_server: str) -> None:
+    page.goto(live_server + "/sim")
+    page.select_option("#pick-mode", "gil")
+    expect(page.locator("#pick-interval")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"mode=gil&n=2&interval=5&schedule="))
+    expect(page.locator("#gil-owner")).to_contain_text("A holds it")
+
+
+def test_witness_from_explore_shows_the_same_outcome(
+    page: Page, live_server: str, page_errors: list[str]
+) -> None:
+    exploration = explore(Scenario.DEC_DEC, Mode.NONE, 1)
+    double_free = next(o for o in exploration.outcomes if o.double_free)
+    page.goto(live_server + "/explore?scenario=dec-dec&mode=none&n=1")
+    bars = page.locator("svg.histogram a")
+    expect(bars).to_have_count(len(exploration.outcomes))
+    page.locator("svg.histogram a[data-kind=double-free]").first.click()
+    expect(page).to_have_url(re.compile(r"/sim\?.*schedule=" + double_free.witness))
+    banner = page.locator("#outcome")
+    expect(banner).to_contain_text("Wrong result")
+    expect(banner).to_contain_text(f"rc = {double_free.final_rc}, freed")
+    expect(banner).to_contain_text("double free")
+    assert page_errors == []
+
+
+def test_explore_pickers_recount(page: Page, live_server: str) -> None:
+    page.goto(live_server + "/explore?scenario=inc-inc&mode=none&n=1")
+    outcomes = explore(Scenario.INC_INC, Mode.NONE, 1).outcomes
+    expect(page.locator("svg.histogram a")).to_have_count(len(outcomes))
+    page.select_option("#explore-mode", "atomic")
+    expect(page).to_have_url(re.compile(r"mode=atomic"))
+    expect(page.locator("svg.histogram a")).to_have_count(1)
+    expect(page.locator("svg.histogram a")).to_have_attribute("data-kind", "correct")
+
+
+def test_sim_is_under_100_kb_transferred(page: Page, live_server: str) -> None:
+    page.goto(live_server + "/sim", wait_until="load")
+    transferred = page.evaluate(
+        """() => {
+            const nav = performance.getEntriesByType('navigation')[0];
+            const own = performance.getEntriesByType('resource')
+                .filter(r => r.name.startsWith(location.origin));
+            return nav.transferSize + own.reduce((sum, r) => sum + r.transferSize, 0);
+        }"""
+    )
+    assert 40_000 < transferred < 100_000, transferred
+
+
+@pytest.mark.parametrize("path", ["/sim?scenario=inc-dec&mode=object-lock&n=3&step=20", "/explore"])
+def test_usable_at_360_px(browser: Browser, live_server: str, path: str) -> None:
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    page.goto(live_server + path)
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    context.close()
+
+
+def test_embed_has_minimal_chrome(page: Page, live_server: str) -> None:
+    page.goto(live_server + "/sim?embed=1")
+    expect(page.locator(".site-header")).to_have_count(0)
+    page.keyboard.press("ArrowRight")
+    expect(page).to_have_url(re.compile(r"step=1&embed=1$"))
+
+
+def test_a_seeded_link_shows_its_canonical_permalink(page: Page, live_server: str) -> None:
+    run = simulate(Config(scenario=Scenario.INC_DEC, mode=Mode.NONE, n=2), seed=42)
+    page.goto(live_server + "/sim?scenario=inc-dec&n=2&seed=42&step=3")
+    expect(page).to_have_url(_url_is(_path(Permalink.of(run, 3))))
+
+
+def test_new_random_schedule_and_copy_link(page: Page, live_server: str) -> None:
+    page.goto(live_server + "/sim?n=3")
+    page.click("#go-random")
+    expect(page).to_have_url(re.compile(r"schedule=[AB0-9]+&step=0$"))
+    page.click("#copy-link")
+    expect(page.locator("#copied")).not_to_be_empty()
+
+
+def test_every_control_works_without_script(browser: Browser, live_server: str) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    run = simulate(INC_INC_1)
+    page.goto(live_server + _path(Permalink.of(run, 0)))
+    page.click("#go-next")
+    expect(page).to_have_url(_url_is(_path(Permalink.of(run, 1))))
+    expect(page.locator("#rc")).to_have_text("1")
+    page.locator("#timeline button[value='4']").click()  # a plain GET form
+    expect(page.locator("#stage")).to_have_attribute("data-step", "4")
+    page.click("#choose-B")
+    expect(page.locator("#stage")).to_have_attribute("data-step", "5")
+    context.close()
+
+
+def test_title_follows_the_pickers(page: Page, live_server: str) -> None:
+    page.goto(live_server + "/sim")
+    page.select_option("#pick-scenario", "dec-dec")
+    expect(page).to_have_title("Simulator: dec-dec, no lock · GIL Lab")

@@ -1,0 +1,91 @@
+"""The GIL lab's other experiments on the running interpreter: facts, the race, CPU work."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from app.lab import scripts
+from app.lab.interpreter import explain, measure_facts
+from app.lab.lost_updates import measure_race
+from app.lab.workloads import measure_cpu
+
+
+def test_facts_of_the_running_interpreter() -> None:
+    facts = measure_facts()
+    assert facts.python == ".".join(map(str, sys.version_info[:3]))
+    assert facts.switch_interval_ms == 5.0
+    assert facts.getsizeof_2781 == sys.getsizeof(2781)
+    assert facts.id_before != facts.id_after
+    # An object only names refer to: the name and getrefcount's argument, then one per reference.
+    assert [step.refcount for step in facts.refcount_sequence] == [2, 3, 4, 3, 2]
+    notes = explain(facts)
+    assert {"getsizeof", "id", "refcount_sequence", "small_int", "switch_interval", "gil"} <= set(
+        notes
+    )
+    if sys.version_info >= (3, 12):
+        assert facts.refcount_small_int_1 == 2**32 - 1
+        assert "immortal" in notes["small_int"]
+
+
+def test_the_race_loses_updates_only_where_the_version_switches() -> None:
+    call = measure_race(statement="call", iterations=20_000, runs=2)
+    assert call.expected == 40_000
+    assert all(0 <= lost <= 40_000 for lost in call.lost_updates)
+    inplace = measure_race(statement="inplace", iterations=20_000, runs=2)
+    if (3, 10) <= sys.version_info[:2] <= (3, 13):
+        # No switch check between the load and the store of `n += 1` in these versions.
+        assert inplace.lost_updates == (0, 0)
+
+
+def test_cpu_work_reports_three_timings() -> None:
+    times = measure_cpu(count=200_000, workers=2)
+    assert times.cpus >= 1
+    assert min(times.sequential_s, times.threads_s, times.processes_s) > 0
+
+
+def test_scripts_are_named_not_given_as_paths() -> None:
+    with pytest.raises(ValueError, match="no lab script"):
+        scripts.path("../../etc/passwd")
+    with pytest.raises(ValueError):
+        measure_race(statement="inplace", iterations=10**9, runs=1)
+
+
+@pytest.mark.parametrize(
+    "name", ["gil_slices", "python_race", "io_fetch", "cpu_work", "interpreter_facts"]
+)
+def test_every_script_compiles_with_36_syntax(name: str) -> None:
+    # The versions page runs these under CPython 3.6+: no syntax newer than 3.6.
+    import ast
+
+    source = scripts.path(name).read_text()
+    ast.parse(source, feature_version=(3, 6))
+
+
+def _oldest_python() -> str | None:
+    """CPython 3.6 from pyenv, where the machine has it (the versions page runs our scripts)."""
+    import os
+    from pathlib import Path
+
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    found = sorted(root.glob("3.6.*/bin/python")) if root.is_dir() else []
+    return str(found[0]) if found else None
+
+
+OLDEST = _oldest_python()
+
+
+@pytest.mark.skipif(OLDEST is None, reason="no CPython 3.6 under pyenv on this machine")
+def test_the_scripts_run_on_python_36() -> None:
+    assert OLDEST is not None
+    report = scripts.run("gil_slices", 5, 100, 2, 20, timeout=20, python=OLDEST)
+    assert report["python"].startswith("3.6.")
+    assert len(report["threads"]) == 2
+    race = scripts.run("python_race", "inplace", 1000, 1, timeout=20, python=OLDEST)
+    assert len(race["runs"]) == 1
+    facts = measure_facts(python=OLDEST)
+    assert facts.python.startswith("3.6.")
+    assert not facts.has_is_gil_enabled
+    cpu = scripts.run("cpu_work", 100_000, 2, 1, timeout=20, python=OLDEST)
+    assert cpu["repeats"] == 1

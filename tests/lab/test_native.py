@@ -1,0 +1,108 @@
+"""The native races against arithmetic: locks and atomics never lose an update, no lock does."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.lab import native
+from app.lab.native import Freeing, Layout, RaceResult
+from app.sim import Mode, Scenario
+
+LOCKED = (Mode.GLOBAL_LOCK, Mode.OBJECT_LOCK, Mode.ATOMIC)
+ONE_CPU = pytest.mark.skipif(
+    native.cpu_count() < 2, reason="only one CPU: the two threads can never run at once"
+)
+
+
+def _explain(result: RaceResult) -> str:
+    return f"run gave {result}"
+
+
+@pytest.mark.parametrize("mode", LOCKED, ids=str)
+@pytest.mark.parametrize("scenario", list(Scenario), ids=str)
+def test_locked_and_atomic_runs_give_exactly_the_expected_count(
+    scenario: Scenario, mode: Mode
+) -> None:
+    iterations = 50_000
+    for result in native.run_races(scenario, mode, iterations, 3):
+        assert result.final_rc == result.expected_rc, _explain(result)
+        assert result.lost_updates == 0, _explain(result)
+        assert result.double_free == 0, _explain(result)
+        if scenario is Scenario.INC_INC:
+            assert result.final_rc == 2 * iterations + 1, _explain(result)
+        if scenario is Scenario.DEC_DEC:
+            assert (result.final_rc, result.freed) == (0, True), _explain(result)
+
+
+@ONE_CPU
+def test_unlocked_inc_inc_loses_updates_in_some_run_of_a_million() -> None:
+    results = list(native.run_races(Scenario.INC_INC, Mode.NONE, 1_000_000, 5))
+    assert any(result.lost_updates for result in results), results
+    for result in results:
+        assert result.expected_rc == 2_000_001
+        assert result.final_rc is not None and result.final_rc <= 2_000_001
+
+
+@ONE_CPU
+def test_observed_freeing_counts_use_after_free_in_inc_dec() -> None:
+    seen = []
+    for result in native.run_races(Scenario.INC_DEC, Mode.NONE, 1_000, 40):
+        seen.append(result)
+        assert result.crashed is None
+        if result.use_after_free:
+            assert result.freed
+            break
+    else:
+        pytest.fail(f"no use after free in {len(seen)} runs: {seen}")
+
+
+@ONE_CPU
+def test_a_real_free_that_crashes_is_reported_with_its_signal() -> None:
+    # Inc-dec frees the object while the incrementing thread may still write to it; the glibc
+    # checks then abort the child (or it segfaults). Not every run crashes: try a bounded few.
+    crashes = []
+    for _ in range(8):
+        for result in native.run_races(
+            Scenario.INC_DEC, Mode.NONE, 100_000, native.MAX_RUNS, freeing=Freeing.REAL
+        ):
+            if result.crashed:
+                crashes.append(result)
+                break
+        if crashes:
+            break
+    assert crashes, "no real-free run crashed in 400 tries"
+    crash = crashes[0]
+    assert crash.crashed is not None and crash.crashed.startswith("SIG")
+    assert crash.final_rc is None and crash.elapsed_ns > 0
+    # This process is untouched: an observed run right after works.
+    after = native.run_race(Scenario.INC_INC, Mode.ATOMIC, 1_000)
+    assert after.final_rc == 2_001
+
+
+def test_a_real_free_run_without_a_crash_reports_its_counts() -> None:
+    result = native.run_race(Scenario.INC_INC, Mode.ATOMIC, 10_000, freeing=Freeing.REAL)
+    assert result.crashed is None
+    assert result.final_rc == 20_001 and result.freed is False
+
+
+def test_the_cost_table_has_every_mode_in_every_layout() -> None:
+    rows = native.cost_table(2_000)
+    assert [(row.mode, row.layout) for row in rows] == [
+        (mode, layout) for mode in native.NATIVE_MODES for layout in Layout
+    ]
+    assert all(row.ns_per_op > 0 for row in rows)
+    assert {(row.layout, row.threads, row.objects) for row in rows} == {
+        (Layout.ONE_THREAD, 1, 1),
+        (Layout.ONE_OBJECT, 2, 1),
+        (Layout.TWO_OBJECTS, 2, 2),
+        (Layout.FALSE_SHARING, 2, 2),
+    }
+
+
+def test_parameters_out_of_bounds_are_refused_before_any_c_runs() -> None:
+    with pytest.raises(ValueError, match="iterations"):
+        native.run_race(Scenario.INC_INC, Mode.NONE, native.MAX_ITERATIONS + 1)
+    with pytest.raises(ValueError, match="gil"):
+        native.run_race(Scenario.INC_INC, Mode.GIL, 10)
+    with pytest.raises(ValueError, match="runs"):
+        list(native.run_races(Scenario.INC_INC, Mode.NONE, 10, 0))

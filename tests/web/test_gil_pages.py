@@ -1,0 +1,192 @@
+"""The GIL lab's page, panels and API: rendering, the contract shape, bounds, 429, and the
+I/O demo against a live server (the subprocess must reach the site's own delay endpoint)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+
+from app.lab.jobs import JobRunner
+from app.main import create_app
+from app.web import gil
+from app.web.settings import Settings
+
+
+def test_the_page_shows_both_timelines_and_what_was_measured(client: TestClient) -> None:
+    response = client.get("/gil?interval_ms=5&duration_ms=100")
+    assert response.status_code == 200
+    page = response.text
+    assert 'id="measured-timeline"' in page
+    assert 'id="simulated-timeline"' in page
+    assert "sys.setswitchinterval(0.005)" in page
+    assert "median slice" in page
+    assert "hand" in page  # hand-overs
+    assert 'class="slice thread-A"' in page
+    assert "/sim?scenario=inc-inc&amp;mode=gil" in page
+    # The slow measurements arrive through htmx; the bytecode simulation and facts are inline.
+    assert 'hx-get="/gil/io?seconds=0.3"' in page
+    assert 'hx-get="/gil/race"' in page
+    assert 'id="pyrace-panel"' in page
+    assert "sys.getsizeof(2781)" in page
+    assert "/static/css/gil.css" in page
+
+
+def test_an_htmx_timeline_request_gets_the_panel_and_a_permalink(client: TestClient) -> None:
+    response = client.get(
+        "/gil/timeline?interval_ms=1&duration_ms=100", headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith('<div id="timeline-panel"')
+    assert "<html" not in response.text
+    assert response.headers["HX-Push-Url"] == "/gil?interval_ms=1&duration_ms=100&threads=2"
+
+
+def test_a_panel_link_without_htmx_is_a_whole_page(client: TestClient) -> None:
+    response = client.get("/gil/pyrace?statement=call&switching=checkpoints&n=3&interval=3")
+    assert response.status_code == 200
+    assert "<html" in response.text
+    assert "counter = counter + one()" in response.text
+    assert "lost update" in response.text
+
+
+def test_timeline_json_has_the_contract_fields(client: TestClient) -> None:
+    body = client.get("/api/gil/timeline?interval_ms=5&duration_ms=100").json()
+    assert {"interval_ms", "python", "slices", "handoffs", "median_slice_ms"} <= set(body)
+    assert body["interval_ms"] == 5
+    assert body["handoffs"] == len(body["slices"]) - 1
+    assert set(body["slices"][0]) == {"thread", "start_ms", "end_ms"}
+
+
+def test_pyrace_json(client: TestClient) -> None:
+    body = client.get("/api/gil/pyrace?statement=inplace&switching=checkpoints&n=4").json()
+    assert body["outcome"]["lost_updates"] == 0
+    assert body["outcome"]["final_counter"] == 8
+    assert body["outcome"]["refcounts_consistent"] is True
+    assert body["steps"][0]["instruction"] == "LOAD_GLOBAL counter"
+
+
+@pytest.mark.parametrize(
+    ("url", "parameter"),
+    [
+        ("/api/gil/timeline?interval_ms=0", "interval_ms"),
+        ("/api/gil/timeline?interval_ms=51", "interval_ms"),
+        ("/api/gil/timeline?interval_ms=abc", "interval_ms"),
+        ("/api/gil/timeline?duration_ms=10", "duration_ms"),
+        ("/api/gil/timeline?duration_ms=60000", "duration_ms"),
+        ("/api/gil/timeline?threads=64", "threads"),
+        ("/api/gil/delay?seconds=3", "seconds"),
+        ("/api/gil/delay?seconds=-1", "seconds"),
+        ("/api/gil/io?requests=100", "requests"),
+        ("/api/gil/cpu?count=10000000000", "count"),
+        ("/api/gil/race?statement=exec", "statement"),
+        ("/api/gil/race?iterations=0", "iterations"),
+        ("/api/gil/pyrace?switching=never", "switching"),
+        ("/api/gil/pyrace?n=0", "n"),
+        ("/api/gil/pyrace?interval=1000", "interval"),
+    ],
+)
+def test_bad_parameters_are_422_naming_the_parameter(
+    client: TestClient, url: str, parameter: str
+) -> None:
+    response = client.get(url)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", parameter]
+
+
+def test_a_bad_page_parameter_is_a_readable_400(client: TestClient) -> None:
+    response = client.get("/gil?interval_ms=500")
+    assert response.status_code == 400
+    assert "interval_ms" in response.text
+    assert "Traceback" not in response.text
+
+
+def test_a_full_lab_answers_429_with_retry_after(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    busy = JobRunner(workers=1, queue=0, retry_after=7)
+    release = threading.Event()
+    monkeypatch.setattr(gil, "_runner", busy)
+    blocker = threading.Thread(target=lambda: asyncio.run(busy.run(release.wait, timeout=10)))
+    blocker.start()
+    try:
+        deadline = time.monotonic() + 5
+        while busy.admitted == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        response = client.get("/api/gil/timeline?duration_ms=100")
+        assert response.status_code == 429
+        assert response.headers["Retry-After"] == "7"
+    finally:
+        release.set()
+        blocker.join()
+        busy.shutdown()
+
+
+# ---- a live server: the I/O demo's subprocess fetches the site's own delay endpoint ----------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def live_server() -> Iterator[str]:
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(Settings()), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started, "the live server did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_threaded_fetches_overlap_their_waits(live_server: str) -> None:
+    body = httpx.get(f"{live_server}/api/gil/io?seconds=0.2&requests=3", timeout=30).json()
+    assert body["requests"] == 3
+    # Three requests of 0.2 s: about 0.6 s in turn, about 0.2 s in threads.
+    assert body["sequential_s"] >= 0.55
+    assert body["threaded_s"] < 0.6 * body["sequential_s"]
+
+
+def test_the_delay_endpoint_does_not_block_the_server(live_server: str) -> None:
+    async def scenario() -> float:
+        async with httpx.AsyncClient(base_url=live_server, timeout=10) as http:
+            started = time.perf_counter()
+            await asyncio.gather(*(http.get("/api/gil/delay?seconds=0.3") for _ in range(4)))
+            return time.perf_counter() - started
+
+    assert asyncio.run(scenario()) < 1.0  # four 0.3 s waits at once, not 1.2 s in a row
+
+
+def test_the_io_panel_draws_both_charts(live_server: str) -> None:
+    response = httpx.get(
+        f"{live_server}/gil/io?seconds=0.1", headers={"HX-Request": "true"}, timeout=60
+    )
+    assert response.status_code == 200
+    assert 'id="io-chart"' in response.text
+    assert 'id="cpu-chart"' in response.text
+    assert "processes" in response.text
+
+
+def test_panels_embed_with_minimal_chrome(client: TestClient) -> None:
+    response = client.get("/gil/pyrace?embed=1")
+    assert response.status_code == 200
+    assert "site-header" not in response.text
+    assert "The whole GIL lab" not in response.text
+    assert '<body class=" embed">' in response.text

@@ -1,0 +1,170 @@
+"""The native lab over HTTP: JSON shapes, bounds (422), a busy lab (429), the stream, the page,
+and a real-free crash that leaves the server serving."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.lab import native
+from app.lab.jobs import Busy
+from app.web import native_lab
+
+ONE_CPU = pytest.mark.skipif(
+    native.cpu_count() < 2, reason="only one CPU: the two threads can never run at once"
+)
+
+
+def test_race_answers_in_the_documented_shape(client: TestClient) -> None:
+    response = client.get(
+        "/api/native/race",
+        params={"experiment": "inc-inc", "mode": "atomic", "iterations": 1000, "runs": 3},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert {key: body[key] for key in ("experiment", "mode", "iterations", "free")} == {
+        "experiment": "inc-inc", "mode": "atomic", "iterations": 1000, "free": "observed",
+    }  # fmt: skip
+    assert body["cpus"] == native.cpu_count()
+    assert len(body["runs"]) == 3
+    for run in body["runs"]:
+        assert set(run) >= {
+            "final_rc", "expected_rc", "lost_updates", "freed", "use_after_free",
+            "double_free", "crashed", "elapsed_ns",
+        }  # fmt: skip
+        assert (run["final_rc"], run["expected_rc"], run["lost_updates"]) == (2001, 2001, 0)
+        assert run["crashed"] is None and run["replay"] is None
+
+
+def test_an_unlocked_run_links_to_its_replay_in_the_simulator(client: TestClient) -> None:
+    response = client.get("/api/native/race", params={"iterations": 1000})
+    (run,) = response.json()["runs"]
+    assert run["replay"].startswith("/sim?scenario=inc-inc&mode=none&n=30&schedule=")
+    simulated = client.get("/api/sim" + run["replay"][4:])
+    if simulated.status_code == 200:  # /api/sim ignores step=; the run ends at the window count
+        assert simulated.json()["schedule"] in run["replay"]
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({"experiment": "inc-twice"}, "experiment"),
+        ({"mode": "gil"}, "mode"),
+        ({"iterations": 0}, "iterations"),
+        ({"iterations": native.MAX_ITERATIONS + 1}, "iterations"),
+        ({"iterations": "lots"}, "iterations"),
+        ({"runs": 0}, "runs"),
+        ({"runs": native.MAX_RUNS + 1}, "runs"),
+        ({"free": "sometimes"}, "free"),
+    ],
+)
+def test_bad_race_parameters_get_a_422_that_names_them(
+    client: TestClient, params: dict[str, Any], parameter: str
+) -> None:
+    for url in ("/api/native/race", "/stream/native/race"):
+        response = client.get(url, params=params)
+        assert response.status_code == 422, response.text
+        assert [error["loc"] for error in response.json()["detail"]] == [["query", parameter]]
+
+
+@pytest.mark.parametrize("iterations", [0, 999, native.MAX_COST_ITERATIONS + 1])
+def test_bad_cost_iterations_get_a_422(client: TestClient, iterations: int) -> None:
+    response = client.get("/api/native/cost", params={"iterations": iterations})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "iterations"]
+
+
+def test_cost_has_a_row_per_mode_and_layout(client: TestClient) -> None:
+    response = client.get("/api/native/cost", params={"iterations": 1000})
+    assert response.status_code == 200, response.text
+    rows = response.json()["rows"]
+    assert len(rows) == 16
+    assert {(row["layout"], row["threads"], row["objects"]) for row in rows} == {
+        ("one-thread", 1, 1), ("one-object", 2, 1),
+        ("two-objects", 2, 2), ("false-sharing", 2, 2),
+    }  # fmt: skip
+    assert {row["mode"] for row in rows} == {"none", "global-lock", "object-lock", "atomic"}
+    assert all(row["ns_per_op"] > 0 for row in rows)
+
+
+@ONE_CPU
+def test_a_real_free_crash_is_reported_and_the_server_keeps_serving(client: TestClient) -> None:
+    params = {"experiment": "inc-dec", "mode": "none", "iterations": 100_000,
+              "runs": native.MAX_RUNS, "free": "real"}  # fmt: skip
+    crashes: list[str] = []
+    for _ in range(8):  # not every run crashes; each request makes 50 of them
+        response = client.get("/api/native/race", params=params)
+        assert response.status_code == 200, response.text
+        crashes = [run["crashed"] for run in response.json()["runs"] if run["crashed"]]
+        if crashes:
+            break
+    assert crashes, "no real-free run crashed in 400 runs"
+    assert crashes[0].startswith(("SIGABRT: ", "SIGSEGV", "SIGKILL", "SIGBUS"))
+    after = client.get("/api/native/race", params={"mode": "global-lock", "iterations": 100})
+    assert after.status_code == 200
+    assert after.json()["runs"][0]["final_rc"] == 201
+    assert client.get("/healthz").text == "ok"
+
+
+def _busy(job: Callable[[], object], *, timeout: float) -> object:
+    raise Busy(7)
+
+
+def test_a_full_lab_answers_429_with_retry_after(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(native_lab._runner, "run", _busy)
+    response = client.get("/api/native/race", params={"iterations": 10})
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "7"
+    with client.stream("GET", "/stream/native/race", params={"iterations": 10}) as stream:
+        text = "".join(stream.iter_text())
+    assert "busy" in text and "event: done" in text
+
+
+def _events(text: str) -> list[tuple[str, str]]:
+    events = []
+    for block in text.strip().split("\n\n"):
+        lines = block.splitlines()
+        name = next(line[7:] for line in lines if line.startswith("event: "))
+        data = "\n".join(line[6:] for line in lines if line.startswith("data: "))
+        events.append((name, data))
+    return events
+
+
+def test_the_stream_sends_each_run_then_done(client: TestClient) -> None:
+    params = {"experiment": "inc-inc", "mode": "object-lock", "iterations": 1000, "runs": 3}
+    with client.stream("GET", "/stream/native/race", params=params) as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        events = _events("".join(stream.iter_text()))
+    assert [name for name, _ in events] == ["result", "result", "result", "done"]
+    for number, (_, html) in enumerate(events[:3], start=1):
+        assert f'id="run-{number}"' in html
+        assert 'id="histogram" class="histogram card" hx-swap-oob="true"' in html
+        assert 'id="summary"' in html and "2,001" in html
+    assert "Done: 3 runs" in events[3][1]
+
+
+def test_the_lab_page_has_the_form_the_cpu_count_and_the_stream(client: TestClient) -> None:
+    page = client.get("/lab")
+    assert page.status_code == 200
+    for label in ('for="experiment"', 'for="mode"', 'for="iterations"', 'for="runs"', 'for="free"'):
+        assert label in page.text
+    assert f"<strong>{native.cpu_count()}</strong> CPU" in page.text
+    assert "sse-connect" not in page.text
+    started = client.get("/lab", params={"run": "true", "mode": "atomic", "runs": 5})
+    assert 'hx-ext="sse"' in started.text and 'sse-close="done"' in started.text
+    assert "sse-connect=\"/stream/native/race?experiment=inc-inc&amp;mode=atomic" in started.text
+    assert client.get("/lab", params={"runs": 500}).status_code == 400
+
+
+def test_the_cost_chart_renders_as_a_fragment_and_as_a_page(client: TestClient) -> None:
+    fragment = client.get("/lab/cost", params={"iterations": 1000}, headers={"HX-Request": "true"})
+    assert fragment.status_code == 200
+    assert "<svg" in fragment.text and "<html" not in fragment.text
+    assert "false sharing" in fragment.text
+    page = client.get("/lab/cost", params={"iterations": 1000})
+    assert "<html" in page.text and 'id="cost-atomic-false-sharing"' in page.text

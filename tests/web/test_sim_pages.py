@@ -1,0 +1,489 @@
+"""Server-side tests of /sim, /stream/sim and /explore: whole pages, htmx fragments, SSE, errors.
+
+Expected values come from the core (`app.sim`), never from the page under test.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.sim import (
+    Config,
+    Mode,
+    Permalink,
+    Scenario,
+    Thread,
+    code_listing,
+    explore,
+    simulate,
+)
+from app.web import sim_pages, sim_view
+
+HTMX = {"HX-Request": "true"}
+INC_INC_1 = Config(scenario=Scenario.INC_INC, mode=Mode.NONE, n=1)
+
+
+def _by_id(page: str, element_id: str) -> str:
+    """The text inside the element with this id (tags stripped, whitespace collapsed)."""
+    match = re.search(rf'<(\w+)[^>]*\bid="{element_id}"[^>]*>(.*?)</\1>', page, re.S)
+    assert match, f"no element with id={element_id!r}"
+    text = re.sub(r"</?(?:strong|em|span|code|a|kbd|output|tspan)\b[^>]*>", "", match.group(2))
+    text = re.sub(r"<[^>]+>", " ", text)
+    return " ".join(html.unescape(text).split())
+
+
+def _opening_tag(page: str, element_id: str) -> str:
+    match = re.search(rf'<\w+[^>]*\bid="{element_id}"[^>]*>', page)
+    assert match, f"no element with id={element_id!r}"
+    return match.group(0)
+
+
+def _ran_line(page: str, thread: str) -> str:
+    lane = page[page.index(f'id="lane-{thread}"') :]
+    lane = lane[: lane.index("</article>")]
+    match = re.search(r'<li[^>]*aria-current="step"[^>]*><code>(.*?)</code>', lane)
+    assert match, f"no highlighted statement in lane {thread}"
+    return html.unescape(match.group(1))
+
+
+def _url(permalink: Permalink) -> str:
+    return "/sim?" + permalink.to_query()
+
+
+# --- /sim, whole pages ------------------------------------------------------------------------
+
+
+def test_permalink_renders_exactly_that_state(client: TestClient) -> None:
+    run = simulate(INC_INC_1, "ABABAB")
+    for step in range(len(run.steps) + 1):
+        page = client.get(_url(Permalink.of(run, step))).text
+        state = run.states[step]
+        assert _by_id(page, "rc") == str(state.rc)
+        for thread in (Thread.A, Thread.B):
+            register = run.thread_view(step, thread).register
+            shown = "—" if register is None else str(register)
+            assert _by_id(page, f"register-{thread}") == shown
+        if step:
+            taken = run.steps[step - 1]
+            listing = code_listing(INC_INC_1.scenario, INC_INC_1.mode, taken.thread)
+            assert _ran_line(page, taken.thread.value) == listing[taken.line - 1]
+        assert _opening_tag(page, "stage").count(f'data-step="{step}"') == 1
+
+
+def test_default_page_is_step_zero_of_the_alternating_schedule(client: TestClient) -> None:
+    response = client.get("/sim")
+    assert response.status_code == 200
+    page = response.text
+    assert "<html" in page and 'class="site-header"' in page
+    assert _by_id(page, "rc") == "1"
+    assert "Start: rc = 1" in _by_id(page, "narration")
+    assert 'aria-live="polite"' in _opening_tag(page, "narration")
+    run = simulate(Config(scenario=Scenario.INC_INC, mode=Mode.NONE, n=2))
+    assert f'data-permalink="{html.escape(_url(Permalink.of(run, 0)))}"' in page
+
+
+def test_narration_says_what_the_step_did(client: TestClient) -> None:
+    page = client.get("/sim?scenario=inc-inc&mode=none&n=1&schedule=A3B3&step=1").text
+    assert _by_id(page, "narration") == "Step 1: A reads rc = 1 into its register."
+
+
+def test_finished_run_shows_outcome_against_the_correct_one(client: TestClient) -> None:
+    lost = client.get("/sim?scenario=inc-inc&mode=none&n=1&schedule=ABABAB&step=6").text
+    banner = _by_id(lost, "outcome")
+    assert "Wrong result" in banner and "rc = 2" in banner and "1 lost update" in banner
+    assert "Correct would be rc = 3, not freed" in banner
+    correct = client.get("/sim?scenario=inc-inc&mode=none&n=1&schedule=A3B3&step=6").text
+    assert _by_id(correct, "outcome").startswith("Correct: rc = 3, not freed")
+
+
+def test_event_log_links_each_event_to_its_step(client: TestClient) -> None:
+    run = simulate(Config(scenario=Scenario.DEC_DEC, mode=Mode.NONE, n=1), "A4B4A2B2")
+    page = client.get(_url(Permalink.of(run, len(run.steps)))).text
+    log = page[page.index('id="log"') : page.index("</section>", page.index('id="log"'))]
+    for step in run.steps:
+        for event in step.events:
+            link = html.escape(_url(Permalink.of(run, step.index)))
+            assert f'class="log-entry event-{event.value}"><a href="{link}"' in log
+    assert 'class="object freed"' in page
+
+
+def test_future_events_stay_hidden(client: TestClient) -> None:
+    page = client.get("/sim?scenario=dec-dec&mode=none&n=1&schedule=A4B4A2B2&step=3").text
+    assert "Nothing has gone wrong yet." in page
+
+
+def test_step_a_and_step_b_extend_the_prefix_with_that_thread(client: TestClient) -> None:
+    run = simulate(INC_INC_1, "ABAB")
+    page = client.get(_url(Permalink.of(run, 2))).text
+    for thread in "AB":
+        chosen = simulate(INC_INC_1, "AB" + thread)
+        expected = html.escape(_url(Permalink.of(chosen, 3)))
+        assert f'href="{expected}"' in _opening_tag(page, f"choose-{thread}")
+
+
+def test_only_runnable_threads_can_be_chosen(client: TestClient) -> None:
+    # A holds the global lock after its first step: B is blocked.
+    page = client.get("/sim?scenario=inc-inc&mode=global-lock&n=1&schedule=A5B5&step=1").text
+    assert 'aria-disabled="true"' in _opening_tag(page, "choose-B")
+    assert "href=" in _opening_tag(page, "choose-A")
+    assert _by_id(page, "status-B") == "blocked on the lock"
+    assert "A holds it" in _by_id(page, "lock-owner")
+
+
+def test_gil_mode_shows_owner_bands_and_interval_ticks(client: TestClient) -> None:
+    url = "/sim?scenario=inc-inc&mode=gil&n=3&interval=4&step=7"
+    page = client.get(url).text
+    assert "B holds it" in _by_id(page, "gil-owner") or "A holds it" in _by_id(page, "gil-owner")
+    assert page.count('class="gil-band') == len(
+        simulate(Config(scenario=Scenario.INC_INC, mode=Mode.GIL, n=3, interval=4)).steps
+    )
+    assert 'class="tick"' in page
+    assert "waiting for the GIL" in page
+
+
+def test_every_timeline_cell_submits_a_valid_state(client: TestClient) -> None:
+    run = simulate(Config(scenario=Scenario.INC_DEC, mode=Mode.OBJECT_LOCK, n=1))
+    page = client.get(_url(Permalink.of(run, 0))).text
+    timeline = page[page.index('id="timeline"') :]
+    timeline = timeline[: timeline.index("</section>")]
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', timeline))
+    steps = re.findall(r'<button name="step" value="(\d+)"', timeline)
+    assert [int(step) for step in steps] == [step.index for step in run.steps]
+    for step in steps:
+        response = client.get("/sim", params={**fields, "step": step}, headers=HTMX)
+        assert response.headers["HX-Push-Url"] == _url(Permalink.of(run, int(step)))
+
+
+def test_random_schedule_link_carries_a_seed_and_resolves_to_a_schedule(
+    client: TestClient,
+) -> None:
+    page = client.get("/sim?n=3").text
+    link = html.unescape(re.search(r'id="go-random"[^>]*', page).group(0))  # type: ignore[union-attr]
+    href = re.search(r'href="([^"]+)"', _opening_tag(page, "go-random"))
+    assert href, link
+    query = parse_qs(urlsplit(html.unescape(href.group(1))).query)
+    assert "seed" in query and "schedule" not in query
+    seeded = client.get(html.unescape(href.group(1)), headers=HTMX)
+    config = Config(scenario=Scenario.INC_INC, mode=Mode.NONE, n=3)
+    run = simulate(config, None, int(query["seed"][0]))
+    assert seeded.headers["HX-Push-Url"] == _url(Permalink.of(run, 0))
+
+
+def test_embed_mode_has_minimal_chrome_and_keeps_embed_in_links(client: TestClient) -> None:
+    page = client.get("/sim?embed=1&step=2").text
+    assert 'class="site-header"' not in page and "<h1>" not in page
+    assert "embed" in _opening_tag(page, "go-next")
+
+
+def test_interval_picker_offers_the_permalinks_interval(client: TestClient) -> None:
+    page = client.get("/sim?mode=gil&interval=7").text
+    assert '<option value="7" selected>' in page
+
+
+# --- /sim, htmx fragments ---------------------------------------------------------------------
+
+
+def test_htmx_request_gets_the_stage_and_out_of_band_panels(client: TestClient) -> None:
+    run = simulate(INC_INC_1)
+    response = client.get(_url(Permalink.of(run, 3)), headers=HTMX)
+    assert response.status_code == 200
+    fragment = response.text
+    assert "<html" not in fragment and "site-header" not in fragment
+    assert "hx-swap-oob" not in _opening_tag(fragment, "stage")
+    assert 'hx-swap-oob="innerHTML"' in _opening_tag(fragment, "narration")
+    for panel in ("transport", "scrubber", "timeline", "log", "player"):
+        assert 'hx-swap-oob="true"' in _opening_tag(fragment, panel)
+    assert response.headers["HX-Push-Url"] == _url(Permalink.of(run, 3))
+
+
+def test_history_restore_gets_the_whole_page(client: TestClient) -> None:
+    headers = {**HTMX, "HX-History-Restore-Request": "true"}
+    page = client.get("/sim?step=1", headers=headers).text
+    assert "<html" in page
+
+
+def test_picker_change_is_answered_with_the_canonical_permalink(client: TestClient) -> None:
+    response = client.get("/sim?scenario=dec-dec&mode=atomic&n=2&interval=5", headers=HTMX)
+    run = simulate(Config(scenario=Scenario.DEC_DEC, mode=Mode.ATOMIC, n=2))
+    assert response.headers["HX-Push-Url"] == _url(Permalink.of(run, 0))
+
+
+def test_play_returns_the_player_and_replaces_the_url(client: TestClient) -> None:
+    run = simulate(INC_INC_1)
+    response = client.get(_url(Permalink.of(run, 2)) + "&play=1&speed=4", headers=HTMX)
+    assert response.headers["HX-Replace-Url"] == _url(Permalink.of(run, 2))
+    player = response.text[response.text.index('id="player"') :]
+    stream = re.search(r'sse-connect="([^"]+)"', player)
+    assert stream
+    assert html.unescape(stream.group(1)) == (
+        "/stream/sim?" + Permalink.of(run, 2).to_query() + "&speed=4"
+    )
+    assert 'sse-swap="step"' in player and 'sse-close="done"' in player
+    assert "Pause" in _by_id(response.text, "play-toggle")
+
+
+def test_play_at_the_end_starts_again_from_the_first_step(client: TestClient) -> None:
+    run = simulate(INC_INC_1)
+    response = client.get(_url(Permalink.of(run, len(run.steps))) + "&play=1", headers=HTMX)
+    assert response.headers["HX-Replace-Url"] == _url(Permalink.of(run, 0))
+
+
+# --- /stream/sim ------------------------------------------------------------------------------
+
+
+def _events(lines: list[str]) -> list[tuple[str, str | None, str]]:
+    """(event, id, data) per server-sent event."""
+    events, name, event_id, data = [], "message", None, []
+    for line in lines:
+        if not line:
+            if data or name != "message":
+                events.append((name, event_id, "\n".join(data)))
+            name, event_id, data = "message", None, []
+        elif line.startswith("event: "):
+            name = line[7:]
+        elif line.startswith("id: "):
+            event_id = line[4:]
+        elif line.startswith("data: ") or line == "data:":
+            data.append(line[6:])
+    return events
+
+
+def test_stream_sends_every_remaining_step_then_done(client: TestClient) -> None:
+    run = simulate(INC_INC_1)
+    url = "/stream/sim?" + Permalink.of(run, 2).to_query() + "&speed=20"
+    with client.stream("GET", url) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = _events(list(response.iter_lines()))
+    assert [name for name, _, _ in events] == ["step"] * (len(run.steps) - 2) + ["done"]
+    for (_, event_id, data), step in zip(events, range(3, len(run.steps) + 1), strict=False):
+        assert event_id == str(step)
+        assert f'data-step="{step}"' in data
+        assert _by_id(data, "rc") == str(run.states[step].rc)
+        assert 'hx-swap-oob="true"' in _opening_tag(data, "timeline")
+        assert 'id="player"' not in data  # the player keeps streaming; it is not swapped
+    # The last step hands the controls back: Play again, not Pause.
+    assert "Play" in _by_id(events[-2][2], "play-toggle")
+
+
+def test_stream_arrives_step_by_step_paced_by_speed(client: TestClient) -> None:
+    url = "/stream/sim?scenario=inc-inc&mode=none&n=1&step=0&speed=10"
+    started = time.monotonic()
+    arrivals = []
+    with client.stream("GET", url) as response:
+        for line in response.iter_lines():
+            if line.startswith("event: step"):
+                arrivals.append(time.monotonic() - started)
+    assert len(arrivals) == 6
+    assert arrivals[-1] - arrivals[0] >= 5 * 0.1 * 0.9  # five pauses of 1/speed
+
+
+def test_stream_resumes_after_the_last_event_id(client: TestClient) -> None:
+    url = "/stream/sim?scenario=inc-inc&mode=none&n=1&step=0&speed=20"
+    with client.stream("GET", url, headers={"Last-Event-ID": "4"}) as response:
+        events = _events(list(response.iter_lines()))
+    assert [event_id for _, event_id, _ in events] == ["5", "6", None]
+
+
+def test_stream_stops_when_the_client_goes(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rendered: list[int] = []
+    original = sim_pages._sim_context
+
+    def counting(run, step, **kwargs):  # type: ignore[no-untyped-def]
+        rendered.append(step)
+        return original(run, step, **kwargs)
+
+    monkeypatch.setattr(sim_pages, "_sim_context", counting)
+    url = "/stream/sim?scenario=inc-inc&mode=none&n=10&step=0&speed=20"  # 60 steps, 3 s
+    with client.stream("GET", url) as response:
+        for line in response.iter_lines():
+            if line.startswith("event: step"):
+                break
+    time.sleep(0.5)  # ten more steps' worth at speed 20, had the server gone on
+    assert 1 <= len(rendered) <= 3
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["n=0", "scenario=bogus", "schedule=XYZ", "step=999", "speed=0", "speed=1000", "interval=0"],
+)
+def test_stream_rejects_bad_parameters_as_json(client: TestClient, query: str) -> None:
+    response = client.get(f"/stream/sim?mode=gil&{query}")
+    assert response.status_code == 422
+    assert response.json()["detail"]
+
+
+# --- bad permalinks -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "names"),
+    [
+        ("n=0", "n"),
+        ("n=31", "n"),
+        ("scenario=inc-inc-inc", "scenario"),
+        ("mode=mutex", "mode"),
+        ("schedule=ABX", "schedule"),
+        ("schedule=" + "A" * 20, "schedule"),
+        ("step=-1", "step"),
+        ("step=500", "step"),
+        ("seed=-3", "seed"),
+        ("mode=gil&interval=101", "interval"),
+        ("speed=99", "speed"),
+        ("n=two", "n"),
+    ],
+)
+def test_bad_permalink_is_a_readable_400_naming_the_parameter(
+    client: TestClient, query: str, names: str
+) -> None:
+    response = client.get(f"/sim?{query}")
+    assert response.status_code == 400
+    detail = _by_id(response.text, "error-heading") + " " + response.text
+    assert names in detail
+    assert "Traceback" not in response.text
+    assert "That link has a bad parameter" in detail
+
+
+def test_bad_schedule_links_to_the_last_valid_state(client: TestClient) -> None:
+    # A runs out after 3 steps (n = 1): the fourth A is the mistake.
+    response = client.get("/sim?scenario=inc-inc&mode=none&n=1&schedule=AAAAB")
+    assert response.status_code == 400
+    assert "step 4" in response.text
+    run = simulate(INC_INC_1, "AAA")
+    assert html.escape(_url(Permalink.of(run, 3))) in response.text
+
+
+def test_step_past_the_end_links_to_the_last_step(client: TestClient) -> None:
+    response = client.get("/sim?scenario=inc-inc&mode=none&n=1&step=50")
+    run = simulate(INC_INC_1)
+    assert html.escape(_url(Permalink.of(run, len(run.steps)))) in response.text
+
+
+# --- /explore -----------------------------------------------------------------------------------
+
+
+def test_explore_page_loads_its_result_with_a_progress_indicator(client: TestClient) -> None:
+    page = client.get("/explore?scenario=inc-dec&mode=none&n=2").text
+    result = _opening_tag(page, "result")
+    assert 'hx-trigger="load"' in result
+    assert 'hx-get="/explore?scenario=inc-dec&amp;mode=none&amp;n=2"' in result
+    assert "Counting every interleaving" in page
+    assert 'class="htmx-indicator' in _opening_tag(page, "explore-progress")
+
+
+def _bars(fragment: str) -> list[tuple[str, str, str]]:
+    """(kind, aria-label, witness url) per bar."""
+    return [
+        (kind, html.unescape(label), html.unescape(href))
+        for href, label, kind in re.findall(
+            r'<a href="([^"]+)" aria-label="([^"]+)" data-kind="([^"]+)">', fragment
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("scenario", "mode", "n"),
+    [
+        ("inc-dec", "none", 1),
+        ("dec-dec", "none", 2),
+        ("inc-inc", "gil", 2),
+        ("inc-dec", "object-lock", 1),
+    ],
+)
+def test_explore_fragment_has_every_outcome_with_exact_counts(
+    client: TestClient, scenario: str, mode: str, n: int
+) -> None:
+    response = client.get(f"/explore?scenario={scenario}&mode={mode}&n={n}", headers=HTMX)
+    assert response.status_code == 200
+    assert response.headers["HX-Push-Url"] == f"/explore?scenario={scenario}&mode={mode}&n={n}"
+    fragment = response.text
+    assert "<html" not in fragment
+    exploration = explore(Scenario(scenario), Mode(mode), n)
+    assert f"{exploration.total:,} complete schedules" in fragment
+    bars = _bars(fragment)
+    assert len(bars) == len(exploration.outcomes)
+    for (kind, label, witness), outcome in zip(bars, exploration.outcomes, strict=True):
+        assert f"{outcome.count:,} schedule" in label
+        assert (kind == "correct") == outcome.correct
+        assert label.startswith(kind.replace("-", " "))
+        run_query = parse_qs(urlsplit(witness).query)
+        assert run_query["schedule"] == [outcome.witness]
+
+
+def test_each_witness_opens_the_same_outcome_in_sim(client: TestClient) -> None:
+    fragment = client.get("/explore?scenario=dec-dec&mode=none&n=1", headers=HTMX).text
+    exploration = explore(Scenario.DEC_DEC, Mode.NONE, 1)
+    for (_, _, witness), outcome in zip(_bars(fragment), exploration.outcomes, strict=True):
+        page = client.get(witness).text
+        banner = _by_id(page, "outcome")
+        assert f"rc = {outcome.final_rc}, {'freed' if outcome.freed else 'not freed'}" in banner
+        assert ("use after free" in banner) == outcome.use_after_free
+        assert ("double free" in banner) == outcome.double_free
+        assert banner.startswith("Correct") == outcome.correct
+
+
+def test_explore_wait_renders_the_histogram_inline(client: TestClient) -> None:
+    page = client.get("/explore?scenario=inc-inc&mode=atomic&n=2&wait=1").text
+    assert "<html" in page and '<svg class="histogram"' in page
+    assert 'hx-trigger="load"' not in page
+
+
+@pytest.mark.parametrize("query", ["n=0", "n=13", "mode=bogus", "scenario=x", "n=abc"])
+def test_explore_bad_parameters_are_a_readable_400(client: TestClient, query: str) -> None:
+    response = client.get(f"/explore?{query}")
+    assert response.status_code == 400
+    assert "That link has a bad parameter" in response.text
+    assert "Traceback" not in response.text
+
+
+# --- the view helpers -------------------------------------------------------------------------
+
+
+def test_percentages_never_round_a_real_count_to_zero() -> None:
+    from app.web.explore_view import abbreviate, percent
+
+    assert percent(1, 3) == "33.3%"
+    assert percent(1, 10**20) == "< 0.001%"
+    assert percent(1, 50_000) == "0.002%"
+    assert abbreviate(123_456) == "123,456"
+    assert (
+        abbreviate(96614911346016132471022965981885296)
+        == "\N{ALMOST EQUAL TO} 9.66 \N{MULTIPLICATION SIGN} 10³⁴"
+    )
+
+
+def test_expected_outcome_follows_the_design_table() -> None:
+    assert sim_view.expected_outcome(INC_INC_1) == "rc = 3, not freed"
+    dec = Config(scenario=Scenario.DEC_DEC, mode=Mode.NONE, n=4)
+    assert sim_view.expected_outcome(dec) == "rc = 0, freed exactly once"
+
+
+def test_too_many_players_get_429(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sim_pages._streams, "open", sim_pages.MAX_STREAMS)
+    response = client.get("/stream/sim?n=1")
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "5"
+
+
+@pytest.mark.parametrize("scenario", list(Scenario))
+@pytest.mark.parametrize("mode", list(Mode))
+def test_every_state_of_every_scenario_and_mode_renders(
+    client: TestClient, scenario: Scenario, mode: Mode
+) -> None:
+    run = simulate(Config(scenario=scenario, mode=mode, n=2), seed=3)
+    for step in range(len(run.steps) + 1):
+        view = sim_view.build(run, step)
+        assert view.narration.startswith("Step" if step else "Start")
+        assert view.rc == run.states[step].rc
+        assert sum(cell.current for cell in view.timeline) == (1 if step else 0)
+    page = client.get(_url(Permalink.of(run, len(run.steps))))
+    assert page.status_code == 200
+    assert ("Correct:" in _by_id(page.text, "outcome")) == run.outcome.correct
