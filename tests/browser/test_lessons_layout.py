@@ -93,3 +93,24 @@ def test_the_progress_bar_is_labelled(browser: Browser, base_url: str) -> None:
         assert current.get_attribute("href") == LESSONS[2].url
     finally:
         page.close()
+
+
+def test_embedded_tools_are_sized_to_their_content(browser: Browser, base_url: str) -> None:
+    """static/js/lessons.js fits each iframe to the simulator inside, so nothing scrolls twice."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.goto(base_url + LESSONS[1].url)
+        frame = page.locator("iframe.sim-embed").first
+        frame.scroll_into_view_if_needed()
+        page.wait_for_function(
+            """() => {
+                const frame = document.querySelector("iframe.sim-embed");
+                const body = frame.contentDocument && frame.contentDocument.body;
+                if (!body || !body.querySelector("main")) return false;
+                const inner = body.getBoundingClientRect().height;
+                return Math.abs(frame.getBoundingClientRect().height - inner) <= 3;
+            }""",
+            timeout=10_000,
+        )
+    finally:
+        page.close()
