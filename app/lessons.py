@@ -64,11 +64,30 @@ class Example:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LabFrame:
+    """One panel of a lab page a lesson embeds live (it measures or simulates when it loads)."""
+
+    key: str
+    title: str
+    path: str  # a panel that honours ?embed=1, e.g. /gil/pyrace
+    params: tuple[tuple[str, str | int | float], ...] = ()
+
+    @property
+    def url(self) -> str:
+        return f"{self.path}?{urlencode(self.params)}" if self.params else self.path
+
+    @property
+    def embed_url(self) -> str:
+        return f"{self.path}?{urlencode((*self.params, ('embed', 1)))}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Lesson:
     slug: str
     title: str
     summary: str  # one sentence for the index and the page's meta description
     examples: tuple[Example, ...] = ()
+    frames: tuple[LabFrame, ...] = ()
 
     @property
     def template(self) -> str:
@@ -257,30 +276,60 @@ LESSONS: tuple[Lesson, ...] = (
                 outcome=(("final_rc", 0), ("freed", True), ("correct", True)),
             ),
         ),
+        frames=(
+            LabFrame(
+                key="measured-slices",
+                title="GIL lab: two CPU-bound threads measured for 300 ms at a 5 ms switch "
+                "interval",
+                path="/gil/timeline",
+                params=(("interval_ms", 5), ("duration_ms", 300), ("threads", 2)),
+            ),
+        ),
     ),
     Lesson(
         slug="io-releases-the-gil",
         title="I/O releases the GIL",
         summary="A thread that waits for I/O drops the GIL first, so threads overlap their "
         "waiting even though only one runs Python at a time.",
+        frames=(
+            LabFrame(
+                key="io-against-cpu",
+                title="GIL lab: three slow requests in turn and in threads, and CPU-bound work "
+                "in turn, in threads and in processes",
+                path="/gil/io",
+                params=(("seconds", 0.2), ("requests", 3)),
+            ),
+        ),
     ),
     Lesson(
         slug="what-the-gil-does-not-promise",
         title="What the GIL does not promise",
         summary="The GIL keeps the interpreter's own counts whole, not your statements: "
         "n += 1 is several bytecodes, and versions differ in where they switch.",
-        examples=(
-            Example(
-                key="lost-increment",
-                title="Two threads run n += 1 split into read, add and write: one increment is "
-                "lost",
-                scenario="inc-inc",
-                mode="none",
-                n=2,
-                schedule="A1B3A2B3A3",
-                step=6,
-                events=("lost-update",),
-                outcome=(("correct", False),),
+        frames=(
+            LabFrame(
+                key="any-bytecode",
+                title="Bytecode simulation: counter += 1 in two threads when the interpreter may "
+                "switch after any bytecode (up to Python 3.9)",
+                path="/gil/pyrace",
+                params=(
+                    ("statement", "inplace"),
+                    ("switching", "any-bytecode"),
+                    ("n", 2),
+                    ("interval", 3),
+                ),
+            ),
+            LabFrame(
+                key="checkpoints-call",
+                title="Bytecode simulation: counter = counter + one() when the interpreter "
+                "switches only at back-edges, calls and returns (Python 3.10 and later)",
+                path="/gil/pyrace",
+                params=(
+                    ("statement", "call"),
+                    ("switching", "checkpoints"),
+                    ("n", 2),
+                    ("interval", 3),
+                ),
             ),
         ),
     ),

@@ -50,6 +50,7 @@ def lesson(request: Request, slug: str) -> Response:
         "previous": previous,
         "next": following,
         "examples": {example.key: example for example in found.examples},
+        "frames": {frame.key: frame for frame in found.frames},
         "listing": _listing,
     }
     return templates.TemplateResponse(request, found.template, context)

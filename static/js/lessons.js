@@ -34,7 +34,7 @@
     }
   }
 
-  document.querySelectorAll("iframe.sim-embed").forEach(function (frame) {
+  document.querySelectorAll("iframe.tool-embed").forEach(function (frame) {
     frame.addEventListener("load", function () { watch(frame); });
     var doc = frame.contentDocument;
     if (doc && doc.readyState === "complete" && doc.URL !== "about:blank") watch(frame);
