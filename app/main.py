@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from app.web import errors, gil, health, lessons, native_lab, sim_api, sim_pages, templating
@@ -20,6 +21,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
+    # Pages, CSS and the vendored htmx shrink several times; Starlette leaves
+    # text/event-stream alone, so SSE players still get each step as it is sent.
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(health.router)
     app.include_router(sim_pages.router)

@@ -2,31 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from app.lab.jobs import JobRunner
 from app.sim import (
-    MAX_INTERVAL,
-    MAX_N_EXPLORE,
-    MAX_N_SIMULATE,
     Config,
     Exploration,
     Mode,
     Run,
     Scenario,
-    explore,
     simulate,
 )
-from app.sim.permalink import DEFAULT_N, MAX_SEED
+from app.sim.permalink import DEFAULT_N
+from app.web import params
+from app.web.params import (
+    ExploreNQuery,
+    IntervalQuery,
+    ModeQuery,
+    ScenarioQuery,
+    ScheduleQuery,
+    SeedQuery,
+    SimNQuery,
+)
 
 router = APIRouter(prefix="/api", tags=["simulator"])
 
-# Explorations cost up to a few seconds of CPU: run them off the event loop, a few at a time.
-_explorations = JobRunner(workers=2, queue=16)
-EXPLORE_TIMEOUT_S = 30.0
 
 ThreadName = Literal["A", "B"]
 
@@ -141,28 +143,14 @@ class ExploreResponse(BaseModel):
         )
 
 
-ScenarioQuery = Annotated[Scenario, Query(description="which functions the threads call")]
-ModeQuery = Annotated[Mode, Query(description="how the reference count is protected")]
-
-
 @router.get("/sim", summary="Simulate one interleaving step by step")
 def api_sim(
     scenario: ScenarioQuery = Scenario.INC_INC,
     mode: ModeQuery = Mode.NONE,
-    n: Annotated[int, Query(ge=1, le=MAX_N_SIMULATE, description="calls per thread")] = DEFAULT_N,
-    schedule: Annotated[
-        str | None,
-        Query(
-            max_length=4000,
-            description="who takes each step: letters (ABBA) or run-length form (A1B2A1)",
-        ),
-    ] = None,
-    seed: Annotated[
-        int | None, Query(ge=0, le=MAX_SEED, description="chooses the steps after the schedule")
-    ] = None,
-    interval: Annotated[
-        int | None, Query(ge=1, le=MAX_INTERVAL, description="GIL switch interval in steps")
-    ] = None,
+    n: SimNQuery = DEFAULT_N,
+    schedule: ScheduleQuery = None,
+    seed: SeedQuery = None,
+    interval: IntervalQuery = None,
 ) -> SimResponse:
     config = Config(scenario=scenario, mode=mode, n=n, interval=interval)
     return SimResponse.of(simulate(config, schedule, seed))
@@ -172,9 +160,6 @@ def api_sim(
 async def api_explore(
     scenario: ScenarioQuery = Scenario.INC_INC,
     mode: ModeQuery = Mode.NONE,
-    n: Annotated[int, Query(ge=1, le=MAX_N_EXPLORE, description="calls per thread")] = DEFAULT_N,
+    n: ExploreNQuery = DEFAULT_N,
 ) -> ExploreResponse:
-    exploration = await _explorations.run(
-        lambda: explore(scenario, mode, n), timeout=EXPLORE_TIMEOUT_S
-    )
-    return ExploreResponse.of(exploration)
+    return ExploreResponse.of(await params.explore(scenario, mode, n))

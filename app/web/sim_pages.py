@@ -21,10 +21,9 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from jinja2_fragments import render_blocks
 
-from app.lab.jobs import Busy, JobRunner
+from app.lab.jobs import Busy
 from app.sim import (
     DEFAULT_INTERVAL,
-    MAX_INTERVAL,
     MAX_N_EXPLORE,
     MAX_N_SIMULATE,
     Config,
@@ -34,49 +33,32 @@ from app.sim import (
     Run,
     Scenario,
     ScheduleError,
-    explore,
     parse_schedule,
 )
 from app.sim.permalink import DEFAULT_N, MAX_SEED
-from app.web import explore_view, sim_view
+from app.web import explore_view, params, sim_view
 from app.web.errors import BadParameter
+from app.web.params import (
+    IntervalQuery,
+    ModeQuery,
+    ScenarioQuery,
+    ScheduleQuery,
+    SeedQuery,
+)
 from app.web.templating import templates
 
 router = APIRouter(tags=["pages"])
 
-MAX_SCHEDULE_CHARS = 4000  # a whole run at n = MAX_N_SIMULATE, spelled letter by letter
 SPEEDS = ((1.0, "slow"), (2.0, "normal"), (4.0, "fast"), (10.0, "very fast"))
 DEFAULT_SPEED = 2.0
 INTERVALS = (1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50, 100)
-EXPLORE_TIMEOUT_S = 30.0
 MAX_STREAMS = 64
 
 # Blocks of sim.html an htmx request gets: #stage is the target, the rest swap out of band.
 STEP_BLOCKS = ("narration", "stage", "transport", "timeline", "eventlog")
 PAGE_BLOCKS = (*STEP_BLOCKS, "player")
 
-# One bounded runner for explorations (the largest take seconds of CPU): at most one per core
-# at a time, a few waiting, then 429 with Retry-After.
-_explorations = JobRunner(queue=4)
 
-
-ScenarioQuery = Annotated[Scenario, Query(description="Which calls the two threads make.")]
-ModeQuery = Annotated[Mode, Query(description="How the reference count is protected.")]
-IntervalQuery = Annotated[
-    int | None,
-    Query(ge=1, le=MAX_INTERVAL, description="GIL switch interval in steps (mode gil only)."),
-]
-ScheduleQuery = Annotated[
-    str | None,
-    Query(
-        max_length=MAX_SCHEDULE_CHARS,
-        description="Who takes each step: letters (ABBA) or run-length form (A1B2A1).",
-    ),
-]
-SeedQuery = Annotated[
-    int | None,
-    Query(ge=0, le=MAX_SEED, description="Random choices after the schedule runs out."),
-]
 StepQuery = Annotated[int | None, Query(ge=0, description="Show the state after this step.")]
 SpeedQuery = Annotated[float, Query(ge=0.5, le=20, description="Steps per second while playing.")]
 
@@ -293,11 +275,8 @@ async def explore_page(
 
 
 async def _explore(scenario: Scenario, mode: Mode, n: int) -> explore_view.Histogram:
-    def job() -> explore_view.Histogram:
-        return explore_view.build(explore(scenario, mode, n))
-
     try:
-        return await _explorations.run(job, timeout=EXPLORE_TIMEOUT_S)
+        return explore_view.build(await params.explore(scenario, mode, n))
     except InvalidParameter as error:  # TooLarge: past the explorer's budget of states
         smaller = f"/explore?scenario={scenario.value}&mode={mode.value}&n={max(1, n - 1)}"
         raise BadParameter(error.parameter, error.message, suggestion=smaller) from None
