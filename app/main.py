@@ -6,7 +6,17 @@ from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from app.web import errors, gil, health, lessons, native_lab, sim_api, sim_pages, templating
+from app.web import (
+    errors,
+    gil,
+    health,
+    lessons,
+    native_lab,
+    sim_api,
+    sim_pages,
+    templating,
+    versions,
+)
 from app.web.assets import STATIC_DIR
 from app.web.settings import Settings
 
@@ -30,5 +40,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sim_api.router)
     app.include_router(native_lab.router)
     app.include_router(gil.router)
+    app.include_router(versions.router)
     app.include_router(lessons.router)
     return app

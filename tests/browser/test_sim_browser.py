@@ -206,7 +206,8 @@ def test_sim_is_under_100_kb_transferred(page: Page, live_server: str) -> None:
             return nav.transferSize + own.reduce((sum, r) => sum + r.transferSize, 0);
         }"""
     )
-    assert 40_000 < transferred < 100_000, transferred
+    # The lower bound proves htmx and the CSS were counted (gzipped, htmx is about 17 KB).
+    assert 15_000 < transferred < 100_000, transferred
 
 
 @pytest.mark.parametrize("path", ["/sim?scenario=inc-dec&mode=object-lock&n=3&step=20", "/explore"])

@@ -1,0 +1,308 @@
+"""Across interpreters: the Python-level experiments on every CPython this host has.
+
+JSON: /api/interpreters, /api/versions/race, /api/gil/convoy. Page: /versions, filled in over
+SSE (/stream/versions) one interpreter at a time, from a cache kept for the server's lifetime;
+POST /versions/rerun forgets it. /gil/convoy is the convoy chart of one interpreter, for /gil.
+All lab work goes through the GIL lab's JobRunner, one job at a time: the experiments time
+threads against each other and would disturb each other's figures if they shared the cores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from markupsafe import Markup, escape
+from pydantic import BaseModel, Field
+
+from app.lab import interpreters as discovery
+from app.lab.interpreters import Interpreter, UnknownInterpreter
+from app.lab.jobs import JobRunner
+from app.lab.survey import (
+    CONVOY_INTERVALS_MS,
+    DEFAULT_RUNS,
+    MAX_RUNS,
+    MIN_RUNS,
+    STATEMENT_CODE,
+    STATEMENTS,
+    ExperimentFailed,
+    IntervalMs,
+    Row,
+    Statement,
+    explain_convoy,
+    explain_facts,
+    explain_race,
+    measure_convoy,
+    measure_race,
+)
+from app.lab.survey_cache import SurveyCache
+from app.web import gil as gil_area
+from app.web.errors import BadParameter
+from app.web.templating import templates
+from app.web.version_charts import convoy_chart, lost_updates_chart
+
+router = APIRouter()
+
+# The GIL lab's runner, shared: one job at a time for every experiment that times Python
+# threads, so /gil's panels and this page's survey never run side by side and skew each other
+# (seen: a 0.1 ms convoy measured at 4 ms while /gil's other panels ran).
+_runner: JobRunner = gil_area._lab()
+_survey = SurveyCache(_runner)
+_RACE_TIMEOUT_S = 90.0
+_CONVOY_TIMEOUT_S = 30.0
+
+PythonVersion = Annotated[
+    str | None,
+    Query(
+        max_length=40,
+        description="An interpreter's version as /api/interpreters lists it (e.g. 3.12.1), or "
+        "its series (3.12) when only one interpreter has it. Default: the server's own.",
+    ),
+]
+
+
+class InterpreterInfo(BaseModel):
+    version: str = Field(examples=["3.12.1"])
+    implementation: str = Field(examples=["CPython"])
+    free_threaded: bool
+    gil_enabled: bool
+
+
+class Interpreters(BaseModel):
+    interpreters: list[InterpreterInfo]
+
+
+class RaceRun(BaseModel):
+    lost_updates: int = Field(ge=0, description="2 * iterations minus the final count")
+
+
+class Race(BaseModel):
+    python: str
+    statement: Statement
+    iterations: int = Field(description="per thread; two threads run")
+    runs: list[RaceRun]
+
+
+class Convoy(BaseModel):
+    python: str
+    interval_ms: float
+    idle_rtt_ms: float = Field(description="median round trip alone")
+    loaded_rtt_ms: float = Field(description="median round trip beside one CPU-bound thread")
+
+
+async def _interpreter(version: str | None) -> Interpreter:
+    # The first call probes every candidate (up to seconds): keep it off the event loop.
+    found = await asyncio.to_thread(discovery.available)
+    if version is None:
+        return discovery.running()
+    try:
+        return discovery.find(version, found)
+    except UnknownInterpreter as exc:
+        raise BadParameter("python", str(exc)) from exc
+
+
+def _failed(exc: ExperimentFailed) -> HTTPException:
+    # The interpreter under test failed, not the request: a gateway error, never a 500.
+    return HTTPException(status_code=502, detail=str(exc))
+
+
+@router.get("/api/interpreters", response_model=Interpreters, tags=["versions"])
+async def list_interpreters() -> Interpreters:
+    """The CPython 3 interpreters found on this host (probed once, then cached)."""
+    found = await asyncio.to_thread(discovery.available)
+    return Interpreters(
+        interpreters=[
+            InterpreterInfo(
+                version=interpreter.version,
+                implementation=interpreter.implementation,
+                free_threaded=interpreter.free_threaded,
+                gil_enabled=interpreter.gil_enabled,
+            )
+            for interpreter in found
+        ]
+    )
+
+
+@router.get("/api/versions/race", response_model=Race, tags=["versions"])
+async def race(
+    python: PythonVersion = None,
+    statement: Annotated[
+        Statement, Query(description="inplace: `n += 1`; call: `n = n + one()`")
+    ] = "inplace",
+    runs: Annotated[int, Query(ge=MIN_RUNS, le=MAX_RUNS)] = DEFAULT_RUNS,
+) -> Race:
+    """Two threads run the statement 200,000 times each on a shared global, `runs` times."""
+    interpreter = await _interpreter(python)
+    try:
+        result = await _runner.run(
+            lambda: measure_race(interpreter, statement=statement, runs=runs),
+            timeout=_RACE_TIMEOUT_S,
+        )
+    except ExperimentFailed as exc:
+        raise _failed(exc) from exc
+    return Race(
+        python=interpreter.version,
+        statement=statement,
+        iterations=result.iterations,
+        runs=[RaceRun(lost_updates=lost) for lost in result.lost_updates],
+    )
+
+
+@router.get("/api/gil/convoy", response_model=Convoy, tags=["versions"])
+async def convoy(
+    python: PythonVersion = None,
+    interval_ms: Annotated[IntervalMs, Query(description="the switch interval, in ms")] = "5",
+) -> Convoy:
+    """Median round trip of a one-byte echo, alone and beside one CPU-bound thread."""
+    interpreter = await _interpreter(python)
+    try:
+        result = await _runner.run(
+            lambda: measure_convoy(interpreter, interval_ms=float(interval_ms)),
+            timeout=_CONVOY_TIMEOUT_S,
+        )
+    except ExperimentFailed as exc:
+        raise _failed(exc) from exc
+    return Convoy(
+        python=interpreter.version,
+        interval_ms=result.interval_ms,
+        idle_rtt_ms=result.idle_rtt_ms,
+        loaded_rtt_ms=result.loaded_rtt_ms,
+    )
+
+
+def _slug(interpreter: Interpreter) -> str:
+    return "py-" + interpreter.version.replace(".", "-")
+
+
+def _with_code(sentence: str) -> Markup:
+    """Escape a sentence and show its `backquoted` parts as code."""
+    parts = str(escape(sentence)).split("`")
+    return Markup(
+        "".join(f"<code>{part}</code>" if odd else part for odd, part in _alternate(parts))
+    )
+
+
+def _alternate(parts: list[str]) -> list[tuple[bool, str]]:
+    return [(index % 2 == 1, part) for index, part in enumerate(parts)]
+
+
+def _row_context(interpreter: Interpreter, row: Row | None) -> dict[str, Any]:
+    why: list[str] = []
+    if row is not None:
+        for statement in STATEMENTS:
+            race_result = row.race(statement)
+            if race_result is not None:
+                why.append(explain_race(interpreter, race_result))
+        if row.facts is not None:
+            why.extend(explain_facts(interpreter, row.facts).values())
+        if row.convoy:
+            why.append(explain_convoy(interpreter, row.convoy))
+    return {
+        "interpreter": interpreter,
+        "slug": _slug(interpreter),
+        "row": row,
+        "why": [_with_code(sentence) for sentence in why],
+        "statements": STATEMENTS,
+        "intervals": CONVOY_INTERVALS_MS,
+    }
+
+
+def _charts_context(rows: Sequence[Row]) -> dict[str, Any]:
+    return {"lost_chart": lost_updates_chart(rows), "convoy_chart": convoy_chart(rows)}
+
+
+def _render(name: str, context: dict[str, Any]) -> str:
+    return templates.get_template(name).render(context)
+
+
+def _page_context(found: Sequence[Interpreter]) -> dict[str, Any]:
+    rows = [row for row in (_survey.cached(interpreter) for interpreter in found) if row]
+    return {
+        "section": "versions",
+        "interpreters": found,
+        "rows": [_row_context(interpreter, _survey.cached(interpreter)) for interpreter in found],
+        "pending": len(rows) < len(found),
+        "finished": len(rows),
+        "statement_code": STATEMENT_CODE,
+        "pathsep": os.pathsep,
+        "intervals": CONVOY_INTERVALS_MS,
+        **_charts_context(rows),
+    }
+
+
+@router.get("/versions", response_class=HTMLResponse, include_in_schema=False)
+async def versions_page(request: Request, embed: bool = False) -> Response:
+    """The whole page; `embed=1` drops the site's header and footer (for lessons)."""
+    found = await asyncio.to_thread(discovery.available)
+    context = _page_context(found) | {"embed": embed}
+    return templates.TemplateResponse(request, "versions.html", context)
+
+
+@router.post("/versions/rerun", include_in_schema=False)
+async def rerun(request: Request) -> Response:
+    """Forget the cached results; the survey block that comes back streams fresh ones."""
+    _survey.rerun()
+    found = await asyncio.to_thread(discovery.available)
+    if request.headers.get("HX-Request"):
+        return templates.TemplateResponse(
+            request, "versions.html", _page_context(found), block_name="survey"
+        )
+    return RedirectResponse("/versions", status_code=303)
+
+
+@router.get("/stream/versions", response_class=EventSourceResponse, tags=["versions"])
+async def stream_versions() -> AsyncIterator[ServerSentEvent]:
+    """Each interpreter's row as an HTML fragment (event `py-3-12-1`), the charts after each
+    (`charts`), progress (`status`), then `done`. Cached rows come at once."""
+    found = await asyncio.to_thread(discovery.available)
+    rows: list[Row] = []
+    for index, interpreter in enumerate(found):
+        yield ServerSentEvent(
+            raw_data=f"Measuring Python {interpreter.version} ({index + 1} of {len(found)})…",
+            event="status",
+        )
+        row = await _survey.row(interpreter)
+        if row.races or row.convoy:
+            rows.append(row)
+        yield ServerSentEvent(
+            raw_data=_render("partials/version_row.html", _row_context(interpreter, row)),
+            event=_slug(interpreter),
+        )
+        yield ServerSentEvent(
+            raw_data=_render("partials/version_charts.html", _charts_context(rows)),
+            event="charts",
+        )
+    yield ServerSentEvent(
+        raw_data=f"Measured {len(found)} interpreter{'s' if len(found) != 1 else ''}.",
+        event="status",
+    )
+    yield ServerSentEvent(
+        raw_data=_render("partials/version_controls.html", {"pending": False}), event="controls"
+    )
+    yield ServerSentEvent(raw_data="", event="done")
+
+
+@router.get("/gil/convoy", response_class=HTMLResponse, include_in_schema=False)
+async def convoy_panel(
+    request: Request, python: PythonVersion = None, embed: bool = False
+) -> Response:
+    """The convoy chart of one interpreter (default: the server's): the fragment alone for htmx
+    (/gil loads it so), else a page around it (`embed=1`: without the site's chrome)."""
+    interpreter = await _interpreter(python)
+    row = await _survey.row(interpreter)
+    context = {
+        "section": "gil",
+        "embed": embed,
+        "convoy_chart": convoy_chart([row] if row.convoy else []),
+        "convoy_note": _with_code(explain_convoy(interpreter, row.convoy)),
+        "convoy_python": interpreter.version,
+        "convoy_errors": row.errors,
+    }
+    if request.headers.get("HX-Request"):
+        return HTMLResponse(_render("partials/convoy.html", context))
+    return templates.TemplateResponse(request, "convoy.html", context)

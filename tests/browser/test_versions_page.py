@@ -1,0 +1,100 @@
+"""/versions in a real browser: rows arrive over SSE, the stream closes, re-run streams again."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+
+from app.lab import interpreters, survey_cache
+from app.lab.interpreters import Interpreter
+from app.lab.jobs import JobRunner
+from app.lab.survey import ConvoyResult, Facts, RaceResult, Row
+from app.main import create_app
+from app.web import versions
+from app.web.settings import Settings
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _slow_row(interpreter: Interpreter, **_: object) -> Row:
+    time.sleep(0.3)  # long enough to see the row arrive after the page
+    return Row(
+        interpreter=interpreter,
+        races=(
+            RaceResult(statement="inplace", iterations=1000, lost_updates=(0, 0, 0)),
+            RaceResult(statement="call", iterations=1000, lost_updates=(300, 200, 100)),
+        ),
+        facts=Facts(refcount_one=7, refcount_fresh_int=2, sizeof_2781=28, switch_interval_ms=5.0),
+        convoy=(ConvoyResult(interval_ms=5.0, idle_rtt_ms=0.02, loaded_rtt_ms=5.1),),
+    )
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    if not shutil.which(CHROMIUM):
+        pytest.skip("no system Chromium (apt-get install chromium)")
+    running = interpreters.running()
+    monkeypatch.setattr(interpreters, "available", lambda: (running,))
+    monkeypatch.setattr(survey_cache, "measure_row", _slow_row)
+    runner = JobRunner(workers=1, queue=4)
+    monkeypatch.setattr(versions, "_survey", survey_cache.SurveyCache(runner))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(Settings(offline=True)), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+    runner.shutdown()
+
+
+def test_rows_stream_in_and_rerun_measures_again(server: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(f"{server}/versions")
+            assert page.locator("td.pending").count() == 1
+            enabled = "#survey-controls button:not([disabled])"
+            page.wait_for_selector(enabled, timeout=10_000)
+            assert page.locator("td.pending").count() == 0
+            assert page.locator("td.lost").count() == 1  # n = n + one() lost updates
+            assert page.locator("#lost-chart svg rect.bar").count() == 2
+            assert "Measured 1 interpreter" in page.locator("#survey-status").inner_text()
+
+            page.click("#survey-controls button")
+            page.wait_for_selector("td.pending", timeout=5_000)
+            page.wait_for_selector(enabled, timeout=10_000)
+            assert page.locator("td.pending").count() == 0
+            assert errors == []
+        finally:
+            browser.close()
