@@ -46,8 +46,9 @@ _QUEUE_SLACK_S = 60.0
 _runner: JobRunner | None = None
 
 
-def _lab() -> JobRunner:
-    # One worker: two measurements side by side would disturb each other's timings.
+def measurement_runner() -> JobRunner:
+    """The one runner for timed experiments (the GIL lab and the versions page): one worker,
+    because two measurements side by side would disturb each other's timings."""
     global _runner
     if _runner is None:
         _runner = JobRunner(workers=1, queue=12, retry_after=5)
@@ -56,7 +57,7 @@ def _lab() -> JobRunner:
 
 async def _run(job: Callable[[], T], *, limit_s: float) -> T:
     try:
-        return await _lab().run(job, timeout=limit_s + _QUEUE_SLACK_S)
+        return await measurement_runner().run(job, timeout=limit_s + _QUEUE_SLACK_S)
     except ScriptFailed as exc:
         raise HTTPException(503, f"the experiment failed: {exc}") from exc
 

@@ -51,7 +51,7 @@ router = APIRouter()
 # The GIL lab's runner, shared: one job at a time for every experiment that times Python
 # threads, so /gil's panels and this page's survey never run side by side and skew each other
 # (seen: a 0.1 ms convoy measured at 4 ms while /gil's other panels ran).
-_runner: JobRunner = gil_area._lab()
+_runner: JobRunner = gil_area.measurement_runner()
 _survey = SurveyCache(_runner)
 _RACE_TIMEOUT_S = 90.0
 _CONVOY_TIMEOUT_S = 30.0

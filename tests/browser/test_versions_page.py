@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import threading
 import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
+from playwright.sync_api import Page
 
 from app.lab import interpreters, survey_cache
 from app.lab.interpreters import Interpreter
 from app.lab.jobs import JobRunner
 from app.lab.survey import ConvoyResult, Facts, RaceResult, Row
-from app.main import create_app
 from app.web import versions
-from app.web.settings import Settings
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def _slow_row(interpreter: Interpreter, **_: object) -> Row:
@@ -47,54 +31,32 @@ def _slow_row(interpreter: Interpreter, **_: object) -> Row:
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    if not shutil.which(CHROMIUM):
-        pytest.skip("no system Chromium (apt-get install chromium)")
+def one_slow_interpreter(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The live server (same process) sees one interpreter whose survey takes 0.3 s."""
     running = interpreters.running()
     monkeypatch.setattr(interpreters, "available", lambda: (running,))
     monkeypatch.setattr(survey_cache, "measure_row", _slow_row)
     runner = JobRunner(workers=1, queue=4)
     monkeypatch.setattr(versions, "_survey", survey_cache.SurveyCache(runner))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(Settings(offline=True)), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    yield
     runner.shutdown()
 
 
-def test_rows_stream_in_and_rerun_measures_again(server: str) -> None:
-    from playwright.sync_api import sync_playwright
+@pytest.mark.usefixtures("one_slow_interpreter")
+def test_rows_stream_in_and_rerun_measures_again(page: Page, live_server: str) -> None:
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{live_server}/versions")
+    assert page.locator("td.pending").count() == 1
+    enabled = "#survey-controls button:not([disabled])"
+    page.wait_for_selector(enabled, timeout=10_000)
+    assert page.locator("td.pending").count() == 0
+    assert page.locator("td.lost").count() == 1  # n = n + one() lost updates
+    assert page.locator("#lost-chart svg rect.bar").count() == 2
+    assert "Measured 1 interpreter" in page.locator("#survey-status").inner_text()
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(f"{server}/versions")
-            assert page.locator("td.pending").count() == 1
-            enabled = "#survey-controls button:not([disabled])"
-            page.wait_for_selector(enabled, timeout=10_000)
-            assert page.locator("td.pending").count() == 0
-            assert page.locator("td.lost").count() == 1  # n = n + one() lost updates
-            assert page.locator("#lost-chart svg rect.bar").count() == 2
-            assert "Measured 1 interpreter" in page.locator("#survey-status").inner_text()
-
-            page.click("#survey-controls button")
-            page.wait_for_selector("td.pending", timeout=5_000)
-            page.wait_for_selector(enabled, timeout=10_000)
-            assert page.locator("td.pending").count() == 0
-            assert errors == []
-        finally:
-            browser.close()
+    page.click("#survey-controls button")
+    page.wait_for_selector("td.pending", timeout=5_000)
+    page.wait_for_selector(enabled, timeout=10_000)
+    assert page.locator("td.pending").count() == 0
+    assert errors == []
