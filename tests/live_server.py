@@ -1,5 +1,7 @@
-"""A real uvicorn server on a free local port, in a thread, for tests that need one: browsers,
-and pages whose experiments fetch from the server's own address (the GIL lab's I/O demo)."""
+"""A real uvicorn server on a free local port, in a thread, for tests outside tests/browser
+that need one (browser tests have the `live_server` fixture in tests/browser/conftest.py):
+the lessons' link check, because the GIL lab's I/O panel fetches from the server's own address.
+"""
 
 from __future__ import annotations
 
