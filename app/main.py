@@ -7,6 +7,8 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from app.web import (
+    challenge_pages,
+    challenges,
     errors,
     gil,
     health,
@@ -41,5 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(native_lab.router)
     app.include_router(gil.router)
     app.include_router(versions.router)
+    app.include_router(challenges.router)
+    app.include_router(challenge_pages.router)
     app.include_router(lessons.router)
     return app

@@ -10,6 +10,7 @@ per step, paced by `speed`, and stops when the browser goes away.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import secrets
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from jinja2_fragments import render_blocks
 
@@ -36,7 +37,8 @@ from app.sim import (
     parse_schedule,
 )
 from app.sim.permalink import DEFAULT_N, MAX_SEED
-from app.web import explore_view, params, sim_view
+from app.sim.predict import Score
+from app.web import explore_view, params, predict_view, sim_view
 from app.web.errors import BadParameter
 from app.web.params import (
     IntervalQuery,
@@ -56,7 +58,8 @@ MAX_STREAMS = 64
 
 # Blocks of sim.html an htmx request gets: #stage is the target, the rest swap out of band.
 STEP_BLOCKS = ("narration", "stage", "transport", "timeline", "eventlog")
-PAGE_BLOCKS = (*STEP_BLOCKS, "player")
+# "predict" goes out empty on ordinary swaps, so leaving predict mode clears its panel.
+PAGE_BLOCKS = (*STEP_BLOCKS, "player", "predict")
 
 
 StepQuery = Annotated[int | None, Query(ge=0, description="Show the state after this step.")]
@@ -156,6 +159,8 @@ def _sim_context(
         "speed": speed,
         "speeds": SPEEDS,
         "random_url": _random_url(run.config, embed=embed),
+        "predict": None,
+        "predict_start_url": predict_view.predict_url(run, step, Score(), embed=embed),
         "scenarios": tuple(Scenario),
         "modes": tuple(Mode),
         "sizes": range(1, MAX_N_SIMULATE + 1),
@@ -173,8 +178,18 @@ def sim_page(
     embed: Annotated[bool, Query(description="Minimal chrome, for embedding.")] = False,
     play: Annotated[bool, Query(description="Start playing from this step.")] = False,
     speed: SpeedQuery = DEFAULT_SPEED,
+    predict: Annotated[bool, Query(description="Predict mode: say what each step does.")] = False,
+    score: Annotated[str, Query(max_length=12, description="Predict mode: right/asked.")] = "",
+    guess: Annotated[
+        str | None, Query(max_length=20, description="Predict mode: the answer to judge.")
+    ] = None,
+    said: Annotated[
+        str | None, Query(max_length=20, description="Predict mode: the answer just given.")
+    ] = None,
 ) -> Response:
     run, step = loaded.run, loaded.step
+    if predict:
+        return _predict_page(request, run, step, embed, score, guess, said)
     if play and step == len(run.steps):
         step = 0  # play at the end replays from the start
     fragment = _is_htmx(request)
@@ -186,6 +201,40 @@ def sim_page(
     )
     # The address bar always shows the canonical permalink; play replaces rather than pushes.
     response.headers["HX-Replace-Url" if play else "HX-Push-Url"] = context["view"].url
+    return response
+
+
+def _predict_page(
+    request: Request,
+    run: Run,
+    step: int,
+    embed: bool,
+    score_text: str,
+    guess: str | None,
+    said: str | None,
+) -> Response:
+    """Predict mode (app.web.predict_view): a guess is judged here and becomes the next state's
+    URL, where the score has moved on; the page itself is /sim's, plus the predict panel."""
+    score = Score.parse(score_text)
+    fragment = _is_htmx(request)
+    if guess is not None:
+        score, step, said = predict_view.answer(run, step, score, guess), step + 1, guess
+        if not fragment:
+            url = predict_view.predict_url(run, step, score, said=said, embed=embed)
+            return RedirectResponse(url, status_code=303)
+    context = _sim_context(
+        run, step, embed=embed, fragment=fragment, playing=False, speed=DEFAULT_SPEED
+    )
+    view = context["view"]
+    panel = predict_view.build(run, step, score, said=said, embed=embed, leave_url=view.url)
+    # The page's permalink (data-permalink, the pushed URL) is predict mode's own.
+    context.update(view=dataclasses.replace(view, url=panel.url), predict=panel)
+    if not fragment:
+        return templates.TemplateResponse(request, "sim.html", context)
+    response = templates.TemplateResponse(
+        request, "sim.html", context, block_names=list(PAGE_BLOCKS)
+    )
+    response.headers["HX-Push-Url"] = panel.url
     return response
 
 

@@ -22,7 +22,10 @@
     a: "choose-A",
     A: "choose-A",
     b: "choose-B",
-    B: "choose-B"
+    B: "choose-B",
+    1: "predict-choice-1", // predict mode's answers
+    2: "predict-choice-2",
+    3: "predict-choice-3"
   };
 
   document.addEventListener("keydown", function (event) {

@@ -1,0 +1,80 @@
+"""The challenge pages: `/challenges` (the list, with progress) and `/challenges/{slug}` (play).
+
+Thin: parse, call the view builder (which reads the core), render. A full GET renders the whole
+page, so every prefix of every schedule is a readable URL; an htmx request (a step, an undo, a
+hint) gets only the `play` block, and htmx pushes the canonical URL into the history, so the
+back button undoes a step.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from app.sim import ScheduleError, format_schedule
+from app.sim.challenges import valid_prefix
+from app.web import challenge_view
+from app.web.challenges import MAX_SCHEDULE_CHARS, challenge_or_404
+from app.web.errors import BadParameter
+from app.web.templating import templates
+
+router = APIRouter(tags=["pages"])
+
+
+def _is_htmx(request: Request) -> bool:
+    # A history restore after a cache miss wants the whole page back.
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+@router.get("/challenges", response_class=HTMLResponse, summary="Every challenge, by lesson")
+def challenges_page(
+    request: Request,
+    solved: Annotated[
+        str,
+        Query(
+            max_length=challenge_view.MAX_SOLVED_CHARS,
+            description="Solutions to restore: slug:schedule or slug, separated by commas.",
+        ),
+    ] = "",
+) -> Response:
+    view = challenge_view.build_index(solved)
+    return templates.TemplateResponse(
+        request, "challenges/index.html", {"view": view, "section": "challenges"}
+    )
+
+
+@router.get(
+    "/challenges/{slug}", response_class=HTMLResponse, summary="Play one challenge, step by step"
+)
+def challenge_page(
+    request: Request,
+    slug: str,
+    schedule: Annotated[
+        str,
+        Query(max_length=MAX_SCHEDULE_CHARS, description="The steps chosen so far (A1B2...)."),
+    ] = "",
+    hint: Annotated[bool, Query(description="Show the next step of a winning schedule.")] = False,
+    giveup: Annotated[bool, Query(description="Show a winning schedule, or the proof.")] = False,
+) -> Response:
+    challenge = challenge_or_404(slug)
+    try:
+        view = challenge_view.build(challenge, schedule, show_hint=hint, gave_up=giveup)
+    except ScheduleError as error:
+        nearest = format_schedule(valid_prefix(challenge, schedule))
+        raise BadParameter(
+            "schedule",
+            error.message,
+            suggestion=challenge_view.challenge_url(challenge, nearest),
+        ) from None
+    context = {"view": view, "section": "challenges"}
+    if _is_htmx(request):
+        # The links are canonical already; their hx-push-url puts them in the history.
+        return templates.TemplateResponse(
+            request, "challenges/play.html", context, block_name="play"
+        )
+    return templates.TemplateResponse(request, "challenges/play.html", context)

@@ -1,0 +1,432 @@
+"""What the challenge pages show, read off the core's records (`app.sim.challenges`).
+
+A challenge page is one prefix of a schedule: the steps the student has chosen so far. Every
+button is a link to a longer or shorter prefix, so every state is a URL (`/challenges/{slug}?
+schedule=...`), the back button undoes a step, and a finished winning prefix is the shareable
+solution. Nothing here decides what a thread may do: who is runnable, the statuses, the counts
+of winning completions, the hint and the witness all come from the core.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from app.sim import (
+    Mode,
+    Op,
+    Outcome,
+    Step,
+    Thread,
+    code_listing,
+    explore,
+    format_schedule,
+    parse_schedule,
+)
+from app.sim.challenges import (
+    LESSONS,
+    Challenge,
+    Hint,
+    Lesson,
+    Odds,
+    UnknownChallenge,
+    by_lesson,
+    check,
+    completions,
+    find,
+    hint,
+    machine,
+    odds,
+    play,
+    witness,
+)
+from app.sim.errors import InvalidParameter
+from app.sim.run import Run
+from app.web import sim_view
+
+# The same words as /sim's page, so a student meets one vocabulary.
+STATUS_LABELS = sim_view.STATUS_LABELS
+EVENT_LABELS = sim_view.EVENT_LABELS
+
+MODE_LABELS = {
+    Mode.NONE: "no lock",
+    Mode.GLOBAL_LOCK: "one global lock",
+    Mode.OBJECT_LOCK: "a lock inside the object",
+    Mode.ATOMIC: "atomic instructions",
+    Mode.GIL: "the GIL (you hand it over between calls)",
+}
+
+_LESSONS = {lesson.slug: lesson for lesson in LESSONS}
+
+
+def challenge_url(challenge: Challenge, schedule: str = "", **flags: bool) -> str:
+    """The page of `challenge` after the prefix `schedule` (canonical), with optional flags."""
+    params = {"schedule": schedule} if schedule else {}
+    params.update({name: "1" for name, on in flags.items() if on})
+    query = urlencode(params)
+    return f"/challenges/{challenge.slug}" + (f"?{query}" if query else "")
+
+
+def lesson_of(challenge: Challenge) -> Lesson:
+    return _LESSONS[challenge.lesson]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CodeLine:
+    number: int
+    text: str
+    ran: bool  # this thread executed it in the step just taken
+    next: bool  # this thread executes it when scheduled next
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Lane:
+    thread: str
+    status: str
+    status_label: str
+    register: int | None
+    calls_done: int
+    lines: tuple[CodeLine, ...]
+    next_op: str | None
+    step_url: str | None  # "step A": the prefix plus this thread; None when it cannot run
+    hinted: bool  # the hint says: this thread next
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryCell:
+    number: int
+    thread: str
+    op: str
+    rc: int
+    events: tuple[str, ...]
+    label: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutcomeRow:
+    """One outcome group of the explorer, as the give-up panel lists it."""
+
+    outcome: str
+    count: int
+    wins: bool
+    url: str  # its witness on this challenge's page (marked as given up)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlayView:
+    challenge: Challenge
+    lesson: Lesson
+    odds: Odds
+    goal: str
+    mode_label: str
+    prefix: str  # canonical schedule of the steps chosen so far
+    step: int
+    lanes: tuple[Lane, Lane]
+    rc: int
+    freed: bool
+    lock: str | None
+    gil: str | None
+    history: tuple[HistoryCell, ...]
+    finished: bool
+    solved: bool
+    outcome_text: str | None  # once finished: what happened
+    live: Odds  # of the ways to finish from here, how many win
+    live_text: str
+    url: str
+    undo_url: str | None
+    restart_url: str
+    hint_url: str
+    hint: Hint | None
+    hint_text: str | None
+    hint_back_url: str | None
+    giveup_url: str
+    gave_up: bool
+    witness_url: str | None  # a winning schedule's page (give up), None when impossible
+    groups: tuple[OutcomeRow, ...]  # every outcome group, counted: the proof behind the odds
+    explore_url: str
+    share_url: str | None  # the solution permalink, once solved
+    sim_url: str  # the same run on /sim, from the start
+
+
+def build(challenge: Challenge, schedule: str, *, show_hint: bool, gave_up: bool) -> PlayView:
+    """The page after the prefix `schedule` (raises ScheduleError for one that cannot run)."""
+    run = play(challenge, schedule)
+    chosen = parse_prefix(schedule)
+    k = len(chosen)
+    prefix = format_schedule(chosen)
+    rules = machine(challenge)
+    state = run.states[k]
+    runnable = rules.runnable(state)
+    finished = not runnable
+    solved = finished and challenge.goal.matches(run.outcome)
+    advice = hint(challenge, chosen) if show_hint and not finished else None
+    last = run.steps[k - 1] if k else None
+
+    def lane(thread: Thread) -> Lane:
+        ts = state.thread(thread)
+        status = rules.status(state, thread)
+        function = rules.function(thread)
+        next_line = None if status.stopped else function.instructions[ts.pc].line
+        ran_line = last.line if last is not None and last.thread is thread else None
+        lines = tuple(
+            CodeLine(number=number, text=text, ran=number == ran_line, next=number == next_line)
+            for number, text in enumerate(
+                code_listing(challenge.config.scenario, challenge.config.mode, thread), 1
+            )
+        )
+        op = rules.next_op(state, thread)
+        return Lane(
+            thread=thread.value,
+            status=status.value,
+            status_label=STATUS_LABELS[status],
+            register=ts.register,
+            calls_done=ts.calls_done,
+            lines=lines,
+            next_op=op.value if op is not None else None,
+            step_url=challenge_url(challenge, format_schedule((*chosen, thread)))
+            if thread in runnable
+            else None,
+            hinted=advice is not None and advice.thread is thread,
+        )
+
+    live = completions(challenge, state)
+    counted = odds(challenge)
+    found = witness(challenge)
+    return PlayView(
+        challenge=challenge,
+        lesson=lesson_of(challenge),
+        odds=counted,
+        goal=challenge.goal.describe(),
+        mode_label=MODE_LABELS[challenge.config.mode],
+        prefix=prefix,
+        step=k,
+        lanes=(lane(Thread.A), lane(Thread.B)),
+        rc=state.rc,
+        freed=state.freed,
+        lock=state.lock.value if state.lock else None,
+        gil=state.gil.value if state.gil and challenge.config.mode is Mode.GIL else None,
+        history=tuple(_cell(step) for step in run.steps[:k]),
+        finished=finished,
+        solved=solved,
+        outcome_text=_outcome_text(run.outcome) if finished else None,
+        live=live,
+        live_text=_live_text(challenge, run, k, live, finished=finished, solved=solved),
+        url=challenge_url(challenge, prefix),
+        undo_url=challenge_url(challenge, format_schedule(chosen[:-1])) if k else None,
+        restart_url=challenge_url(challenge),
+        hint_url=challenge_url(challenge, prefix, hint=True),
+        hint=advice,
+        hint_text=_hint_text(advice, k) if advice is not None else None,
+        hint_back_url=challenge_url(challenge, format_schedule(chosen[: advice.back_to]))
+        if advice is not None and advice.thread is None and advice.back_to < k
+        else None,
+        giveup_url=challenge_url(challenge, prefix, giveup=True),
+        gave_up=gave_up,
+        # Marked as given up, so replaying it does not count as the student's own solution.
+        witness_url=challenge_url(challenge, found, giveup=True) if found else None,
+        groups=_groups(challenge),
+        explore_url=_explore_url(challenge),
+        share_url=challenge_url(challenge, prefix) if solved else None,
+        sim_url=_sim_url(challenge, run.schedule),
+    )
+
+
+def _groups(challenge: Challenge) -> tuple[OutcomeRow, ...]:
+    config = challenge.config
+    exploration = explore(config.scenario, config.mode, config.n)
+    return tuple(
+        OutcomeRow(
+            outcome=_key_text(group.final_rc, group.freed, group.use_after_free, group.double_free),
+            count=group.count,
+            wins=challenge.goal.matches_key(group.key),
+            url=challenge_url(challenge, group.witness, giveup=True),
+        )
+        for group in exploration.outcomes
+    )
+
+
+def _key_text(final_rc: int, freed: bool, use_after_free: bool, double_free: bool) -> str:
+    parts = [f"rc = {final_rc}", "freed" if freed else "not freed"]
+    if use_after_free:
+        parts.append("use after free")
+    if double_free:
+        parts.append("double free")
+    return ", ".join(parts)
+
+
+def _explore_url(challenge: Challenge) -> str:
+    config = challenge.config
+    return "/explore?" + urlencode(
+        {"scenario": config.scenario.value, "mode": config.mode.value, "n": str(config.n)}
+    )
+
+
+def parse_prefix(schedule: str) -> tuple[Thread, ...]:
+    return parse_schedule(schedule) if schedule else ()
+
+
+def _sim_url(challenge: Challenge, schedule: str) -> str:
+    config = challenge.config
+    params = {"scenario": config.scenario.value, "mode": config.mode.value, "n": str(config.n)}
+    if config.interval is not None:
+        params["interval"] = str(config.interval)
+    if config.mode is not Mode.GIL:  # in mode gil the interval decides, not this schedule
+        params["schedule"] = schedule
+    params["step"] = "0"
+    return "/sim?" + urlencode(params)
+
+
+_OP_WORDS = {
+    Op.LOCK: "lock", Op.CHECK: "check", Op.READ: "read", Op.ADD: "add", Op.SUB: "sub",
+    Op.WRITE: "write", Op.TEST: "test", Op.FREE: "free", Op.UNLOCK: "unlock",
+    Op.ATOMIC_ADD: "atomic add", Op.ATOMIC_SUB: "atomic sub",
+}  # fmt: skip
+
+
+def _cell(step: Step) -> HistoryCell:
+    events = tuple(event.value for event in step.events)
+    label = f"step {step.index}: {step.thread.value} {_OP_WORDS[step.op]}, rc = {step.rc}"
+    if step.events:
+        label += " (" + ", ".join(EVENT_LABELS[event] for event in step.events) + ")"
+    return HistoryCell(
+        number=step.index, thread=step.thread.value, op=_OP_WORDS[step.op], rc=step.rc,
+        events=events, label=label,
+    )  # fmt: skip
+
+
+def _outcome_text(outcome: Outcome) -> str:
+    parts = [f"rc = {outcome.final_rc}", "freed" if outcome.freed else "not freed"]
+    if outcome.lost_updates:
+        parts.append(_plural(outcome.lost_updates, "lost update"))
+    if outcome.use_after_free:
+        parts.append(_plural(outcome.use_after_free, "use after free", "uses after free"))
+    if outcome.double_free:
+        parts.append(_plural(outcome.double_free, "double free"))
+    return ", ".join(parts)
+
+
+def _plural(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one}" if count == 1 else f"{count} {many or one + 's'}"
+
+
+def _live_text(
+    challenge: Challenge, run: Run, k: int, live: Odds, *, finished: bool, solved: bool
+) -> str:
+    """The live check after each step: what the step did, then where the goal stands.
+
+    A dead end is announced only in a challenge that can be won: in an impossible one every
+    state is a dead end, and saying so would give the proof away before the student gives up.
+    """
+    said = sim_view.narrate(run, k) if k else "Choose which thread takes the first step."
+    if finished:
+        verdict = "Goal reached!" if solved else "The run is over and the goal was not reached."
+    elif live.winning == 0 and odds(challenge).possible:
+        verdict = "No way to finish from here reaches the goal: undo a step, or ask for a hint."
+    else:
+        verdict = "Goal not reached yet."
+    return f"{said} {verdict}"
+
+
+
+def _hint_text(advice: Hint, step: int) -> str:
+    if advice.thread is not None:
+        return (
+            f"Step {advice.thread.value} next: {advice.winning:,} ways to finish win after it."
+        )
+    if step == 0:
+        return "No schedule reaches this goal at all: nothing to hint."
+    return (
+        f"No schedule that starts like this wins. Go back to step {advice.back_to}, "
+        "where a win is still possible."
+    )
+
+
+# The list page.
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Entry:
+    challenge: Challenge
+    url: str
+    odds: Odds
+    goal: str
+    mode_label: str
+    solution: str | None  # a verified winning schedule from the "my solutions" link
+    claimed: bool  # listed in the link without a schedule (trusted, not verified)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Group:
+    lesson: Lesson
+    entries: tuple[Entry, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IndexView:
+    groups: tuple[Group, ...]
+    total: int
+    restored: int  # entries of the solutions link that were restored
+    rejected: tuple[str, ...]  # entries of the link that did not check out
+
+
+MAX_SOLVED_CHARS = 8000
+MAX_SOLVED_ITEMS = 100
+
+
+def parse_solved(text: str) -> tuple[dict[str, str | None], tuple[str, ...]]:
+    """`slug:schedule,slug2,...` → verified solutions ({slug: schedule or None}), rejected items.
+
+    A slug with a schedule counts only if the schedule wins it (checked by the core); a bare
+    slug is taken on trust, so a teacher's link like `?solved=lose-one,leak` works too.
+    """
+    solved: dict[str, str | None] = {}
+    rejected: list[str] = []
+    items = [part.strip() for part in text.split(",") if part.strip()]
+    for item in items[:MAX_SOLVED_ITEMS]:  # bounded work, whatever the link holds
+        slug, _, schedule = item.partition(":")
+        try:
+            challenge = find(slug)
+        except UnknownChallenge:
+            rejected.append(item[:60])
+            continue
+        if not schedule:
+            solved.setdefault(slug, None)
+            continue
+        try:
+            verdict = check(challenge, schedule)
+        except InvalidParameter:
+            rejected.append(item[:60])
+            continue
+        if verdict.solved:
+            solved[slug] = verdict.run.schedule
+        else:
+            rejected.append(item[:60])
+    return solved, tuple(rejected)
+
+
+def build_index(solved_param: str) -> IndexView:
+    solved, rejected = parse_solved(solved_param)
+    groups = tuple(
+        Group(
+            lesson=lesson,
+            entries=tuple(
+                Entry(
+                    challenge=c,
+                    url=challenge_url(c),
+                    odds=odds(c),
+                    goal=c.goal.describe(),
+                    mode_label=MODE_LABELS[c.config.mode],
+                    solution=solved.get(c.slug),
+                    claimed=c.slug in solved,
+                )
+                for c in challenges
+            ),
+        )
+        for lesson, challenges in by_lesson()
+    )
+    return IndexView(
+        groups=groups,
+        total=sum(len(group.entries) for group in groups),
+        restored=len(solved),
+        rejected=rejected,
+    )

@@ -1,0 +1,187 @@
+"""The challenge API and pages: shapes, exact counts from the core, verdicts, errors."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.sim.challenges import CHALLENGES, check, find, odds, witness
+
+HTMX = {"HX-Request": "true"}
+
+
+def test_list_has_every_challenge_with_exact_counts(client: TestClient) -> None:
+    response = client.get("/api/challenges")
+    assert response.status_code == 200
+    listed = response.json()["challenges"]
+    assert [item["slug"] for item in listed] == [c.slug for c in CHALLENGES]
+    for item, challenge in zip(listed, CHALLENGES, strict=True):
+        counted = odds(challenge)
+        assert (item["winning"], item["total"]) == (counted.winning, counted.total)
+        assert item["goal"] == challenge.goal.items()  # only the fields the goal names
+        assert item["interval"] == challenge.config.interval
+        assert set(item) >= {"slug", "title", "lesson", "scenario", "mode", "n", "interval",
+                             "goal", "winning", "total"}  # fmt: skip
+    gil = next(item for item in listed if item["mode"] == "gil")
+    assert gil["interval"] is not None
+
+
+def test_goal_keys_are_documented_in_openapi(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    paths = schema["paths"]
+    assert "/api/challenges" in paths and "/api/challenges/{slug}/check" in paths
+    goal = schema["components"]["schemas"]["GoalModel"]["properties"]
+    assert set(goal) == {"final_rc", "freed", "use_after_free", "double_free"}
+
+
+@pytest.mark.parametrize(
+    "challenge", [c for c in CHALLENGES if odds(c).possible], ids=lambda c: c.slug
+)
+def test_check_accepts_a_witness(client: TestClient, challenge: object) -> None:
+    slug = challenge.slug  # type: ignore[attr-defined]
+    schedule = witness(challenge)  # type: ignore[arg-type]
+    response = client.get(f"/api/challenges/{slug}/check", params={"schedule": schedule})
+    assert response.status_code == 200
+    body = response.json()
+    assert body == {
+        "slug": slug,
+        "solved": True,
+        "schedule": schedule,
+        "outcome": body["outcome"],
+    }
+    assert set(body["outcome"]) == {"final_rc", "freed", "use_after_free", "double_free",
+                                    "lost_updates", "correct"}  # fmt: skip
+
+
+def test_check_rejects_a_losing_schedule_and_completes_short_ones(client: TestClient) -> None:
+    body = client.get("/api/challenges/keep-count/check", params={"schedule": "AB"}).json()
+    assert body["schedule"] == "A1B1A1B1A1B1"  # the rest alternates, as DESIGN.md says
+    assert body["solved"] is False
+    assert body["outcome"]["final_rc"] == 2
+    solved = client.get("/api/challenges/keep-count/check", params={"schedule": "A3"}).json()
+    assert solved["solved"] is True and solved["schedule"] == "A3B3"
+
+
+def test_check_on_an_impossible_challenge_never_solves(client: TestClient) -> None:
+    for schedule in ("", "A5B5A5", "A5B10A5"):
+        body = client.get("/api/challenges/lock-lose/check", params={"schedule": schedule}).json()
+        assert body["solved"] is False and body["outcome"]["final_rc"] == 5
+
+
+def test_check_errors(client: TestClient) -> None:
+    missing = client.get("/api/challenges/no-such/check")
+    assert missing.status_code == 404
+    assert "lose-one" in missing.json()["detail"]
+    blocked = client.get("/api/challenges/lock-lose/check", params={"schedule": "AB"})
+    assert blocked.status_code == 422
+    [error] = blocked.json()["detail"]
+    assert error["loc"] == ["query", "schedule"]
+    assert error["msg"].startswith("step 2: thread B is blocked")
+    garbage = client.get("/api/challenges/lose-one/check", params={"schedule": "A1X"})
+    assert garbage.status_code == 422
+    too_long = client.get("/api/challenges/lose-one/check", params={"schedule": "A" * 4001})
+    assert too_long.status_code == 422
+    assert too_long.json()["detail"][0]["loc"] == ["query", "schedule"]
+
+
+def test_index_groups_by_lesson_and_restores_checked_solutions(client: TestClient) -> None:
+    page = client.get("/challenges", params={"solved": "lose-one:A2B3A1,leak,zzz,keep-count:AB"})
+    assert page.status_code == 200
+    html = page.text
+    assert html.count('class="lesson-group"') == 7
+    assert 'data-challenge="lose-one" data-verified-schedule="A2B3A1"' in html
+    assert 'data-challenge="leak" data-claimed="1"' in html
+    assert "did not check out: zzz, keep-count:AB" in html  # AB loses keep-count
+    assert 'href="/lessons/lost-updates"' in html
+    assert '/static/js/challenges.js"' in html
+
+
+def test_play_page_links_every_next_state(client: TestClient) -> None:
+    html = client.get("/challenges/lose-one", params={"schedule": "A2"}).text
+    assert 'id="step-A" href="/challenges/lose-one?schedule=A3"' in html
+    assert 'id="step-B" href="/challenges/lose-one?schedule=A2B1"' in html
+    assert 'id="undo" href="/challenges/lose-one?schedule=A1"' in html
+    assert 'aria-live="polite"' in html
+    assert "Step 2: A adds 1 in its register: 2." in html
+    assert 'id="win"' not in html
+
+
+def test_a_winning_permalink_replays_the_win(client: TestClient) -> None:
+    html = client.get("/challenges/lose-one", params={"schedule": "A2B3A1"}).text
+    assert "Solved!" in html
+    assert 'data-solved-slug="lose-one" data-solved-schedule="A2B3A1"' in html
+    assert "/challenges/lose-one?schedule=A2B3A1" in html
+    lost = client.get("/challenges/lose-one", params={"schedule": "A3B3"}).text
+    assert 'id="lost"' in lost and "Solved!" not in lost
+
+
+def test_htmx_gets_only_the_play_block(client: TestClient) -> None:
+    response = client.get("/challenges/lose-one", params={"schedule": "A1"}, headers=HTMX)
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith('<section class="play')
+    assert "<html" not in response.text
+    restore = client.get(
+        "/challenges/lose-one",
+        params={"schedule": "A1"},
+        headers={**HTMX, "HX-History-Restore-Request": "true"},
+    )
+    assert "<html" in restore.text
+
+
+def test_hint_shows_the_next_step_of_a_winning_schedule(client: TestClient) -> None:
+    html = client.get("/challenges/keep-count", params={"schedule": "A1", "hint": "1"}).text
+    assert "Step A next" in html
+    assert re.search(r'class="button step step-A hinted" id="step-A"', html)
+    dead = client.get("/challenges/keep-count", params={"schedule": "AB", "hint": "1"}).text
+    assert "Go back to step 1" in dead
+    assert 'href="/challenges/keep-count?schedule=A1" hx-get' in dead
+
+
+def test_give_up_shows_a_witness_or_the_proof(client: TestClient) -> None:
+    html = client.get("/challenges/zombie", params={"giveup": "1"}).text
+    challenge = find("zombie")
+    assert f"/challenges/zombie?schedule={witness(challenge)}&amp;giveup=1" in html
+    replay = client.get("/challenges/zombie", params={"schedule": witness(challenge),
+                                                      "giveup": "1"}).text  # fmt: skip
+    assert "A winning schedule" in replay
+    assert "data-solved-slug" not in replay  # giving up does not count as solving
+    proof = client.get("/challenges/gil-lose", params={"giveup": "1"}).text
+    assert "Impossible, and here is the proof" in proof
+    assert f"every one of the {odds(find('gil-lose')).total} complete schedules" in proof
+
+
+def test_impossible_challenge_does_not_spoil_itself_before_giving_up(client: TestClient) -> None:
+    html = client.get("/challenges/atomic-lose", params={"schedule": "A1"}).text
+    assert "No way to finish from here" not in html
+    dead = client.get("/challenges/keep-count", params={"schedule": "AB"}).text
+    assert "No way to finish from here reaches the goal" in dead
+
+
+def test_gil_challenge_plays_whole_calls(client: TestClient) -> None:
+    html = client.get("/challenges/gil-lose", params={"schedule": "A1"}).text
+    assert 'id="step-B" aria-disabled="true"' in html  # mid-call: A keeps the GIL
+    assert "waiting for the GIL" in html
+    html = client.get("/challenges/gil-lose", params={"schedule": "A3"}).text
+    assert 'id="step-B" href="/challenges/gil-lose?schedule=A3B1"' in html
+
+
+def test_page_errors_are_readable(client: TestClient) -> None:
+    missing = client.get("/challenges/no-such")
+    assert missing.status_code == 404 and "<html" in missing.text
+    bad = client.get("/challenges/lock-lose", params={"schedule": "AAB"})
+    assert bad.status_code == 400
+    assert "step 3: thread B is blocked" in bad.text
+    assert "/challenges/lock-lose?schedule=A2" in bad.text  # the nearest valid state
+    assert client.get("/challenges/lose-one", params={"hint": "maybe"}).status_code == 400
+
+
+def test_every_challenge_page_renders_at_start_and_solved(client: TestClient) -> None:
+    for challenge in CHALLENGES:
+        assert client.get(f"/challenges/{challenge.slug}").status_code == 200
+        found = witness(challenge)
+        if found:
+            assert check(challenge, found).solved
+            html = client.get(f"/challenges/{challenge.slug}", params={"schedule": found}).text
+            assert "Solved!" in html
