@@ -7,6 +7,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.lessons import LESSONS, find, neighbours
 from app.sim import Mode, Scenario, Thread, code_listing
+from app.sim.challenges import CHALLENGES, Challenge
+from app.sim.challenges import LESSONS as CHALLENGE_GROUPS
 from app.web.templating import templates
 
 router = APIRouter(tags=["lessons"], include_in_schema=False)
@@ -15,6 +17,12 @@ router = APIRouter(tags=["lessons"], include_in_schema=False)
 def _listing(scenario: str, mode: str, thread: str = "A") -> str:
     """The C function a simulator thread runs, from the core, so lessons never copy code."""
     return "\n".join(code_listing(Scenario(scenario), Mode(mode), Thread(thread)))
+
+
+def _challenges_for(page: str) -> tuple[Challenge, ...]:
+    """The play-the-scheduler challenges that belong to the lesson at /lessons/<page>."""
+    keys = {group.slug for group in CHALLENGE_GROUPS if group.page == page}
+    return tuple(challenge for challenge in CHALLENGES if challenge.lesson in keys)
 
 
 @router.get("/", response_class=HTMLResponse, summary="The lessons, in order")
@@ -52,5 +60,6 @@ def lesson(request: Request, slug: str) -> Response:
         "examples": {example.key: example for example in found.examples},
         "frames": {frame.key: frame for frame in found.frames},
         "listing": _listing,
+        "challenges": _challenges_for(found.slug),
     }
     return templates.TemplateResponse(request, found.template, context)
