@@ -30,7 +30,7 @@ from dataclasses import dataclass, fields
 from functools import cache
 
 from app.sim.errors import InvalidParameter, ScheduleError
-from app.sim.explorer import OutcomeKey, _Explorer, explore
+from app.sim.explorer import Explorer, OutcomeKey, explore
 from app.sim.machine import Machine, Outcome, State, Step, outcome_of
 from app.sim.model import DEFAULT_INTERVAL, Config, Mode, Scenario, Thread
 from app.sim.run import Run
@@ -320,10 +320,10 @@ def witness(challenge: Challenge) -> str | None:
 
 
 @cache
-def _explorer(challenge: Challenge) -> _Explorer:
+def _explorer(challenge: Challenge) -> Explorer:
     # One memo per challenge, kept for the process: challenges are few and small (the largest
     # memo holds a few hundred states), and every hint and live check reuses it.
-    return _Explorer(challenge.config)
+    return Explorer(challenge.config)
 
 
 def machine(challenge: Challenge) -> Machine:
