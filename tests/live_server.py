@@ -1,7 +1,6 @@
-"""A real uvicorn server on a free local port, in a thread, for tests outside tests/browser
-that need one (browser tests have the `live_server` fixture in tests/browser/conftest.py):
-the lessons' link check, because the GIL lab's I/O panel fetches from the server's own address.
-"""
+"""A real uvicorn server on a free local port, in a thread: for browser tests (the
+`live_server` fixture in tests/browser/conftest.py) and for tests that need real sockets (the
+GIL lab's I/O demo fetches from the server's own address; the lessons' link check)."""
 
 from __future__ import annotations
 
