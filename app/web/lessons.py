@@ -8,7 +8,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from app.lessons import LESSONS, find, neighbours
 from app.sim import Mode, Scenario, Thread, code_listing
 from app.sim.challenges import CHALLENGES, Challenge
-from app.sim.challenges import LESSONS as CHALLENGE_GROUPS
 from app.web.templating import templates
 
 router = APIRouter(tags=["lessons"], include_in_schema=False)
@@ -21,8 +20,7 @@ def _listing(scenario: str, mode: str, thread: str = "A") -> str:
 
 def _challenges_for(page: str) -> tuple[Challenge, ...]:
     """The play-the-scheduler challenges that belong to the lesson at /lessons/<page>."""
-    keys = {group.slug for group in CHALLENGE_GROUPS if group.page == page}
-    return tuple(challenge for challenge in CHALLENGES if challenge.lesson in keys)
+    return tuple(challenge for challenge in CHALLENGES if challenge.lesson == page)
 
 
 @router.get("/", response_class=HTMLResponse, summary="The lessons, in order")

@@ -330,19 +330,17 @@ def test_the_bytecode_simulations_show_what_lesson_8_says() -> None:
 
 def test_every_challenge_points_at_a_real_lesson() -> None:
     """app.sim.challenges names lesson pages by slug; they must be ours."""
-    from app.sim.challenges import LESSONS as CHALLENGE_GROUPS
+    from app.sim.challenges import LESSONS as CHALLENGE_LESSONS
 
     slugs = [lesson.slug for lesson in LESSONS]
-    pages = [group.page for group in CHALLENGE_GROUPS]
+    pages = list(CHALLENGE_LESSONS)
     assert set(pages) <= set(slugs)
     assert pages == sorted(pages, key=slugs.index), "challenge groups out of the lessons' order"
 
 
 def test_each_lesson_lists_its_challenges(client: TestClient) -> None:
     from app.sim.challenges import CHALLENGES
-    from app.sim.challenges import LESSONS as CHALLENGE_GROUPS
 
-    page_of = {group.slug: group.page for group in CHALLENGE_GROUPS}
     for challenge in CHALLENGES:
-        html = client.get(f"/lessons/{page_of[challenge.lesson]}").text
+        html = client.get(f"/lessons/{challenge.lesson}").text
         assert f'href="/challenges/{challenge.slug}"' in html, challenge.slug
