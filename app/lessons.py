@@ -331,6 +331,20 @@ LESSONS: tuple[Lesson, ...] = (
                     ("interval", 3),
                 ),
             ),
+            LabFrame(
+                key="versions",
+                title="Versions: lost updates of n += 1 and n = n + one() on every CPython "
+                "interpreter on this server",
+                path="/versions",
+                params=(),
+            ),
+            LabFrame(
+                key="convoy",
+                title="The convoy effect: an I/O thread's round trip alone and beside one "
+                "CPU-bound thread, at switch intervals of 5, 1 and 0.1 ms",
+                path="/gil/convoy",
+                params=(),
+            ),
         ),
     ),
     Lesson(
