@@ -8,7 +8,10 @@ from app.web.settings import Settings
 
 
 def main() -> None:
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ValueError as error:
+        raise SystemExit(f"gil-lab: {error}") from None  # a teacher needs the variable, not a trace
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -16,6 +19,9 @@ def main() -> None:
         port=settings.port,
         workers=settings.workers,
         proxy_headers=True,
+        # Open event streams would otherwise hold `docker stop` (and Ctrl-C) until they end.
+        timeout_graceful_shutdown=5,
+        server_header=False,  # no need to tell every client which server software answers
     )
 
 

@@ -14,12 +14,14 @@ from app.web import (
     health,
     lessons,
     native_lab,
+    security,
     sim_api,
     sim_pages,
     templating,
     versions,
 )
 from app.web.assets import STATIC_DIR
+from app.web.limits import StreamLimit
 from app.web.settings import Settings
 
 
@@ -36,6 +38,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Pages, CSS and the vendored htmx shrink several times; Starlette leaves
     # text/event-stream alone, so SSE players still get each step as it is sent.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(StreamLimit, max_streams=settings.max_streams)
+    security.install(app, offline=settings.offline)  # outermost: refusals get the headers too
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(health.router)
     app.include_router(sim_pages.router)

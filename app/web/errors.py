@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.lab.jobs import Busy, TimedOut
 from app.sim import InvalidParameter
+from app.web.security import is_embed
 from app.web.templating import templates
 
 
@@ -50,7 +51,11 @@ def _page(
     return templates.TemplateResponse(
         request,
         "error.html",
-        {"status_code": status, "heading": heading, "detail": detail, "suggestion": suggestion},
+        {
+            "status_code": status, "heading": heading, "detail": detail, "suggestion": suggestion,
+            # A bad permalink inside a teacher's slide stays a slide-sized page.
+            "embed": is_embed(request.scope.get("query_string", b"")),
+        },
         status_code=status,
     )
 

@@ -10,6 +10,20 @@ def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _count(env: os._Environ[str] | dict[str, str], name: str, default: int, *, least: int) -> int:
+    """A whole number from the environment, refusing nonsense at start-up rather than later."""
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < least:
+        raise ValueError(f"{name} must be at least {least}, not {value}")
+    return value
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -17,13 +31,18 @@ class Settings:
     workers: int = 1
     # Serve htmx only from static/vendor/, never reference the CDN (classrooms with no internet).
     offline: bool = False
+    # Live server-sent event streams per worker process; past it, new streams get 429.
+    max_streams: int = 200
 
     @classmethod
-    def from_env(cls) -> Settings:
-        env = os.environ
+    def from_env(cls, env: os._Environ[str] | dict[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        # A slotted dataclass keeps its defaults on an instance, not as class attributes.
+        default = cls()
         return cls(
-            host=env.get("GILLAB_HOST", "127.0.0.1"),
-            port=int(env.get("GILLAB_PORT", "8000")),
-            workers=int(env.get("GILLAB_WORKERS", "1")),
+            host=env.get("GILLAB_HOST", default.host),
+            port=_count(env, "GILLAB_PORT", default.port, least=0),
+            workers=_count(env, "GILLAB_WORKERS", default.workers, least=1),
             offline=_flag(env.get("GILLAB_OFFLINE")),
+            max_streams=_count(env, "GILLAB_MAX_STREAMS", default.max_streams, least=1),
         )

