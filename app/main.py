@@ -12,6 +12,7 @@ from app.web import (
     errors,
     gil,
     health,
+    lessons,
     native_lab,
     security,
     sim_api,
@@ -48,4 +49,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(versions.router)
     app.include_router(challenges.router)
     app.include_router(challenge_pages.router)
+    app.include_router(lessons.router)
     return app

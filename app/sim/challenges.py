@@ -30,36 +30,25 @@ from dataclasses import dataclass, fields
 from functools import cache
 
 from app.sim.errors import InvalidParameter, ScheduleError
-from app.sim.explorer import OutcomeKey, _Explorer, explore
+from app.sim.explorer import Explorer, OutcomeKey, explore
 from app.sim.machine import Machine, Outcome, State, Step, outcome_of
 from app.sim.model import DEFAULT_INTERVAL, Config, Mode, Scenario, Thread
 from app.sim.run import Run
 from app.sim.schedule import format_schedule, parse_schedule
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Lesson:
-    slug: str  # how challenges name the lesson they belong to
-    title: str
-    page: str  # the slug of its page under /lessons/
-
-
-def _lesson(slug: str, title: str, page: str) -> Lesson:
-    return Lesson(slug=slug, title=title, page=page)
-
-
-# The lessons' own page slugs (app/lessons.py on the lessons branch) are longer than the keys
-# challenges use; `page` maps one to the other.
-LESSONS: tuple[Lesson, ...] = (
-    _lesson("refcounts", "Objects and reference counts", "objects-and-reference-counts"),
-    _lesson("lost-update", "The lost update", "lost-updates"),
-    _lesson("freeing", "Freeing under a race", "freeing-under-a-race"),
-    _lesson("the-lock", "One lock around the count", "the-lock"),
-    _lesson("per-object-locks", "Per-object locks and atomics", "per-object-locks"),
-    _lesson("gil-slices", "The GIL hands out time slices", "time-slices"),
-    _lesson("no-promise", "What the GIL does not promise", "what-the-gil-does-not-promise"),
+# The lessons challenges belong to, by the slug of their page under /lessons/, in the lessons'
+# order (their titles and text live in app/lessons.py; tests/web/test_lessons.py checks that
+# every slug here names a lesson there).
+LESSONS: tuple[str, ...] = (
+    "objects-and-reference-counts",
+    "lost-updates",
+    "freeing-under-a-race",
+    "the-lock",
+    "per-object-locks",
+    "time-slices",
+    "what-the-gil-does-not-promise",
 )
-_LESSON_SLUGS = frozenset(lesson.slug for lesson in LESSONS)
+_LESSON_SLUGS = frozenset(LESSONS)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,7 +106,7 @@ class Goal:
 class Challenge:
     slug: str
     title: str
-    lesson: str  # a Lesson.slug
+    lesson: str  # the slug of its lesson's page, one of LESSONS
     story: str  # a few sentences: the situation and what to make happen
     config: Config
     goal: Goal
@@ -139,49 +128,49 @@ def _challenge(
 # tests/sim/test_challenges.py recounts every one by brute force.
 CHALLENGES: tuple[Challenge, ...] = (
     _challenge(
-        "keep-count", "Keep the count", "refcounts",
+        "keep-count", "Keep the count", "objects-and-reference-counts",
         "Two threads each take one reference to an object that starts with rc = 1. "
         "Schedule them so that the count comes out right.",
         "inc-inc", "none", 1, Goal(final_rc=3),
     ),
     _challenge(
-        "lose-one", "Lose an update", "lost-update",
+        "lose-one", "Lose an update", "lost-updates",
         "rc++ is three steps: read, add, write. Interleave the two threads so that one "
         "increment overwrites the other and the count ends one short.",
         "inc-inc", "none", 1, Goal(final_rc=2),
     ),
     _challenge(
-        "rock-bottom", "Rock bottom", "lost-update",
+        "rock-bottom", "Rock bottom", "lost-updates",
         "Three increments each. Lose as many as you can: reach the lowest count any "
         "interleaving can produce, three lost updates out of six.",
         "inc-inc", "none", 3, Goal(final_rc=3),
     ),
     _challenge(
-        "leak", "Leak it", "lost-update",
+        "leak", "Leak it", "lost-updates",
         "Two threads each drop one of the object's two references. Lose a decrement so that "
         "the count never reaches zero: the object is never freed, and nobody owns it.",
         "dec-dec", "none", 1, Goal(freed=False),
     ),
     _challenge(
-        "touch-freed", "Touch freed memory", "freeing",
+        "touch-freed", "Touch freed memory", "freeing-under-a-race",
         "A takes a reference while B drops the only one. Make some access land on the object "
         "after it has been freed.",
         "inc-dec", "none", 1, Goal(use_after_free=True),
     ),
     _challenge(
-        "pull-the-rug", "Pull the rug", "freeing",
+        "pull-the-rug", "Pull the rug", "freeing-under-a-race",
         "Free the object while A still believes it holds a reference, but before anyone has "
         "touched the freed memory: the damage is still to come.",
         "inc-dec", "none", 1, Goal(freed=True, use_after_free=False),
     ),
     _challenge(
-        "free-twice", "Free it twice", "freeing",
+        "free-twice", "Free it twice", "freeing-under-a-race",
         "Both threads drop a reference. Make both of them see the count reach zero, so that "
         "both call free() on the same object.",
         "dec-dec", "none", 1, Goal(double_free=True),
     ),
     _challenge(
-        "zombie", "Raise the dead", "freeing",
+        "zombie", "Raise the dead", "freeing-under-a-race",
         "Let B free the object, then let A write rc = 1 into the freed memory, as if it were "
         "alive again.",
         "inc-dec", "none", 1, Goal(final_rc=1, freed=True, use_after_free=True),
@@ -222,19 +211,19 @@ CHALLENGES: tuple[Challenge, ...] = (
         "inc-dec", "atomic", 1, Goal(final_rc=1, freed=True, use_after_free=True),
     ),
     _challenge(
-        "gil-lose", "Lose an update under the GIL", "gil-slices",
+        "gil-lose", "Lose an update under the GIL", "time-slices",
         "You are the interpreter: hand the GIL over whenever a call has finished. Try to "
         "lose one of the six increments.",
         "inc-inc", "gil", 3, Goal(final_rc=6),
     ),
     _challenge(
-        "gil-free-twice", "Free twice under the GIL", "gil-slices",
+        "gil-free-twice", "Free twice under the GIL", "time-slices",
         "Hand the GIL over between calls as you like. Try to make both threads free the "
         "object.",
         "dec-dec", "gil", 2, Goal(double_free=True),
     ),
     _challenge(
-        "no-promise", "A reference A never owned", "no-promise",
+        "no-promise", "A reference A never owned", "what-the-gil-does-not-promise",
         "The GIL keeps every call whole, yet A increments an object it holds no reference "
         "to. Make A's check read the object after B has freed it.",
         "inc-dec", "gil", 1, Goal(freed=True, use_after_free=True),
@@ -255,12 +244,12 @@ def find(slug: str) -> Challenge:
         raise UnknownChallenge(slug) from None
 
 
-def by_lesson() -> tuple[tuple[Lesson, tuple[Challenge, ...]], ...]:
-    """The challenges grouped by lesson, in the lessons' order."""
+def by_lesson() -> tuple[tuple[str, tuple[Challenge, ...]], ...]:
+    """The challenges grouped by lesson slug, in the lessons' order."""
     return tuple(
-        (lesson, tuple(c for c in CHALLENGES if c.lesson == lesson.slug))
+        (lesson, tuple(c for c in CHALLENGES if c.lesson == lesson))
         for lesson in LESSONS
-        if any(c.lesson == lesson.slug for c in CHALLENGES)
+        if any(c.lesson == lesson for c in CHALLENGES)
     )
 
 
@@ -320,10 +309,10 @@ def witness(challenge: Challenge) -> str | None:
 
 
 @cache
-def _explorer(challenge: Challenge) -> _Explorer:
+def _explorer(challenge: Challenge) -> Explorer:
     # One memo per challenge, kept for the process: challenges are few and small (the largest
     # memo holds a few hundred states), and every hint and live check reuses it.
-    return _Explorer(challenge.config)
+    return Explorer(challenge.config)
 
 
 def machine(challenge: Challenge) -> Machine:
@@ -451,7 +440,6 @@ __all__ = [
     "Challenge",
     "Goal",
     "Hint",
-    "Lesson",
     "Odds",
     "UnknownChallenge",
     "Verdict",

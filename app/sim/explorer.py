@@ -58,7 +58,12 @@ class Exploration:
     states: int  # distinct merged states visited
 
 
-class _Explorer:
+class Explorer:
+    """The memo of one config's state space: outcome counts from any reachable state.
+
+    `explore()` builds one per question; challenges keep one per challenge to answer hints and
+    live checks from any prefix a student has played."""
+
     def __init__(self, config: Config) -> None:
         self.machine = Machine(config, any_boundary=True)
         self.memo: dict[tuple[object, ...], dict[OutcomeKey, int]] = {}
@@ -148,7 +153,7 @@ def explore(scenario: Scenario, mode: Mode, n: int) -> Exploration:
     if not 1 <= n <= MAX_N_EXPLORE:
         raise TooLarge("n", f"the explorer takes n between 1 and {MAX_N_EXPLORE}, got {n}")
     config = Config(scenario=Scenario(scenario), mode=Mode(mode), n=n)
-    explorer = _Explorer(config)
+    explorer = Explorer(config)
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, _max_depth(config) + 200))
     try:

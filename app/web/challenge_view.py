@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from app import lessons
+from app.lessons import Lesson
 from app.sim import (
     Mode,
     Op,
@@ -24,10 +26,8 @@ from app.sim import (
     parse_schedule,
 )
 from app.sim.challenges import (
-    LESSONS,
     Challenge,
     Hint,
-    Lesson,
     Odds,
     UnknownChallenge,
     by_lesson,
@@ -56,7 +56,6 @@ MODE_LABELS = {
     Mode.GIL: "the GIL (you hand it over between calls)",
 }
 
-_LESSONS = {lesson.slug: lesson for lesson in LESSONS}
 
 
 def challenge_url(challenge: Challenge, schedule: str = "", **flags: bool) -> str:
@@ -67,8 +66,14 @@ def challenge_url(challenge: Challenge, schedule: str = "", **flags: bool) -> st
     return f"/challenges/{challenge.slug}" + (f"?{query}" if query else "")
 
 
+def _lesson(slug: str) -> Lesson:
+    lesson = lessons.find(slug)
+    assert lesson is not None, slug  # tests/web/test_lessons.py keeps the slugs in step
+    return lesson
+
+
 def lesson_of(challenge: Challenge) -> Lesson:
-    return _LESSONS[challenge.lesson]
+    return _lesson(challenge.lesson)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -408,7 +413,7 @@ def build_index(solved_param: str) -> IndexView:
     solved, rejected = parse_solved(solved_param)
     groups = tuple(
         Group(
-            lesson=lesson,
+            lesson=_lesson(slug),
             entries=tuple(
                 Entry(
                     challenge=c,
@@ -422,7 +427,7 @@ def build_index(solved_param: str) -> IndexView:
                 for c in challenges
             ),
         )
-        for lesson, challenges in by_lesson()
+        for slug, challenges in by_lesson()
     )
     return IndexView(
         groups=groups,

@@ -54,6 +54,25 @@
     }
   });
 
+  // Pause must win over steps already on their way: the moment Play/Pause sends its request,
+  // close the player's EventSource, so no step that was in flight lands after the pause
+  // (a detached player would still swap #stage, and the address bar would lag behind it).
+  var streams = [];
+  if (window.htmx && window.htmx.createEventSource) {
+    var createEventSource = window.htmx.createEventSource;
+    window.htmx.createEventSource = function (url) {
+      var source = createEventSource(url);
+      streams.push(source);
+      return source;
+    };
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.elt && event.detail.elt.id === "play-toggle") {
+      streams.forEach(function (source) { source.close(); });
+      streams = [];
+    }
+  });
+
   // While playing, each SSE step swaps #stage in; keep the address bar on its permalink
   // (replace, not push: one history entry per play, not one per step).
   document.addEventListener("htmx:sseMessage", function () {

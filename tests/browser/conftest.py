@@ -9,18 +9,15 @@ fast. No network reaches the pinned CDN here, so every page exercises the vendor
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from app.main import create_app
 from app.web.settings import Settings
+from tests.live_server import serve
 
 CHROMIUM = Path(os.environ.get("GILLAB_CHROMIUM", "/usr/bin/chromium"))
 
@@ -42,23 +39,8 @@ DEFAULT_TIMEOUT_MS = 10_000
 @pytest.fixture(scope="session")
 def live_server() -> Iterator[str]:
     """Serve the app on 127.0.0.1 and a free port; yield its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(Settings()), log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the live server did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serve(create_app(Settings())) as base_url:
+        yield base_url
 
 
 # Module scope, not session: a live sync_playwright keeps an asyncio loop running on the main

@@ -4,20 +4,19 @@ I/O demo against a live server (the subprocess must reach the site's own delay e
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from app.lab.jobs import JobRunner
 from app.main import create_app
 from app.web import gil
 from app.web.settings import Settings
+from tests.live_server import serve
 
 
 def test_the_page_shows_both_timelines_and_what_was_measured(client: TestClient) -> None:
@@ -132,28 +131,10 @@ def test_a_full_lab_answers_429_with_retry_after(
 # ---- a live server: the I/O demo's subprocess fetches the site's own delay endpoint ----------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def live_server() -> Iterator[str]:
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(Settings()), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "the live server did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(create_app(Settings())) as base_url:
+        yield base_url
 
 
 def test_threaded_fetches_overlap_their_waits(live_server: str) -> None:

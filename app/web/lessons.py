@@ -1,0 +1,63 @@
+"""Lesson pages: `/` is the path through the argument, `/lessons/{slug}` one step of it."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from app.lessons import LESSONS, find, neighbours
+from app.sim import Mode, Scenario, Thread, code_listing
+from app.sim.challenges import CHALLENGES, Challenge
+from app.web.templating import templates
+
+router = APIRouter(tags=["lessons"], include_in_schema=False)
+
+
+def _listing(scenario: str, mode: str, thread: str = "A") -> str:
+    """The C function a simulator thread runs, from the core, so lessons never copy code."""
+    return "\n".join(code_listing(Scenario(scenario), Mode(mode), Thread(thread)))
+
+
+def _challenges_for(page: str) -> tuple[Challenge, ...]:
+    """The play-the-scheduler challenges that belong to the lesson at /lessons/<page>."""
+    return tuple(challenge for challenge in CHALLENGES if challenge.lesson == page)
+
+
+@router.get("/", response_class=HTMLResponse, summary="The lessons, in order")
+def index(request: Request) -> Response:
+    return templates.TemplateResponse(
+        request, "lessons/index.html", {"section": "lessons", "lessons": LESSONS}
+    )
+
+
+@router.get("/lessons", summary="The lessons live at /")
+def lessons_folder() -> RedirectResponse:
+    # People trim URLs to their folder; send them to the index rather than a 404.
+    return RedirectResponse("/", status_code=308)
+
+
+@router.get("/lessons/{slug}", response_class=HTMLResponse, summary="One lesson")
+def lesson(request: Request, slug: str) -> Response:
+    found = find(slug)
+    if found is None:
+        # Not the generic error page: a student who mistyped a slug wants the list of lessons.
+        return templates.TemplateResponse(
+            request,
+            "lessons/not_found.html",
+            {"section": "lessons", "lessons": LESSONS, "slug": slug},
+            status_code=404,
+        )
+    previous, following = neighbours(found)
+    context = {
+        "section": "lessons",
+        "lessons": LESSONS,
+        "lesson": found,
+        "number": LESSONS.index(found) + 1,
+        "previous": previous,
+        "next": following,
+        "examples": {example.key: example for example in found.examples},
+        "frames": {frame.key: frame for frame in found.frames},
+        "listing": _listing,
+        "challenges": _challenges_for(found.slug),
+    }
+    return templates.TemplateResponse(request, found.template, context)
