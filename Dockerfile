@@ -2,8 +2,15 @@
 # GIL Lab for a classroom: `docker build -t gil-lab .` then `docker run --init -p 8000:8000 gil-lab`.
 # Everything the site needs is inside the image (htmx is vendored), so it serves with no internet.
 
+# Other CPythons for the versions page (/versions): the same experiments on each. Every image is
+# pinned to the same Debian release as the runtime, so their binaries find the same libraries.
+FROM python:3.9-slim-bookworm AS python39
+FROM python:3.10-slim-bookworm AS python310
+FROM python:3.12-slim-bookworm AS python312
+FROM python:3.13-slim-bookworm AS python313
+
 # --- build: compile the C extension into a wheel, and wheels of every dependency -------------
-FROM python:3.11-slim AS build
+FROM python:3.11-slim-bookworm AS build
 
 # hadolint ignore=DL3008
 RUN apt-get update \
@@ -17,7 +24,7 @@ COPY . .
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 # --- runtime: no compiler, no sources, a user without privileges ------------------------------
-FROM python:3.11-slim AS runtime
+FROM python:3.11-slim-bookworm AS runtime
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -29,6 +36,22 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     pip install --no-cache-dir --no-index --find-links=/wheels /wheels/gil_lab-*.whl \
  && useradd --create-home --uid 10001 --user-group --shell /usr/sbin/nologin gillab
+
+# Versioned names only (python3.X, lib/python3.X, libpython3.X.so), so nothing of the
+# runtime's own 3.11 is overwritten; the versions page finds each python3.X on PATH.
+COPY --from=python39 /usr/local/bin/python3.9 /usr/local/bin/
+COPY --from=python39 /usr/local/lib/python3.9/ /usr/local/lib/python3.9/
+COPY --from=python39 /usr/local/lib/libpython3.9.so.1.0 /usr/local/lib/
+COPY --from=python310 /usr/local/bin/python3.10 /usr/local/bin/
+COPY --from=python310 /usr/local/lib/python3.10/ /usr/local/lib/python3.10/
+COPY --from=python310 /usr/local/lib/libpython3.10.so.1.0 /usr/local/lib/
+COPY --from=python312 /usr/local/bin/python3.12 /usr/local/bin/
+COPY --from=python312 /usr/local/lib/python3.12/ /usr/local/lib/python3.12/
+COPY --from=python312 /usr/local/lib/libpython3.12.so.1.0 /usr/local/lib/
+COPY --from=python313 /usr/local/bin/python3.13 /usr/local/bin/
+COPY --from=python313 /usr/local/lib/python3.13/ /usr/local/lib/python3.13/
+COPY --from=python313 /usr/local/lib/libpython3.13.so.1.0 /usr/local/lib/
+RUN ldconfig
 
 # Numeric, so orchestrators can check it is not root without reading /etc/passwd.
 USER 10001

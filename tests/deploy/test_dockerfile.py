@@ -44,11 +44,27 @@ def test_hadolint_finds_nothing() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_two_stages_on_slim_python_311() -> None:
-    bases = _only("FROM")
-    assert len(bases) == 2
-    assert all(base.startswith("python:3.11-slim") for base in bases)
-    assert bases[0].endswith("AS build")
+def test_build_and_runtime_stages_on_slim_python_311() -> None:
+    stages = dict(reversed(base.split(" AS ")) for base in _only("FROM"))
+    assert stages["build"].startswith("python:3.11-slim")
+    assert stages["runtime"].startswith("python:3.11-slim")
+    assert _only("FROM")[-1].endswith("AS runtime")
+
+
+def test_other_interpreters_come_from_images_of_the_same_debian() -> None:
+    """The versions page's interpreters are copied in; their libraries must be the runtime's."""
+    stages = dict(reversed(base.split(" AS ")) for base in _only("FROM"))
+    release = stages["runtime"].rsplit("-", 1)[1]
+    assert all(image.endswith(f"-slim-{release}") for image in stages.values())
+    copied = " ".join(_only("COPY"))
+    for name, image in stages.items():
+        if name in {"build", "runtime"}:
+            continue
+        version = image.split(":")[1].split("-")[0]
+        for path in (f"bin/python{version}", f"lib/python{version}/",
+                     f"lib/libpython{version}.so.1.0"):
+            assert f"--from={name} /usr/local/{path}" in copied, path
+    assert "ldconfig" in " ".join(_only("RUN"))
 
 
 def test_runtime_is_unprivileged_and_serves_the_classroom() -> None:
