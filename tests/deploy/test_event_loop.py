@@ -19,7 +19,10 @@ from app.web.sitemap import get_paths
 
 # Long but bounded jobs of each kind (a second or more of work each on this machine).
 LONG_JOBS = [
-    ("/api/explore", {"scenario": "dec-dec", "mode": "none", "n": 9}),
+    ("/api/explore", {"scenario": "dec-dec", "mode": "none", "n": 9}),  # pure Python, threads
+    ("/api/native/race",  # C threads through cffi, which releases the GIL
+     {"experiment": "inc-inc", "mode": "global-lock", "iterations": 2_000_000, "runs": 6}),
+    ("/api/gil/timeline", {"interval_ms": 5, "duration_ms": 1000}),  # a child interpreter
 ]
 SERVED = set(get_paths(create_app(Settings())))
 JOBS = [(path, query) for path, query in LONG_JOBS if path in SERVED]
