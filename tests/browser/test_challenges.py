@@ -29,7 +29,7 @@ def test_win_with_the_keyboard_then_reload_the_permalink(
 
     # The win is in this browser's storage as soon as the winning step has been swapped in.
     page.wait_for_function(
-        "(localStorage.getItem('gil-lab:challenges:solved') || '').includes('A2B3A1')"
+        "() => (localStorage.getItem('gil-lab:challenges:solved') || '').includes('A2B3A1')"
     )
     page.reload()
     expect(page.locator("#win")).to_contain_text("Solved!")
