@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser
 
 
 def _slow_row(interpreter: Interpreter, **_: object) -> Row:
-    time.sleep(0.3)  # long enough to see the row arrive after the page
+    time.sleep(1.5)  # long enough that the page is seen before its row arrives, even under load
     return Row(
         interpreter=interpreter,
         races=(
