@@ -16,7 +16,8 @@ def _press(page: Page, key: str, step: int) -> None:
     # Let htmx finish settling the swap: a key pressed before that was lost about one run in
     # five here (the next step's link is clicked while htmx still settles the last one).
     page.wait_for_function(
-        "() => !document.querySelector('.htmx-request, .htmx-settling, .htmx-swapping, .htmx-added')"
+        "() => !document.querySelector("
+        "'.htmx-request, .htmx-settling, .htmx-swapping, .htmx-added')"
     )
 
 
@@ -30,10 +31,12 @@ def test_win_with_the_keyboard_then_reload_the_permalink(
         expect(page.locator("#live")).to_contain_text(f"Step {step}:")
     expect(page.locator("#win")).to_contain_text("Solved!")
     assert page.url.endswith("/challenges/lose-one?schedule=A2B3A1")
-    expect(page.locator("#share-url")).to_have_value(re.compile(r"/challenges/lose-one\?schedule=A2B3A1$"))
+    expect(page.locator("#share-url")).to_have_value(
+        re.compile(r"/challenges/lose-one\?schedule=A2B3A1$")
+    )
 
     # The win is in this browser's storage as soon as the winning step has been swapped in.
-    # A function, not an expression: Playwright evals expressions in the page, which the CSP forbids.
+    # A function, not an expression: Playwright evals expressions, which the CSP forbids.
     page.wait_for_function(
         "() => (localStorage.getItem('gil-lab:challenges:solved') || '').includes('A2B3A1')"
     )
@@ -58,9 +61,7 @@ def test_win_with_the_keyboard_then_reload_the_permalink(
     assert page_errors == []
 
 
-def test_solutions_link_restores_progress_in_a_fresh_browser(
-    page: Page, live_server: str
-) -> None:
+def test_solutions_link_restores_progress_in_a_fresh_browser(page: Page, live_server: str) -> None:
     page.goto(f"{live_server}/challenges?solved=lose-one:A2B3A1,leak,keep-count:AB")
     expect(page.locator("#solved-count")).to_have_text("2")
     expect(page.locator('[data-challenge="keep-count"]')).not_to_have_class(re.compile("solved"))

@@ -129,7 +129,7 @@ def test_pause_stops_the_stream(page: Page, live_server: str) -> None:
     page.goto(live_server + "/sim?scenario=inc-inc&mode=none&n=6&step=0")  # 36 steps
     page.select_option("#speed", "4")
     page.keyboard.press(" ")
-    # A function, not an expression: Playwright evals expressions in the page, which the CSP forbids.
+    # A function, not an expression: Playwright evals expressions, which the CSP forbids.
     page.wait_for_function("() => +document.getElementById('stage').dataset.step >= 2")
     page.keyboard.press(" ")
     expect(page.locator("#play-toggle")).to_contain_text("Play")
