@@ -35,7 +35,45 @@
     if (focused && focused.closest && focused.closest("input, select, textarea, button, [contenteditable]")) return;
     var id = KEYS[event.key];
     if (!id || !document.getElementById("stage")) return;
+    if (inFlight) {
+      // The links on the page are about to be replaced: clicking one now would send the
+      // step just requested again (and cancel it). Keep the key for when the swap settles.
+      if (queued.length < 20) queued.push(id);
+      event.preventDefault();
+      return;
+    }
     if (click(id)) event.preventDefault();
+  });
+
+  // Keys pressed while a step is on its way are replayed, in order, once it has settled.
+  var inFlight = false;
+  var queued = [];
+  function insideSim(element) {
+    return !!(element && element.closest && element.closest("#sim"));
+  }
+  function replayQueued() {
+    window.clearTimeout(stuck);
+    inFlight = false;
+    while (queued.length && !inFlight) {
+      click(queued.shift());
+    }
+  }
+  var stuck = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (!insideSim(event.detail.elt)) return;
+    inFlight = true;
+    // Never hold the keyboard hostage: should no swap ever settle, let keys through again.
+    window.clearTimeout(stuck);
+    stuck = window.setTimeout(replayQueued, 4000);
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (inFlight) window.setTimeout(replayQueued, 0); // after the out-of-band panels settle too
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (insideSim(event.detail.elt) && !event.detail.successful) {
+      queued = [];
+      inFlight = false;
+    }
   });
 
   document.addEventListener("click", function (event) {
