@@ -10,10 +10,11 @@ must bound its own work too (iterations, durations, subprocess timeouts).
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -32,11 +33,28 @@ class TimedOut(Exception):
 
 
 class JobRunner:
-    def __init__(self, *, workers: int | None = None, queue: int = 8, retry_after: int = 5) -> None:
+    def __init__(
+        self,
+        *,
+        workers: int | None = None,
+        queue: int = 8,
+        retry_after: int = 5,
+        processes: bool = False,
+    ) -> None:
+        """`processes=True` runs jobs in worker processes (started on first use with "spawn",
+        never forked from the server's threads): for pure-Python CPU work, which in a thread
+        would hold the server's GIL and slow every other request. Jobs must then pickle
+        (a module-level function, or functools.partial of one)."""
         self.workers = workers or max(1, len(os.sched_getaffinity(0)))
         self.capacity = self.workers + queue
         self.retry_after = retry_after
-        self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="lab")
+        self._executor: Executor
+        if processes:
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+            )
+        else:
+            self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="lab")
         self._admitted = 0
         self._lock = threading.Lock()
 

@@ -4,6 +4,7 @@ that 422s and /docs show are written once."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import Query
@@ -37,11 +38,13 @@ SeedQuery = Annotated[
 ]
 
 # At most one exploration per core at a time and a few waiting; then 429 with Retry-After.
-_explorations = JobRunner(queue=8)
+# Worker processes, not threads: an exploration is seconds of pure Python, which in a thread
+# would hold the server's GIL and slow every page (seen: /healthz from 12 ms to 140 ms).
+_explorations = JobRunner(queue=8, processes=True)
 
 
 async def explore(scenario: Scenario, mode: Mode, n: int) -> Exploration:
-    """The explorer, off the event loop and bounded (results are cached by the core)."""
-    return await _explorations.run(
-        lambda: explore_exactly(scenario, mode, n), timeout=EXPLORE_TIMEOUT_S
-    )
+    """The explorer, off the event loop and out of the server's process, bounded (each worker
+    keeps the core's cache of results)."""
+    job = partial(explore_exactly, Scenario(scenario), Mode(mode), n)
+    return await _explorations.run(job, timeout=EXPLORE_TIMEOUT_S)

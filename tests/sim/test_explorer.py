@@ -112,3 +112,14 @@ def test_every_witness_replays_to_its_outcome_and_counts_sum_to_the_total(
             run.outcome.double_free > 0,
         ) == outcome.key
         assert run.outcome.correct == outcome.correct
+
+
+def test_errors_survive_the_trip_back_from_a_worker_process() -> None:
+    import pickle
+
+    from app.sim import ScheduleError
+
+    too_large = pickle.loads(pickle.dumps(TooLarge("n", "the limit is 12")))
+    assert (too_large.parameter, too_large.message) == ("n", "the limit is 12")
+    schedule = pickle.loads(pickle.dumps(ScheduleError("thread A has finished", step=4)))
+    assert (str(schedule), schedule.step) == ("schedule: step 4: thread A has finished", 4)
