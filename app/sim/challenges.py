@@ -29,11 +29,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from functools import cache
 
-from app.sim.errors import InvalidParameter, ScheduleError
+from app.sim.errors import InvalidParameter
 from app.sim.explorer import Explorer, OutcomeKey, explore
-from app.sim.machine import Machine, Outcome, State, Step, outcome_of
+from app.sim.machine import Machine, Outcome, State
 from app.sim.model import DEFAULT_INTERVAL, Config, Mode, Scenario, Thread
-from app.sim.run import Run
+from app.sim.run import Run, simulate
 from app.sim.schedule import format_schedule, parse_schedule
 
 # The lessons challenges belong to, by the slug of their page under /lessons/, in the lessons'
@@ -320,46 +320,14 @@ def machine(challenge: Challenge) -> Machine:
     return _explorer(challenge).machine
 
 
-def _completion_choice(runnable: tuple[Thread, ...], last: Thread | None) -> Thread:
-    # DESIGN.md's completion without a seed: alternate the threads one step at a time.
-    preferred = Thread.A if last is None else last.other
-    return preferred if preferred in runnable else runnable[0]
-
-
 def play(challenge: Challenge, schedule: str | Iterable[Thread] = "") -> Run:
     """Run the challenge's config along `schedule`, completed as DESIGN.md says.
 
     Raises ScheduleError naming the first step that picks a thread which cannot run, or a
     schedule longer than the run.
     """
-    choices = parse_schedule(schedule) if isinstance(schedule, str) else tuple(schedule)
-    rules = machine(challenge)
-    state = rules.initial()
-    steps: list[Step] = []
-    states: list[State] = [state]
-    last: Thread | None = None
-    while runnable := rules.runnable(state):
-        index = len(steps) + 1
-        thread = (
-            choices[index - 1] if index <= len(choices) else _completion_choice(runnable, last)
-        )
-        state, step = rules.advance(state, thread, index=index)
-        steps.append(step)
-        states.append(state)
-        last = thread
-    if len(choices) > len(steps):
-        raise ScheduleError(
-            f"both threads have finished after {len(steps)} steps, "
-            f"but the schedule has {len(choices)}",
-            step=len(steps) + 1,
-        )
-    return Run(
-        config=challenge.config,
-        steps=tuple(steps),
-        states=tuple(states),
-        schedule=format_schedule([step.thread for step in steps]),
-        outcome=outcome_of(challenge.config, state),
-    )
+    text = schedule if isinstance(schedule, str) else format_schedule(tuple(schedule))
+    return simulate(challenge.config, text or None, machine=machine(challenge))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -56,16 +56,23 @@ def _default_choice(
     return preferred if preferred in runnable else runnable[0]
 
 
-def simulate(config: Config, schedule: str | None = None, seed: int | None = None) -> Run:
+def simulate(
+    config: Config,
+    schedule: str | None = None,
+    seed: int | None = None,
+    *,
+    machine: Machine | None = None,
+) -> Run:
     """Run `config` to the end, following `schedule` and then the default policy.
 
     After the schedule's last letter the rest is chosen uniformly among runnable threads by
     `random.Random(seed)`, or, without a seed, by alternating threads one step at a time. In mode
-    gil the GIL decides who runs, so a schedule there must agree with it.
+    gil the GIL decides who runs, so a schedule there must agree with it (unless `machine` says
+    otherwise: challenges let the student hand the GIL over at any call boundary).
     """
     choices = parse_schedule(schedule) if schedule else ()
     rng = random.Random(seed) if seed is not None else None
-    machine = Machine(config)
+    machine = machine or Machine(config)
     state = machine.initial()
     steps: list[Step] = []
     states: list[State] = [state]
