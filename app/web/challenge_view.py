@@ -20,7 +20,6 @@ from app.sim import (
     Outcome,
     Step,
     Thread,
-    code_listing,
     explore,
     format_schedule,
     parse_schedule,
@@ -43,6 +42,7 @@ from app.sim.challenges import (
 from app.sim.errors import InvalidParameter
 from app.sim.run import Run
 from app.web import sim_view
+from app.web.sim_view import CodeLine, code_lines
 
 # The same words as /sim's page, so a student meets one vocabulary.
 STATUS_LABELS = sim_view.STATUS_LABELS
@@ -55,7 +55,6 @@ MODE_LABELS = {
     Mode.ATOMIC: "atomic instructions",
     Mode.GIL: "the GIL (you hand it over between calls)",
 }
-
 
 
 def challenge_url(challenge: Challenge, schedule: str = "", **flags: bool) -> str:
@@ -77,20 +76,13 @@ def lesson_of(challenge: Challenge) -> Lesson:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CodeLine:
-    number: int
-    text: str
-    ran: bool  # this thread executed it in the step just taken
-    next: bool  # this thread executes it when scheduled next
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class Lane:
     thread: str
     status: str
     status_label: str
     register: int | None
     calls_done: int
+    calls: int  # n, the calls it makes in all
     lines: tuple[CodeLine, ...]
     next_op: str | None
     step_url: str | None  # "step A": the prefix plus this thread; None when it cannot run
@@ -172,13 +164,7 @@ def build(challenge: Challenge, schedule: str, *, show_hint: bool, gave_up: bool
         status = rules.status(state, thread)
         function = rules.function(thread)
         next_line = None if status.stopped else function.instructions[ts.pc].line
-        ran_line = last.line if last is not None and last.thread is thread else None
-        lines = tuple(
-            CodeLine(number=number, text=text, ran=number == ran_line, next=number == next_line)
-            for number, text in enumerate(
-                code_listing(challenge.config.scenario, challenge.config.mode, thread), 1
-            )
-        )
+        lines = code_lines(challenge.config, thread, last, next_line)
         op = rules.next_op(state, thread)
         return Lane(
             thread=thread.value,
@@ -186,6 +172,7 @@ def build(challenge: Challenge, schedule: str, *, show_hint: bool, gave_up: bool
             status_label=STATUS_LABELS[status],
             register=ts.register,
             calls_done=ts.calls_done,
+            calls=challenge.config.n,
             lines=lines,
             next_op=op.value if op is not None else None,
             step_url=challenge_url(challenge, format_schedule((*chosen, thread)))
@@ -332,12 +319,9 @@ def _live_text(
     return f"{said} {verdict}"
 
 
-
 def _hint_text(advice: Hint, step: int) -> str:
     if advice.thread is not None:
-        return (
-            f"Step {advice.thread.value} next: {advice.winning:,} ways to finish win after it."
-        )
+        return f"Step {advice.thread.value} next: {advice.winning:,} ways to finish win after it."
     if step == 0:
         return "No schedule reaches this goal at all: nothing to hint."
     return (

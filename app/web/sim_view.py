@@ -81,6 +81,7 @@ class Lane:
     status_label: str
     register: int | None
     calls_done: int
+    calls: int  # n, the calls it makes in all
     lines: tuple[CodeLine, ...]
     ran_op: str | None  # the operation this thread just took, if it took the step shown
     next_op: str | None  # the operation it takes when next scheduled; None once stopped
@@ -190,20 +191,30 @@ def _value(op: Op | None) -> str | None:
     return op.value if op is not None else None
 
 
+def code_lines(
+    config: Config, thread: Thread, last: Step | None, next_line: int | None
+) -> tuple[CodeLine, ...]:
+    """`thread`'s C function with the statement of `last` (if it was this thread's step) and
+    the one it runs next marked: the lanes of /sim and of the challenge board."""
+    ran_line = last.line if last is not None and last.thread is thread else None
+    return tuple(
+        CodeLine(number=number, text=text, ran=number == ran_line, next=number == next_line)
+        for number, text in enumerate(code_listing(config.scenario, config.mode, thread), 1)
+    )
+
+
 def _lane(run: Run, step: int, thread: Thread, *, embed: bool) -> Lane:
     view = run.thread_view(step, thread)
     last = run.steps[step - 1] if step > 0 else None
-    ran_line = last.line if last is not None and last.thread is thread else None
-    lines = tuple(
-        CodeLine(number=number, text=text, ran=number == ran_line, next=number == view.line)
-        for number, text in enumerate(code_listing(run.config.scenario, run.config.mode, thread), 1)
-    )
+    lines = code_lines(run.config, thread, last, view.line)
+    ran_line = next((line.number for line in lines if line.ran), None)
     return Lane(
         thread=thread.value,
         status=view.status.value,
         status_label=STATUS_LABELS[view.status],
         register=view.register,
         calls_done=view.calls_done,
+        calls=run.config.n,
         lines=lines,
         ran_op=last.op.value if last is not None and ran_line is not None else None,
         next_op=_value(run.machine.next_op(run.states[step], thread)),
