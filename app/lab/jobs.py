@@ -40,18 +40,23 @@ class JobRunner:
         queue: int = 8,
         retry_after: int = 5,
         processes: bool = False,
+        nice: int = 0,
     ) -> None:
         """`processes=True` runs jobs in worker processes (started on first use with "spawn",
         never forked from the server's threads): for pure-Python CPU work, which in a thread
         would hold the server's GIL and slow every other request. Jobs must then pickle
-        (a module-level function, or functools.partial of one)."""
+        (a module-level function, or functools.partial of one). Those processes run `nice`
+        steps below the server, so seconds of work there never delay a page."""
         self.workers = workers or max(1, len(os.sched_getaffinity(0)))
         self.capacity = self.workers + queue
         self.retry_after = retry_after
         self._executor: Executor
         if processes:
             self._executor = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=os.nice,
+                initargs=(nice,),
             )
         else:
             self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="lab")

@@ -39,8 +39,9 @@ SeedQuery = Annotated[
 
 # At most one exploration per core at a time and a few waiting; then 429 with Retry-After.
 # Worker processes, not threads: an exploration is seconds of pure Python, which in a thread
-# would hold the server's GIL and slow every page (seen: /healthz from 12 ms to 140 ms).
-_explorations = JobRunner(queue=8, processes=True)
+# would hold the server's GIL and slow every page (seen: /healthz from 12 ms to 140 ms). They
+# run at a lower CPU priority too: on two cores, pages must not wait behind seconds of counting.
+_explorations = JobRunner(queue=8, processes=True, nice=10)
 
 
 async def explore(scenario: Scenario, mode: Mode, n: int) -> Exploration:

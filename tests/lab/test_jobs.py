@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
+from functools import partial
 
 import pytest
 
@@ -41,3 +43,11 @@ def test_a_slow_job_times_out_for_its_caller() -> None:
         asyncio.run(runner.run(lambda: release.wait(5), timeout=0.05))
     release.set()
     runner.shutdown()
+
+
+def test_worker_processes_run_below_the_server_at_the_nice_asked_for() -> None:
+    runner = JobRunner(workers=1, queue=0, processes=True, nice=10)
+    try:
+        assert asyncio.run(runner.run(partial(os.nice, 0), timeout=60)) == os.nice(0) + 10
+    finally:
+        runner.shutdown()

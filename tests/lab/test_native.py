@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
 import pytest
 
 from app.lab import native
@@ -106,3 +110,29 @@ def test_parameters_out_of_bounds_are_refused_before_any_c_runs() -> None:
         native.run_race(Scenario.INC_INC, Mode.GIL, 10)
     with pytest.raises(ValueError, match="runs"):
         list(native.run_races(Scenario.INC_INC, Mode.NONE, 10, 0))
+
+
+def _thread_nices() -> dict[int, int]:
+    """The nice value of each of this process's threads (field 19 of /proc's stat line)."""
+    nices = {}
+    for stat in Path("/proc/self/task").glob("*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended while we looked
+            continue
+        nices[int(stat.parent.name)] = int(fields[16])
+    return nices
+
+
+def test_racers_yield_the_cores_to_the_server_and_leave_its_threads_alone() -> None:
+    before = _thread_nices()
+    seen: dict[int, int] = {}
+    with ThreadPoolExecutor(1) as pool:
+        iterations = native.MAX_ITERATIONS  # a contended mutex: about half a second to watch
+        running = pool.submit(native.run_race, Scenario.INC_INC, Mode.GLOBAL_LOCK, iterations)
+        while not running.done():
+            seen.update({tid: nice for tid, nice in _thread_nices().items() if tid not in before})
+    running.result()
+    racers = {tid: nice for tid, nice in seen.items() if nice != before[threading.get_native_id()]}
+    assert sorted(racers.values()) == [19, 19], seen
+    assert _thread_nices()[threading.get_native_id()] == before[threading.get_native_id()]
