@@ -22,6 +22,7 @@ from app.web import (
 )
 from app.web.assets import STATIC_DIR
 from app.web.limits import StreamLimit
+from app.web.page_cache import PageCache
 from app.web.settings import Settings
 
 
@@ -38,6 +39,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Pages, CSS and the vendored htmx shrink several times; Starlette leaves
     # text/event-stream alone, so SSE players still get each step as it is sent.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    # Outside the compression, so a page kept is kept compressed and costs no CPU at all.
+    app.add_middleware(PageCache, max_bytes=settings.cache_mb << 20)
     app.add_middleware(StreamLimit, max_streams=settings.max_streams)
     security.install(app, offline=settings.offline)  # outermost: refusals get the headers too
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

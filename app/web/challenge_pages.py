@@ -18,6 +18,7 @@ from app.sim.challenges import valid_prefix
 from app.web import challenge_view
 from app.web.challenges import MAX_SCHEDULE_CHARS, challenge_or_404
 from app.web.errors import BadParameter
+from app.web.page_cache import pure
 from app.web.templating import templates
 
 router = APIRouter(tags=["pages"])
@@ -32,6 +33,7 @@ def _is_htmx(request: Request) -> bool:
 
 
 @router.get("/challenges", response_class=HTMLResponse, summary="Every challenge, by lesson")
+@pure
 def challenges_page(
     request: Request,
     solved: Annotated[
@@ -51,6 +53,7 @@ def challenges_page(
 @router.get(
     "/challenges/{slug}", response_class=HTMLResponse, summary="Play one challenge, step by step"
 )
+@pure
 def challenge_page(
     request: Request,
     slug: str,

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from app.sim import Mode, Scenario
 from app.sim.challenges import CHALLENGES, Challenge, UnknownChallenge, check, find, odds
+from app.web.page_cache import pure
 from app.web.sim_api import OutcomeModel
 
 router = APIRouter(prefix="/api/challenges", tags=["challenges"])
@@ -74,6 +75,7 @@ class CheckResponse(BaseModel):
 
 
 @router.get("", summary="Every challenge, with the exact number of schedules that win it")
+@pure
 def list_challenges() -> ChallengeList:
     return ChallengeList(challenges=[ChallengeModel.of(c) for c in CHALLENGES])
 
@@ -94,6 +96,7 @@ def challenge_or_404(slug: str) -> Challenge:
         422: {"description": "The schedule is malformed or picks a thread that cannot run"},
     },
 )
+@pure
 def check_schedule(
     slug: Annotated[str, Path(description="the challenge, as listed by /api/challenges")],
     schedule: Annotated[

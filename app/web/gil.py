@@ -36,6 +36,7 @@ from app.web.gil_models import (
     RaceModel,
     TimelineModel,
 )
+from app.web.page_cache import pure
 from app.web.templating import templates
 
 router = APIRouter(tags=["gil"])
@@ -172,6 +173,7 @@ async def api_race(
 
 
 @router.get("/api/gil/pyrace", summary="Bytecode-step simulation of counter += 1 under the GIL")
+@pure
 def api_pyrace(
     statement: StatementParam = "inplace",
     switching: SwitchingParam = "any-bytecode",
@@ -349,6 +351,7 @@ async def gil_race_panel(request: Request, iterations: Iterations = 200_000) -> 
 
 
 @router.get("/gil/pyrace", response_class=HTMLResponse, summary="The bytecode simulation panel")
+@pure
 def gil_pyrace_panel(
     request: Request,
     statement: StatementParam = "inplace",

@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from app.lessons import LESSONS, find, neighbours
 from app.sim import Mode, Scenario, Thread, code_listing
 from app.sim.challenges import CHALLENGES, Challenge
+from app.web.page_cache import pure
 from app.web.templating import templates
 
 router = APIRouter(tags=["lessons"], include_in_schema=False)
@@ -24,6 +25,7 @@ def _challenges_for(page: str) -> tuple[Challenge, ...]:
 
 
 @router.get("/", response_class=HTMLResponse, summary="The lessons, in order")
+@pure
 def index(request: Request) -> Response:
     return templates.TemplateResponse(
         request, "lessons/index.html", {"section": "lessons", "lessons": LESSONS}
@@ -37,6 +39,7 @@ def lessons_folder() -> RedirectResponse:
 
 
 @router.get("/lessons/{slug}", response_class=HTMLResponse, summary="One lesson")
+@pure
 def lesson(request: Request, slug: str) -> Response:
     found = find(slug)
     if found is None:

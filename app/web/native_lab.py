@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -20,12 +21,16 @@ from app.lab.jobs import Busy, JobRunner, TimedOut
 from app.lab.native import Freeing, NativeError
 from app.lab.trial import Trial, run_trial, series
 from app.sim import Mode, Scenario
+from app.web.page_cache import pure
 from app.web.templating import templates
 
 router = APIRouter(tags=["native lab"])
 
-# Each job runs two pinned C threads: one job per two cores, a short queue, then 429.
-_runner = JobRunner(workers=max(1, native.cpu_count() // 2), queue=4)
+# Each job runs two pinned C threads: one job per two cores, a short queue, then 429. In a worker
+# process: a trial is also milliseconds of Python (recording, replaying in the simulator), and
+# in a thread here that Python would take the server's GIL from every page in turn (the convoy
+# the GIL lab shows; seen in benchmarks/load.py as page p99 from 9 ms to 35 ms).
+_runner = JobRunner(workers=max(1, native.cpu_count() // 2), queue=4, processes=True, nice=10)
 RUN_TIMEOUT_S = 15.0
 COST_TIMEOUT_S = 30.0
 DEFAULT_ITERATIONS = 1_000_000
@@ -141,14 +146,12 @@ def _mode_name(mode: Mode) -> ModeName:
 
 
 async def _trial(number: int, query: RaceQuery) -> Trial:
-    def job() -> Trial:
-        return run_trial(number, query.experiment, query.mode, query.iterations, query.free)
-
+    job = partial(run_trial, number, query.experiment, query.mode, query.iterations, query.free)
     return await _runner.run(job, timeout=RUN_TIMEOUT_S)
 
 
 async def _cost(iterations: int) -> tuple[native.CostRow, ...]:
-    return await _runner.run(lambda: native.cost_table(iterations), timeout=COST_TIMEOUT_S)
+    return await _runner.run(partial(native.cost_table, iterations), timeout=COST_TIMEOUT_S)
 
 
 @router.get("/api/native/race", response_model=RaceResponse, summary="Run the C race")
@@ -233,6 +236,7 @@ def _page_context(query: RaceQuery, *, run: bool, **extra: Any) -> dict[str, Any
 
 
 @router.get("/lab", response_class=HTMLResponse, summary="The native lab page")
+@pure
 async def lab_page(
     request: Request,
     query: RaceParams,

@@ -33,6 +33,8 @@ class Settings:
     offline: bool = False
     # Live server-sent event streams per worker process; past it, new streams get 429.
     max_streams: int = 200
+    # Megabytes of finished pages kept per worker process (app.web.page_cache); 0 turns it off.
+    cache_mb: int = 32
 
     @classmethod
     def from_env(cls, env: os._Environ[str] | dict[str, str] | None = None) -> Settings:
@@ -45,4 +47,5 @@ class Settings:
             workers=_count(env, "GILLAB_WORKERS", default.workers, least=1),
             offline=_flag(env.get("GILLAB_OFFLINE")),
             max_streams=_count(env, "GILLAB_MAX_STREAMS", default.max_streams, least=1),
+            cache_mb=_count(env, "GILLAB_CACHE_MB", default.cache_mb, least=0),
         )

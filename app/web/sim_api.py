@@ -17,6 +17,7 @@ from app.sim import (
 )
 from app.sim.permalink import DEFAULT_N
 from app.web import params
+from app.web.page_cache import pure
 from app.web.params import (
     ExploreNQuery,
     IntervalQuery,
@@ -144,6 +145,7 @@ class ExploreResponse(BaseModel):
 
 
 @router.get("/sim", summary="Simulate one interleaving step by step")
+@pure
 def api_sim(
     scenario: ScenarioQuery = Scenario.INC_INC,
     mode: ModeQuery = Mode.NONE,
@@ -157,6 +159,7 @@ def api_sim(
 
 
 @router.get("/explore", summary="Count every interleaving exactly, grouped by outcome")
+@pure
 async def api_explore(
     scenario: ScenarioQuery = Scenario.INC_INC,
     mode: ModeQuery = Mode.NONE,

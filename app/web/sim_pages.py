@@ -14,6 +14,7 @@ import dataclasses
 import secrets
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -40,6 +41,7 @@ from app.sim.permalink import DEFAULT_N, MAX_SEED
 from app.sim.predict import Score
 from app.web import explore_view, params, predict_view, sim_view
 from app.web.errors import BadParameter
+from app.web.page_cache import pure
 from app.web.params import (
     IntervalQuery,
     ModeQuery,
@@ -55,6 +57,7 @@ SPEEDS = ((1.0, "slow"), (2.0, "normal"), (4.0, "fast"), (10.0, "very fast"))
 DEFAULT_SPEED = 2.0
 INTERVALS = (1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50, 100)
 MAX_STREAMS = 64
+STEP_CACHE = 4096  # played steps kept: each is a few kilobytes of HTML
 
 # Blocks of sim.html an htmx request gets: #stage is the target, the rest swap out of band.
 STEP_BLOCKS = ("narration", "stage", "transport", "timeline", "eventlog")
@@ -64,6 +67,7 @@ PAGE_BLOCKS = (*STEP_BLOCKS, "player", "predict")
 
 StepQuery = Annotated[int | None, Query(ge=0, description="Show the state after this step.")]
 SpeedQuery = Annotated[float, Query(ge=0.5, le=20, description="Steps per second while playing.")]
+EmbedQuery = Annotated[bool, Query(description="Minimal chrome, for embedding.")]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,14 +134,19 @@ def _is_htmx(request: Request) -> bool:
     )
 
 
-def _random_url(config: Config, *, embed: bool) -> str:
-    """A link to a fresh random schedule: the seed is drawn here, the core stays deterministic."""
+def _run_params(config: Config, *, embed: bool) -> dict[str, str]:
+    """A run's configuration as query parameters: no schedule, no step."""
     params = Permalink(config=config, schedule="", step=0).params()
     del params["schedule"], params["step"]
-    params["seed"] = str(secrets.randbelow(MAX_SEED + 1))
     if embed:
         params["embed"] = "1"
-    return "/sim?" + urlencode(params)
+    return params
+
+
+def _random_url(config: Config, *, embed: bool) -> str:
+    """The "new random schedule" link: /sim/random draws the seed, so this page stays a pure
+    function of its URL (and can be served from app.web.page_cache)."""
+    return "/sim/random?" + urlencode(_run_params(config, embed=embed))
 
 
 def _sim_context(
@@ -172,10 +181,11 @@ def _sim_context(
 
 
 @router.get("/sim", response_class=HTMLResponse, summary="The simulator at one step")
+@pure
 def sim_page(
     request: Request,
     loaded: LoadedRun,
-    embed: Annotated[bool, Query(description="Minimal chrome, for embedding.")] = False,
+    embed: EmbedQuery = False,
     play: Annotated[bool, Query(description="Start playing from this step.")] = False,
     speed: SpeedQuery = DEFAULT_SPEED,
     predict: Annotated[bool, Query(description="Predict mode: say what each step does.")] = False,
@@ -202,6 +212,22 @@ def sim_page(
     # The address bar always shows the canonical permalink; play replaces rather than pushes.
     response.headers["HX-Replace-Url" if play else "HX-Push-Url"] = context["view"].url
     return response
+
+
+@router.get(
+    "/sim/random",
+    response_class=RedirectResponse,
+    status_code=303,
+    summary="A fresh random schedule: redirects to its seeded permalink",
+)
+def random_schedule(
+    loaded: LoadedRun,
+    embed: EmbedQuery = False,
+) -> RedirectResponse:
+    """The seed is drawn here, never in the core (which stays deterministic) nor in /sim."""
+    params = _run_params(loaded.run.config, embed=embed)
+    params["seed"] = str(secrets.randbelow(MAX_SEED + 1))
+    return RedirectResponse("/sim?" + urlencode(params), status_code=303)
 
 
 def _predict_page(
@@ -253,6 +279,17 @@ def _stream_slot() -> None:
         raise Busy(retry_after=5)
 
 
+@lru_cache(maxsize=STEP_CACHE)
+def _step_html(run: Run, step: int, *, embed: bool, speed: float) -> str:
+    """One played step's blocks. A class plays the same few runs over and over, and every event
+    rendered here is time the one event loop does not spend on anyone's page, so they are kept
+    (a step of a run is always the same HTML)."""
+    context = _sim_context(
+        run, step, embed=embed, fragment=True, playing=step < len(run.steps), speed=speed
+    )
+    return render_blocks(templates.env, "sim.html", list(STEP_BLOCKS), context)
+
+
 @router.get(
     "/stream/sim",
     response_class=EventSourceResponse,
@@ -275,10 +312,7 @@ async def stream_sim(
         for step in range(start + 1, total + 1):
             if await request.is_disconnected():
                 return
-            context = _sim_context(
-                run, step, embed=embed, fragment=True, playing=step < total, speed=speed
-            )
-            html = render_blocks(templates.env, "sim.html", list(STEP_BLOCKS), context)
+            html = _step_html(run, step, embed=embed, speed=speed)
             yield ServerSentEvent(raw_data=html, event="step", id=str(step))
             if step < total:
                 await asyncio.sleep(1 / speed)
@@ -288,6 +322,7 @@ async def stream_sim(
 
 
 @router.get("/explore", response_class=HTMLResponse, summary="Every interleaving, counted")
+@pure
 async def explore_page(
     request: Request,
     scenario: ScenarioQuery = Scenario.INC_INC,

@@ -160,19 +160,32 @@ def test_every_timeline_cell_submits_a_valid_state(client: TestClient) -> None:
         assert response.headers["HX-Push-Url"] == _url(Permalink.of(run, int(step)))
 
 
-def test_random_schedule_link_carries_a_seed_and_resolves_to_a_schedule(
+def test_random_schedule_link_draws_a_seed_and_resolves_to_a_schedule(
     client: TestClient,
 ) -> None:
-    page = client.get("/sim?n=3").text
-    link = html.unescape(re.search(r'id="go-random"[^>]*', page).group(0))  # type: ignore[union-attr]
+    page = client.get("/sim?n=3&embed=1").text
+    assert client.get("/sim?n=3&embed=1").text == page  # no seed drawn in the page itself
     href = re.search(r'href="([^"]+)"', _opening_tag(page, "go-random"))
-    assert href, link
-    query = parse_qs(urlsplit(html.unescape(href.group(1))).query)
-    assert "seed" in query and "schedule" not in query
-    seeded = client.get(html.unescape(href.group(1)), headers=HTMX)
+    assert href, page
+    link = html.unescape(href.group(1))
+    drawn = [client.get(link, follow_redirects=False) for _ in range(5)]
+    assert {response.status_code for response in drawn} == {303}
+    seeds = set()
+    for response in drawn:
+        query = parse_qs(urlsplit(response.headers["location"]).query)
+        assert "schedule" not in query and query["embed"] == ["1"] and query["n"] == ["3"]
+        seeds.add(int(query["seed"][0]))
+    assert len(seeds) > 1, seeds  # five draws among 2**32 seeds
+    seed = seeds.pop()
+    seeded = client.get(f"/sim?n=3&seed={seed}", headers=HTMX)
     config = Config(scenario=Scenario.INC_INC, mode=Mode.NONE, n=3)
-    run = simulate(config, None, int(query["seed"][0]))
-    assert seeded.headers["HX-Push-Url"] == _url(Permalink.of(run, 0))
+    assert seeded.headers["HX-Push-Url"] == _url(Permalink.of(simulate(config, None, seed), 0))
+
+
+def test_random_schedule_refuses_a_bad_configuration_naming_it(client: TestClient) -> None:
+    response = client.get("/sim/random?n=99", follow_redirects=False)
+    assert response.status_code == 400
+    assert "n: Input should be less than or equal to 30" in response.text
 
 
 def test_embed_mode_has_minimal_chrome_and_keeps_embed_in_links(client: TestClient) -> None:

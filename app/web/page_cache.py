@@ -1,0 +1,111 @@
+"""Answers kept for the routes whose answer is a pure function of the request.
+
+Every state lives in the URL (DESIGN.md), so `/sim?...&step=4` is the same bytes each time it
+is asked for, yet rendering it again costs milliseconds of the one event loop a whole class
+shares. A route opts in with `@pure` (written under its `@router.get`); its 200 answers are then
+kept, already compressed, in a least-recently-used table bounded in bytes, and sent again
+without running the route. The key is the path, the query and the request headers that change
+an answer: the host (share links are absolute), htmx's (a fragment or the whole page) and
+whether gzip is accepted.
+
+Never kept: streams (a body sent in several parts), anything but a 200, answers larger than
+MAX_ENTRY_BYTES, and every route not marked pure (the labs' measurements differ on each run).
+Each worker process keeps its own table; all of them serve the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+F = TypeVar("F", bound=Callable[..., object])
+
+_PURE = "_gillab_pure"
+# The request headers any page reads (request.base_url, app.web's htmx checks), besides the
+# path and the query.
+VARY_HEADERS = (b"host", b"hx-request", b"hx-history-restore-request")
+MAX_ENTRY_BYTES = 1 << 20
+
+Key = tuple[str, str, bytes, tuple[bytes, ...], bool]
+
+
+def pure(endpoint: F) -> F:
+    """Mark a route whose 200 answer depends only on its scheme, path, query and VARY_HEADERS."""
+    setattr(endpoint, _PURE, True)
+    return endpoint
+
+
+def _is_pure(scope: Scope) -> bool:
+    # The router records the endpoint it chose in the scope it shares with every middleware.
+    return getattr(scope.get("endpoint"), _PURE, False) is True
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    headers: tuple[tuple[bytes, bytes], ...]
+    body: bytes
+
+
+def _key(scope: Scope) -> Key:
+    headers = dict(scope["headers"])
+    return (
+        scope["scheme"],
+        scope["path"],
+        scope["query_string"],
+        tuple(headers.get(name, b"") for name in VARY_HEADERS),
+        b"gzip" in headers.get(b"accept-encoding", b""),
+    )
+
+
+class PageCache:
+    """ASGI middleware; place it outside the compression, inside the security headers."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[Key, Entry] = OrderedDict()
+        self._bytes = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET" or self.max_bytes <= 0:
+            await self.app(scope, receive, send)
+            return
+        key = _key(scope)
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._entries.move_to_end(key)
+            # A fresh list: outer middleware (the security headers) adds to it in place.
+            start = {"type": "http.response.start", "status": 200, "headers": [*entry.headers]}
+            await send(start)
+            await send({"type": "http.response.body", "body": entry.body})
+            return
+
+        headers: tuple[tuple[bytes, bytes], ...] | None = None
+
+        async def capture(message: Message) -> None:
+            nonlocal headers
+            if message["type"] == "http.response.start":
+                if message["status"] == 200 and _is_pure(scope):
+                    headers = tuple(message["headers"])
+            elif message["type"] == "http.response.body" and headers is not None:
+                body = message.get("body", b"")
+                # One whole body in one message: a stream (several) is paced, never replayed.
+                if not message.get("more_body", False) and len(body) <= MAX_ENTRY_BYTES:
+                    self._store(key, Entry(headers, body))
+                headers = None
+            await send(message)
+
+        await self.app(scope, receive, capture)
+
+    def _store(self, key: Key, entry: Entry) -> None:
+        if key in self._entries:
+            self._bytes -= len(self._entries.pop(key).body)
+        self._entries[key] = entry
+        self._bytes += len(entry.body)
+        while self._bytes > self.max_bytes:
+            _, oldest = self._entries.popitem(last=False)
+            self._bytes -= len(oldest.body)

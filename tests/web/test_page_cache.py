@@ -1,0 +1,174 @@
+"""Pages that are pure functions of their URL are rendered once and then sent from memory, byte
+for byte what the route would have sent; nothing else is ever kept."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI, Request, Response
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import StreamingResponse
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.web import page_cache, sim_view
+from app.web.page_cache import PageCache, pure
+from app.web.settings import Settings
+
+HTMX = {"HX-Request": "true"}
+
+
+def _toy(max_bytes: int = 1 << 20) -> tuple[TestClient, Counter[str]]:
+    """An app whose routes count their calls, behind the cache and compression as in app.main."""
+    calls: Counter[str] = Counter()
+    app = FastAPI()
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(PageCache, max_bytes=max_bytes)
+
+    @app.get("/pure")
+    @pure
+    def pure_page(request: Request, size: int = 10, status: int = 200) -> Response:
+        calls["pure"] += 1
+        fragment = request.headers.get("HX-Request") == "true"
+        body = ("fragment " if fragment else "page ") + request.base_url.hostname + " " * size
+        return Response(body, status_code=status, media_type="text/html")
+
+    @app.get("/measured")
+    def measured_page() -> Response:
+        calls["measured"] += 1
+        return Response(f"run {calls['measured']}", media_type="text/plain")
+
+    @app.get("/stream")
+    @pure
+    def stream() -> StreamingResponse:
+        calls["stream"] += 1
+        return StreamingResponse(iter([b"one ", b"two"]), media_type="text/plain")
+
+    return TestClient(app), calls
+
+
+def test_a_pure_page_runs_once_and_is_then_sent_as_it_was() -> None:
+    client, calls = _toy()
+    first = client.get("/pure?size=2000")
+    again = client.get("/pure?size=2000")
+    assert calls["pure"] == 1
+    assert again.content == first.content and again.headers == first.headers
+    assert again.headers["content-encoding"] == "gzip"  # kept compressed
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ({"url": "/pure?size=1"}, {"url": "/pure?size=2"}),
+        ({"url": "/pure"}, {"url": "/pure", "headers": HTMX}),
+        ({"url": "/pure"}, {"url": "/pure", "headers": {"Host": "192.168.1.5:8000"}}),
+        (
+            {"url": "/pure?size=2000", "headers": {"Accept-Encoding": "gzip"}},
+            {"url": "/pure?size=2000", "headers": {"Accept-Encoding": "identity"}},
+        ),
+    ],
+    ids=["query", "htmx", "host", "gzip"],
+)
+def test_what_changes_an_answer_is_part_of_the_key(
+    first: dict[str, object], second: dict[str, object]
+) -> None:
+    client, calls = _toy()
+    answers = [
+        (answer.content, answer.headers.get("content-encoding"))
+        for answer in (client.get(**request) for request in (first, second, first, second))  # type: ignore[arg-type]
+    ]
+    assert calls["pure"] == 2
+    assert answers[0] == answers[2] != answers[1] == answers[3]
+
+
+@pytest.mark.parametrize(
+    ("url", "route"),
+    [("/measured", "measured"), ("/pure?status=404", "pure"), ("/stream", "stream")],
+    ids=["not marked pure", "not 200", "streamed"],
+)
+def test_measurements_errors_and_streams_are_never_kept(url: str, route: str) -> None:
+    client, calls = _toy()
+    client.get(url)
+    client.get(url)
+    assert calls[route] == 2
+
+
+def test_the_table_stays_within_its_bytes_dropping_the_least_recently_used() -> None:
+    client, calls = _toy(max_bytes=2500)
+    headers = {"Accept-Encoding": "identity"}
+    for size in (1000, 1001, 1000, 1002):  # the third is a hit, so 1001 is the oldest
+        client.get(f"/pure?size={size}", headers=headers)
+    assert calls["pure"] == 3
+    client.get("/pure?size=1000", headers=headers)
+    assert calls["pure"] == 3
+    client.get("/pure?size=1001", headers=headers)
+    assert calls["pure"] == 4
+
+
+def test_an_answer_too_large_to_keep_is_sent_whole_every_time() -> None:
+    client, calls = _toy()
+    size = page_cache.MAX_ENTRY_BYTES + 1
+    headers = {"Accept-Encoding": "identity"}
+    answers = [client.get(f"/pure?size={size}", headers=headers) for _ in range(2)]
+    assert calls["pure"] == 2 and all(len(answer.content) > size for answer in answers)
+
+
+def test_size_zero_turns_the_cache_off() -> None:
+    client, calls = _toy(max_bytes=0)
+    client.get("/pure")
+    client.get("/pure")
+    assert calls["pure"] == 2
+
+
+PURE_URLS = [
+    "/",
+    "/lessons/lost-updates",
+    "/sim?scenario=inc-dec&mode=gil&n=2&interval=3&seed=5&step=7",
+    "/sim?scenario=inc-inc&n=2&schedule=A3B3&step=4&embed=1",
+    "/sim?n=1&predict=1&score=1/2",
+    "/explore?scenario=dec-dec&mode=none&n=2&wait=1",
+    "/api/sim?scenario=inc-dec&mode=object-lock&n=2&seed=3",
+    "/api/explore?scenario=inc-inc&mode=none&n=3",
+    "/challenges",
+    "/api/challenges",
+    "/lab",
+    "/gil/pyrace",
+    "/api/gil/pyrace",
+]
+
+
+@pytest.fixture(scope="module")
+def uncached() -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(cache_mb=0))) as client:
+        yield client
+
+
+@pytest.mark.parametrize("headers", [{}, HTMX], ids=["page", "htmx"])
+@pytest.mark.parametrize("url", PURE_URLS)
+def test_every_page_kept_is_the_page_the_route_renders(
+    client: TestClient, uncached: TestClient, url: str, headers: dict[str, str]
+) -> None:
+    rendered = uncached.get(url, headers=headers)
+    assert rendered.status_code == 200, rendered.text
+    client.get(url, headers=headers)
+    kept = client.get(url, headers=headers)
+    assert kept.content == rendered.content
+    assert {**kept.headers, "content-length": ""} == {**rendered.headers, "content-length": ""}
+
+
+def test_a_permalink_is_rendered_once_however_many_students_open_it(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    builds = Counter[int]()
+    build = sim_view.build
+
+    def counting_build(*args: object, **kwargs: object) -> object:
+        builds[0] += 1
+        return build(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sim_view, "build", counting_build)
+    url = "/sim?scenario=dec-dec&mode=atomic&n=3&seed=11&step=5"
+    assert all(client.get(url).status_code == 200 for _ in range(30))
+    assert builds[0] == 1
