@@ -6,7 +6,8 @@ plays while a native race runs, against the same figures with the server idle.
 It starts its own server (`python -m app` on a free loopback port, the entry point Docker runs)
 and stops it when done; every request loop is bounded in count and time. The mix is read from
 the app's own route table: every page without path parameters, plus the contract's explorer and
-stream URLs and the native race when those routes exist. Each client waits a random think time
+stream URLs and the native race when those routes exist; one page load in three is a permalink
+never opened before, which the server must render. Each client waits a random think time
 (mean `--think` s, as a student reads between clicks) between actions.
 
 Target (issue 6): zero errors, and page p99 under load within 10x of page p99 idle.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import random
 import statistics
 import sys
@@ -43,6 +45,22 @@ PERMALINKS = [
     "/sim?scenario=inc-inc&mode=none&n=2&schedule=A3B3&step=4",
     "/sim?scenario=inc-dec&mode=object-lock&n=1&seed=7",
 ]
+# A permalink nobody has opened yet (a new seed each time): the server renders it, where the
+# fixed URLs above are soon answers it has kept (app.web.page_cache). One page load in three.
+FRESH_PERMALINK = "/sim?scenario={scenario}&mode={mode}&n={n}&seed={seed}&step={step}"
+FRESH_SHARE = 1 / 3
+
+
+def _fresh_permalink(rng: random.Random) -> str:
+    return FRESH_PERMALINK.format(
+        scenario=rng.choice(["inc-inc", "inc-dec", "dec-dec"]),
+        mode=rng.choice(["none", "global-lock", "object-lock", "atomic", "gil"]),
+        n=rng.randint(2, 8),
+        seed=rng.randrange(2**32),
+        step=rng.randint(0, 4),  # every run of n >= 2 has at least four steps
+    )
+
+
 # Plays at 10 steps a second (a student may pick 0.5 to 20): about a second or two each.
 STREAMS = [
     "/stream/sim?scenario=inc-inc&mode=none&n=2&speed=10",
@@ -135,6 +153,7 @@ def _served(paths: list[str], templates: list[str]) -> list[str]:
 @dataclass(frozen=True, slots=True)
 class Mix:
     pages: list[str]
+    fresh: bool  # whether to open fresh permalinks too (the app serves /sim)
     explorer: list[str]
     streams: list[str]
     native: str | None
@@ -146,6 +165,7 @@ class Mix:
         pages = page_paths(app) + _served(PERMALINKS, routes)
         return cls(
             pages=[page for page in pages if page != "/healthz"] or ["/healthz"],
+            fresh="/sim" in routes,
             explorer=_served(EXPLORER, routes),
             streams=_served(STREAMS, routes),
             native=NATIVE_RACE if NATIVE_RACE.split("?")[0] in routes else None,
@@ -153,7 +173,8 @@ class Mix:
 
 
 async def _fetch(client: Connection, kind: str, url: str, tally: Tally,
-                 on_line: Callable[[bytes], bool] | None = None) -> None:
+                 on_line: Callable[[bytes], bool] | None = None, *, label: str = "") -> None:
+    """GET url and tally it (its latency under `label`, or the url, in the slowest list)."""
     started = time.perf_counter()
     try:
         status = await client.get(url, on_line=on_line)
@@ -165,7 +186,7 @@ async def _fetch(client: Connection, kind: str, url: str, tally: Tally,
     elif status != 200:
         tally.record(kind, started, f"{url}: HTTP {status}")
     else:
-        tally.record(kind, started, url=url)
+        tally.record(kind, started, url=label or url)
 
 
 def _is_done_event(line: bytes) -> bool:
@@ -197,7 +218,9 @@ async def _student(client: Connection, mix: Mix, tally: Tally, until: float,
     while time.perf_counter() < until:
         action = rng.choice(actions)
         if action == "page":
-            await _fetch(client, "page", rng.choice(mix.pages), tally)
+            fresh = mix.fresh and rng.random() < FRESH_SHARE
+            url = _fresh_permalink(rng) if fresh else rng.choice(mix.pages)
+            await _fetch(client, "page", url, tally, label="/sim (fresh)" if fresh else "")
         elif action == "explorer":
             await _fetch(client, "explorer", rng.choice(mix.explorer), tally)
         else:
@@ -234,34 +257,44 @@ async def _phase(base: str, mix: Mix, *, clients: int, seconds: float, think: fl
 
 
 LAB_PAGE_SECONDS = 0.15
+WARM_UP_RUN, WARM_UP_TRIES = 4, 20  # per worker
 
 
-async def _warm_up(base: str, mix: Mix) -> Mix:
-    """Each URL a few times, untimed by the tally: first-request costs (imports, template compiles)
-    are not load. Pages that redirect are dropped, and pages that run an experiment as they
-    load (slower than LAB_PAGE_SECONDS when idle) are set apart: they are lab runs, bounded by
-    their labs' queues, and the native race already stands for lab load in this mix."""
+async def _warm_up(base: str, mix: Mix, workers: int) -> Mix:
+    """Each URL a few times, untimed by the tally: first-request costs (imports, template compiles,
+    each worker's caches) are not load. Pages that redirect are dropped, and pages that run an
+    experiment as they load (slower than LAB_PAGE_SECONDS when idle) are set apart: they are lab
+    runs, bounded by their labs' queues, and the native race already stands for lab load here."""
     host, port = base.removeprefix("http://").split(":")
-    connection = Connection(host, int(port))
+
+    async def once(url: str, on_line: Callable[[bytes], bool] | None = None) -> tuple[int, float]:
+        connection = Connection(host, int(port))  # a new connection: any worker may take it
+        started = time.perf_counter()
+        status = await connection.get(url, on_line=on_line)
+        await connection.close()
+        return status, time.perf_counter() - started
+
     quick, lab = [], []
     for url in mix.pages:
-        await connection.get(url)
-        timings = []
-        for _ in range(2):  # the faster of two, so one hiccup does not set a page apart
-            started = time.perf_counter()
-            status = await connection.get(url)
-            timings.append(time.perf_counter() - started)
-        seconds = min(timings)
+        await once(url)
+        # The faster of two, so one hiccup does not set a page apart.
+        status, seconds = min([await once(url) for _ in range(2)], key=lambda seen: seen[1])
         if status == 200:
             (quick if seconds < LAB_PAGE_SECONDS else lab).append(url)
         print(f"  warm-up {url}: HTTP {status} in {seconds * 1000:.0f} ms"
               + (" (runs an experiment: left out of the mix)" if url in lab else ""))
-    for url in mix.explorer:
-        await connection.get(url)
+    # Every worker keeps its own caches, and a new connection goes to whichever worker accepts
+    # it first: ask until a run of quick answers says every worker has warmed (bounded).
+    for url in quick + mix.explorer:
+        in_a_row = 0
+        for _ in range(WARM_UP_TRIES * workers):
+            _, seconds = await once(url)
+            in_a_row = in_a_row + 1 if seconds < LAB_PAGE_SECONDS else 0
+            if in_a_row == WARM_UP_RUN * workers:
+                break
     for url in mix.streams:
-        await connection.get(url, on_line=_is_done_event)
-    await connection.close()
-    return Mix(pages=quick, explorer=mix.explorer, streams=mix.streams, native=mix.native)
+        await asyncio.gather(*(once(url, _is_done_event) for _ in range(WARM_UP_RUN * workers)))
+    return dataclasses.replace(mix, pages=quick)
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -299,11 +332,12 @@ def main() -> int:
     arguments = parser.parse_args()
 
     mix = Mix.from_app()
-    print(f"mix: {len(mix.pages)} pages, {len(mix.explorer)} explorer URLs, "
+    print(f"mix: {len(mix.pages)} pages (and fresh permalinks: {mix.fresh}), "
+          f"{len(mix.explorer)} explorer URLs, "
           f"{len(mix.streams)} streams, native race: {mix.native or 'not served'}")
     with live_server(env={"GILLAB_WORKERS": str(arguments.workers)}) as server:
         print(f"server: {server.url}, {arguments.workers} worker(s)")
-        mix = asyncio.run(_warm_up(server.url, mix))
+        mix = asyncio.run(_warm_up(server.url, mix, arguments.workers))
         idle, idle_elapsed = asyncio.run(_phase(
             server.url, mix, clients=1, seconds=arguments.idle_seconds, think=0.01,
             native=False, seed=0))
