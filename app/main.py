@@ -7,6 +7,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from app.web import (
+    api_docs,
     challenge_pages,
     challenges,
     errors,
@@ -33,6 +34,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="GIL Lab",
         summary="Experiments that show what CPython's Global Interpreter Lock solves.",
         version="0.1.0",
+        docs_url=None,  # app.web.api_docs serves /docs from the vendored Swagger UI
+        redoc_url=None,
     )
     app.state.settings = settings
     errors.install(app)
@@ -44,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(StreamLimit, max_streams=settings.max_streams)
     security.install(app, offline=settings.offline)  # outermost: refusals get the headers too
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    api_docs.install(app)
     app.include_router(health.router)
     app.include_router(sim_pages.router)
     app.include_router(sim_api.router)

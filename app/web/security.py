@@ -9,9 +9,9 @@ The policy the pages are written for:
 - fetches and event streams only back to this site;
 - framing: by this site only, except the embed mode (`?embed=1`) that teachers put in slides.
 
-FastAPI's own API pages (/docs, /redoc) are generated with an inline script and load their
-assets from a CDN; they get a policy of their own that admits exactly that inline script (by its
-hash, computed from the page FastAPI renders) and the CDN, and nothing else changes for them.
+The API reference (/docs, app.web.api_docs) is generated with an inline script; it gets a policy
+of its own that admits exactly that script (by its hash, computed from the page as rendered),
+and inline styles, which Swagger UI sets as it draws.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from fastapi import FastAPI
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.web import api_docs
 from app.web.assets import SCRIPTS
 
 _EMBED_VALUES = {"1", "true", "yes", "on"}
@@ -74,33 +75,16 @@ def _inline_script_hashes(html: bytes) -> list[str]:
     ]
 
 
-def docs_policy(app: FastAPI) -> str | None:
-    """The policy for FastAPI's /docs and /redoc: their CDN and their one inline script."""
-    from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
-
-    if app.openapi_url is None:
-        return None
-    hashes: list[str] = []
-    if app.docs_url:
-        html = get_swagger_ui_html(
-            openapi_url=app.openapi_url,
-            title=f"{app.title} - Swagger UI",
-            oauth2_redirect_url=app.swagger_ui_oauth2_redirect_url,
-            init_oauth=app.swagger_ui_init_oauth,
-            swagger_ui_parameters=app.swagger_ui_parameters,
-        ).body
-        hashes += _inline_script_hashes(bytes(html))
-        hashes += _inline_script_hashes(bytes(get_swagger_ui_oauth2_redirect_html().body))
+def docs_policy(app: FastAPI) -> str:
+    """The policy for /docs (app.web.api_docs): its one inline script, by hash."""
+    hashes = _inline_script_hashes(bytes(api_docs.page(app).body))
     directives: dict[str, Iterable[str]] = {
         "default-src": ["'self'"],
-        "script-src": ["'self'", "https://cdn.jsdelivr.net", *hashes],
-        # Swagger UI and ReDoc set style attributes and <style> elements as they render.
-        "style-src": [
-            "'self'", "https://cdn.jsdelivr.net", "https://fonts.googleapis.com", "'unsafe-inline'"
-        ],
-        "font-src": ["'self'", "https://fonts.gstatic.com"],
-        "img-src": ["'self'", "data:", "https://fastapi.tiangolo.com", "https://cdn.redoc.ly"],
-        "worker-src": ["'self'", "blob:"],  # ReDoc searches in a worker made from a blob
+        "script-src": ["'self'", *hashes],
+        # Swagger UI sets style attributes as it renders.
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'none'"],
@@ -144,9 +128,5 @@ class SecurityHeaders:
 
 
 def install(app: FastAPI, *, offline: bool) -> None:
-    policy = docs_policy(app)
-    docs_paths = {
-        path: policy for path in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
-        if path and policy
-    }
+    docs_paths = {api_docs.DOCS_PATH: docs_policy(app)}
     app.add_middleware(SecurityHeaders, offline=offline, docs_paths=docs_paths)

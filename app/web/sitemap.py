@@ -9,7 +9,7 @@ from fastapi.routing import iter_route_contexts
 # Machine-facing or not a page of ours: FastAPI's own API pages load a CDN the offline tests
 # cannot reach, the JSON and stream endpoints are fuzzed through the OpenAPI schema instead,
 # and /fragments/ are pieces of pages that htmx loads into them, not documents.
-NOT_PAGES = ("/api/", "/stream/", "/fragments/", "/openapi.json", "/docs", "/redoc")
+NOT_PAGES = ("/api/", "/stream/", "/fragments/", "/openapi.json", "/docs")
 
 
 def get_paths(app: FastAPI) -> list[str]:

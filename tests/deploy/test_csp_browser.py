@@ -100,3 +100,25 @@ def test_only_embed_mode_can_be_framed_by_slides_on_disk(
     finally:
         context.close()
     assert loaded is embed
+
+
+def test_the_api_reference_works_offline_under_its_policy(
+    browser: object, server: LiveServer
+) -> None:
+    """/docs draws every endpoint from the vendored Swagger UI; nothing is fetched elsewhere."""
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    elsewhere: list[str] = []
+    page.on("request", lambda request: None if request.url.startswith(server.url)
+            else elsewhere.append(request.url))
+    page.add_init_script(RECORD_VIOLATIONS)
+    try:
+        page.goto(server.url + "/docs", wait_until="load")
+        page.wait_for_function("() => document.querySelectorAll('.opblock').length > 10")
+        shown = page.locator(".opblock-summary-path").all_inner_texts()
+        violations = page.evaluate("() => window.__violations")
+    finally:
+        context.close()
+    assert "/api/explore" in shown and "/api/sim" in shown, shown
+    assert not violations and not elsewhere, (violations, elsewhere)

@@ -167,6 +167,8 @@ def test_every_page_and_static_file_is_served_from_the_installed_wheel(
                               for p in STATIC_DIR.rglob("*") if p.is_file())
         for relative in static_files:
             statuses[f"/static/{relative}"] = _get(f"{server.url}/static/{relative}")[0]
+        for path in ("/docs", "/openapi.json"):  # the footer's API link, and what it draws
+            statuses[path] = _get(server.url + path)[0]
     failures = {path: status for path, status in statuses.items() if status != 200}
     assert not failures, f"not 200 from the installed wheel: {failures}\n{log.read_text()[-3000:]}"
     assert "/healthz" in statuses
