@@ -13,9 +13,9 @@ import asyncio
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -62,6 +62,7 @@ class JobRunner:
             self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="lab")
         self._admitted = 0
         self._lock = threading.Lock()
+        self._shared: dict[Hashable, asyncio.Task[Any]] = {}
 
     @property
     def admitted(self) -> int:
@@ -80,6 +81,26 @@ class JobRunner:
             return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
         except TimeoutError as exc:
             raise TimedOut(f"the experiment ran past its {timeout:g} s limit") from exc
+
+    async def run_shared(self, key: Hashable, job: Callable[[], T], *, timeout: float) -> T:
+        """`run`, except that whoever asks with the same key while such a job waits or runs gets
+        that job's result (or error) instead of queueing another: a class that opens one lesson
+        together runs each of its experiments once, not thirty times into a full queue. Nothing
+        is kept once the job ends; the next caller runs it afresh. A caller who leaves does not
+        cancel the job for the others."""
+        task = self._shared.get(key)
+        if task is None or task.get_loop() is not asyncio.get_running_loop():
+            task = asyncio.ensure_future(self.run(job, timeout=timeout))
+            self._shared[key] = task
+            task.add_done_callback(lambda done: self._forget(key, done))
+        result: T = await asyncio.shield(task)
+        return result
+
+    def _forget(self, key: Hashable, task: asyncio.Task[Any]) -> None:
+        if self._shared.get(key) is task:
+            del self._shared[key]
+        if not task.cancelled():
+            task.exception()  # retrieved here, so a job everyone left is not reported unread
 
     def _release(self) -> None:
         with self._lock:

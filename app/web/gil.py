@@ -56,9 +56,11 @@ def measurement_runner() -> JobRunner:
     return _runner
 
 
-async def _run(job: Callable[[], T], *, limit_s: float) -> T:
+async def _run(key: tuple[object, ...], job: Callable[[], T], *, limit_s: float) -> T:
+    """The measurement `key` names: visitors asking for the same one while it waits or runs
+    share that run (JobRunner.run_shared)."""
     try:
-        return await measurement_runner().run(job, timeout=limit_s + _QUEUE_SLACK_S)
+        return await measurement_runner().run_shared(key, job, timeout=limit_s + _QUEUE_SLACK_S)
     except ScriptFailed as exc:
         raise HTTPException(503, f"the experiment failed: {exc}") from exc
 
@@ -111,6 +113,7 @@ DEFAULT_DELAY_S = 0.3
 
 async def _timeline(interval_ms: float, duration_ms: int, threads: int) -> gil.Timeline:
     return await _run(
+        ("timeline", interval_ms, duration_ms, threads),
         lambda: gil.measure_timeline(
             interval_ms=interval_ms, duration_ms=duration_ms, threads=threads
         ),
@@ -191,6 +194,7 @@ async def api_facts() -> FactsModel:
 async def _fetch(request: Request, seconds: float, requests: int) -> workloads.FetchTimes:
     url = _delay_url(request, seconds)
     return await _run(
+        ("fetch", url, requests),
         lambda: workloads.measure_fetch(delay_url=url, delay_s=seconds, requests=requests),
         limit_s=10.0 + (2 * requests + 2) * seconds,
     )
@@ -198,6 +202,7 @@ async def _fetch(request: Request, seconds: float, requests: int) -> workloads.F
 
 async def _cpu(count: int, workers: int) -> workloads.CpuTimes:
     return await _run(
+        ("cpu", count, workers),
         lambda: workloads.measure_cpu(count=count, workers=workers),
         limit_s=workloads.cpu_timeout_s(count, workers),
     )
@@ -207,13 +212,14 @@ async def _race(
     statement: lost_updates.Statement, iterations: int, runs: int
 ) -> lost_updates.RaceResult:
     return await _run(
+        ("race", statement, iterations, runs),
         lambda: lost_updates.measure_race(statement=statement, iterations=iterations, runs=runs),
         limit_s=10.0 + runs * iterations / 50_000,
     )
 
 
 async def _facts() -> interpreter.Facts:
-    return await _run(interpreter.measure_facts, limit_s=10.0)
+    return await _run(("facts",), interpreter.measure_facts, limit_s=10.0)
 
 
 def _pyrace(statement: str, switching: str, n: int, interval: int) -> pyrace.PyRace:

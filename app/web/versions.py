@@ -139,7 +139,8 @@ async def race(
     """Two threads run the statement 200,000 times each on a shared global, `runs` times."""
     interpreter = await _interpreter(python)
     try:
-        result = await _runner.run(
+        result = await _runner.run_shared(
+            ("versions race", interpreter.version, statement, runs),
             lambda: measure_race(interpreter, statement=statement, runs=runs),
             timeout=_RACE_TIMEOUT_S,
         )
@@ -161,7 +162,8 @@ async def convoy(
     """Median round trip of a one-byte echo, alone and beside one CPU-bound thread."""
     interpreter = await _interpreter(python)
     try:
-        result = await _runner.run(
+        result = await _runner.run_shared(
+            ("convoy", interpreter.version, interval_ms),
             lambda: measure_convoy(interpreter, interval_ms=float(interval_ms)),
             timeout=_CONVOY_TIMEOUT_S,
         )

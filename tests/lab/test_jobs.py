@@ -51,3 +51,51 @@ def test_worker_processes_run_below_the_server_at_the_nice_asked_for() -> None:
         assert asyncio.run(runner.run(partial(os.nice, 0), timeout=60)) == os.nice(0) + 10
     finally:
         runner.shutdown()
+
+
+def test_callers_asking_for_the_same_job_at_once_share_one_run() -> None:
+    runner = JobRunner(workers=1, queue=0)  # room for one job: a second run would be refused
+    release = threading.Event()
+    runs: list[str] = []
+
+    def job(name: str) -> str:
+        runs.append(name)
+        release.wait(5)
+        return f"{name} measured"
+
+    async def scenario() -> None:
+        waiting = [
+            asyncio.ensure_future(runner.run_shared("timeline", partial(job, "first"), timeout=5))
+            for _ in range(30)
+        ]
+        await asyncio.sleep(0.05)
+        with pytest.raises(Busy):  # another measurement still queues as before
+            await runner.run_shared("other", partial(job, "other"), timeout=5)
+        waiting[0].cancel()  # one visitor leaves; the others still get the run
+        release.set()
+        results = await asyncio.gather(*waiting[1:])
+        assert results == ["first measured"] * 29
+        # Nothing is kept: asking again afterwards measures again.
+        assert await runner.run_shared("timeline", partial(job, "again"), timeout=5) == (
+            "again measured"
+        )
+
+    asyncio.run(scenario())
+    assert runs == ["first", "again"]
+    assert runner.admitted == 0
+    runner.shutdown()
+
+
+def test_a_shared_run_that_fails_fails_for_everyone_who_waited() -> None:
+    runner = JobRunner(workers=1, queue=0)
+
+    def broken() -> None:
+        raise RuntimeError("the script broke")
+
+    async def scenario() -> list[BaseException | None]:
+        waiting = [runner.run_shared("facts", broken, timeout=5) for _ in range(3)]
+        return await asyncio.gather(*waiting, return_exceptions=True)
+
+    outcomes = asyncio.run(scenario())
+    assert [str(outcome) for outcome in outcomes] == ["the script broke"] * 3
+    runner.shutdown()
