@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import partial
@@ -32,6 +33,7 @@ router = APIRouter(tags=["native lab"])
 # the GIL lab shows; seen in benchmarks/load.py as page p99 from 9 ms to 35 ms).
 _runner = JobRunner(workers=max(1, native.cpu_count() // 2), queue=4, processes=True, nice=10)
 RUN_TIMEOUT_S = 15.0
+STREAM_WAIT_S = 60  # how long a streamed series waits for a turn while the lab is full
 COST_TIMEOUT_S = 30.0
 DEFAULT_ITERATIONS = 1_000_000
 DEFAULT_COST_ITERATIONS = 200_000
@@ -212,15 +214,30 @@ def _fragment(request: Request, block: str, **context: Any) -> str:
 @router.get("/stream/native/race", response_class=EventSourceResponse)
 async def stream_race(request: Request, query: RaceParams) -> AsyncIterator[ServerSentEvent]:
     """Each run as an HTML fragment (`result`: the run's line, plus the histogram and summary
-    out of band), then `done`. Stops as soon as the client goes away."""
+    out of band), then `done`. While the lab is full it waits for a turn, up to STREAM_WAIT_S,
+    sending a note that says so. Stops as soon as the client goes away."""
     trials: list[Trial] = []
-    for number in range(1, query.runs + 1):
+    waited = 0
+    while len(trials) < query.runs:
         if await request.is_disconnected():
             return
+        number = len(trials) + 1
+        failure = None
         try:
             trial = await _trial(number, query)
-        except (Busy, TimedOut, NativeError) as problem:
-            html = _fragment(request, "problem", message=str(problem))
+        except Busy as busy:
+            if waited >= STREAM_WAIT_S:
+                failure = str(busy)
+            else:  # a class pressing Run together: wait for a turn, and say so
+                html = _fragment(request, "waiting", number=number, runs=query.runs, waited=waited)
+                yield ServerSentEvent(raw_data=html, event="result")
+                await asyncio.sleep(busy.retry_after)
+                waited += busy.retry_after
+                continue
+        except (TimedOut, NativeError) as problem:
+            failure = str(problem)
+        if failure is not None:
+            html = _fragment(request, "problem", message=failure)
             yield ServerSentEvent(raw_data=html, event="result")
             break
         trials.append(trial)

@@ -120,9 +120,34 @@ def test_a_full_lab_answers_429_with_retry_after(
     response = client.get("/api/native/race", params={"iterations": 10})
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "7"
+    monkeypatch.setattr(native_lab, "STREAM_WAIT_S", 0)
     with client.stream("GET", "/stream/native/race", params={"iterations": 10}) as stream:
         text = "".join(stream.iter_text())
     assert "busy" in text and "event: done" in text
+
+
+def test_a_streamed_series_waits_for_a_turn_while_the_lab_is_full(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = native_lab._runner.run
+    refusals = iter([Busy(0), Busy(0)])
+
+    async def full_twice(job: Callable[[], object], *, timeout: float) -> object:
+        refusal = next(refusals, None)
+        if refusal is not None:
+            raise refusal
+        return await run(job, timeout=timeout)
+
+    monkeypatch.setattr(native_lab._runner, "run", full_twice)
+    params = {"experiment": "inc-inc", "mode": "atomic", "iterations": 1000, "runs": 2}
+    with client.stream("GET", "/stream/native/race", params=params) as stream:
+        events = _events("".join(stream.iter_text()))
+    notes = [html for _, html in events if 'id="stream-note"' in html]
+    assert [name for name, _ in events] == ["result"] * 4 + ["done"]
+    assert "Waiting for a turn" in notes[0] and "Run 1 of 2" in notes[0]
+    assert "Running: 1 of 2 done" in notes[2] and "Running: 2 of 2 done" in notes[3]
+    assert 'id="run-1"' in events[2][1] and 'id="run-2"' in events[3][1]
+    assert "Done: 2 runs" in events[4][1]
 
 
 def _events(text: str) -> list[tuple[str, str]]:
