@@ -48,6 +48,7 @@ def _is_pure(scope: Scope) -> bool:
 class Entry:
     headers: tuple[tuple[bytes, bytes], ...]
     body: bytes
+    size: int  # what it holds in memory, roughly: body, headers and key (a query can be long)
 
 
 def _key(scope: Scope) -> Key:
@@ -59,6 +60,11 @@ def _key(scope: Scope) -> Key:
         tuple(headers.get(name, b"") for name in VARY_HEADERS),
         b"gzip" in headers.get(b"accept-encoding", b""),
     )
+
+
+def _size(key: Key, headers: tuple[tuple[bytes, bytes], ...], body: bytes) -> int:
+    parts = [body, key[1].encode(), key[2], *key[3], *(part for pair in headers for part in pair)]
+    return sum(len(part) for part in parts)
 
 
 class PageCache:
@@ -95,7 +101,7 @@ class PageCache:
                 body = message.get("body", b"")
                 # One whole body in one message: a stream (several) is paced, never replayed.
                 if not message.get("more_body", False) and len(body) <= MAX_ENTRY_BYTES:
-                    self._store(key, Entry(headers, body))
+                    self._store(key, Entry(headers, body, _size(key, headers, body)))
                 headers = None
             await send(message)
 
@@ -103,9 +109,9 @@ class PageCache:
 
     def _store(self, key: Key, entry: Entry) -> None:
         if key in self._entries:
-            self._bytes -= len(self._entries.pop(key).body)
+            self._bytes -= self._entries.pop(key).size
         self._entries[key] = entry
-        self._bytes += len(entry.body)
+        self._bytes += entry.size
         while self._bytes > self.max_bytes:
             _, oldest = self._entries.popitem(last=False)
-            self._bytes -= len(oldest.body)
+            self._bytes -= oldest.size
