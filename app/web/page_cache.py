@@ -16,13 +16,15 @@ Each worker process keeps its own table; all of them serve the same bytes.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 F = TypeVar("F", bound=Callable[..., object])
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 _PURE = "_gillab_pure"
 # The request headers any page reads (request.base_url, app.web's htmx checks), besides the
@@ -44,11 +46,37 @@ def _is_pure(scope: Scope) -> bool:
     return getattr(scope.get("endpoint"), _PURE, False) is True
 
 
+class Kept(Generic[K, V]):
+    """A table bounded in bytes (as `size` counts them) that drops the least recently used."""
+
+    def __init__(self, max_bytes: int, size: Callable[[K, V], int]) -> None:
+        self.max_bytes = max_bytes
+        self._size = size
+        self._entries: OrderedDict[K, tuple[V, int]] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, key: K) -> V | None:
+        found = self._entries.get(key)
+        if found is None:
+            return None
+        self._entries.move_to_end(key)
+        return found[0]
+
+    def put(self, key: K, value: V) -> None:
+        if key in self._entries:
+            self._bytes -= self._entries.pop(key)[1]
+        size = self._size(key, value)
+        self._entries[key] = (value, size)
+        self._bytes += size
+        while self._bytes > self.max_bytes:
+            _, (_, dropped) = self._entries.popitem(last=False)
+            self._bytes -= dropped
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     headers: tuple[tuple[bytes, bytes], ...]
     body: bytes
-    size: int  # what it holds in memory, roughly: body, headers and key (a query can be long)
 
 
 def _key(scope: Scope) -> Key:
@@ -62,9 +90,10 @@ def _key(scope: Scope) -> Key:
     )
 
 
-def _size(key: Key, headers: tuple[tuple[bytes, bytes], ...], body: bytes) -> int:
-    parts = [body, key[1].encode(), key[2], *key[3], *(part for pair in headers for part in pair)]
-    return sum(len(part) for part in parts)
+def _size(key: Key, entry: Entry) -> int:
+    """What an answer holds in memory, roughly: body, headers and key (a query can be long)."""
+    headers = (part for pair in entry.headers for part in pair)
+    return sum(len(part) for part in (entry.body, key[1].encode(), key[2], *key[3], *headers))
 
 
 class PageCache:
@@ -72,18 +101,15 @@ class PageCache:
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
-        self.max_bytes = max_bytes
-        self._entries: OrderedDict[Key, Entry] = OrderedDict()
-        self._bytes = 0
+        self._kept = Kept[Key, Entry](max_bytes, _size)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET" or self.max_bytes <= 0:
+        if scope["type"] != "http" or scope["method"] != "GET" or self._kept.max_bytes <= 0:
             await self.app(scope, receive, send)
             return
         key = _key(scope)
-        entry = self._entries.get(key)
+        entry = self._kept.get(key)
         if entry is not None:
-            self._entries.move_to_end(key)
             # A fresh list: outer middleware (the security headers) adds to it in place.
             start = {"type": "http.response.start", "status": 200, "headers": [*entry.headers]}
             await send(start)
@@ -101,17 +127,8 @@ class PageCache:
                 body = message.get("body", b"")
                 # One whole body in one message: a stream (several) is paced, never replayed.
                 if not message.get("more_body", False) and len(body) <= MAX_ENTRY_BYTES:
-                    self._store(key, Entry(headers, body, _size(key, headers, body)))
+                    self._kept.put(key, Entry(headers, body))
                 headers = None
             await send(message)
 
         await self.app(scope, receive, capture)
-
-    def _store(self, key: Key, entry: Entry) -> None:
-        if key in self._entries:
-            self._bytes -= self._entries.pop(key).size
-        self._entries[key] = entry
-        self._bytes += entry.size
-        while self._bytes > self.max_bytes:
-            _, oldest = self._entries.popitem(last=False)
-            self._bytes -= oldest.size

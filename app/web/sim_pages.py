@@ -14,7 +14,6 @@ import dataclasses
 import secrets
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -41,7 +40,7 @@ from app.sim.permalink import DEFAULT_N, MAX_SEED
 from app.sim.predict import Score
 from app.web import explore_view, params, predict_view, sim_view
 from app.web.errors import BadParameter
-from app.web.page_cache import pure
+from app.web.page_cache import Kept, pure
 from app.web.params import (
     IntervalQuery,
     ModeQuery,
@@ -57,7 +56,7 @@ SPEEDS = ((1.0, "slow"), (2.0, "normal"), (4.0, "fast"), (10.0, "very fast"))
 DEFAULT_SPEED = 2.0
 INTERVALS = (1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50, 100)
 MAX_STREAMS = 64
-STEP_CACHE = 4096  # played steps kept: each is a few kilobytes of HTML
+STEP_CACHE_BYTES = 16 << 20  # played steps kept: a few to 75 kilobytes of HTML each
 
 # Blocks of sim.html an htmx request gets: #stage is the target, the rest swap out of band.
 STEP_BLOCKS = ("narration", "stage", "transport", "timeline", "eventlog")
@@ -279,15 +278,25 @@ def _stream_slot() -> None:
         raise Busy(retry_after=5)
 
 
-@lru_cache(maxsize=STEP_CACHE)
+_played = Kept[tuple[Config, str, int, bool, float], str](
+    STEP_CACHE_BYTES, lambda key, html: len(html) + len(key[1])
+)
+
+
 def _step_html(run: Run, step: int, *, embed: bool, speed: float) -> str:
     """One played step's blocks. A class plays the same few runs over and over, and every event
     rendered here is time the one event loop does not spend on anyone's page, so they are kept
-    (a step of a run is always the same HTML)."""
-    context = _sim_context(
-        run, step, embed=embed, fragment=True, playing=step < len(run.steps), speed=speed
-    )
-    return render_blocks(templates.env, "sim.html", list(STEP_BLOCKS), context)
+    (a step of a run, which its config and schedule name, is always the same HTML)."""
+    key = (run.config, run.schedule, step, embed, speed)
+    html = _played.get(key)
+    if html is None:
+        playing = step < len(run.steps)
+        context = _sim_context(
+            run, step, embed=embed, fragment=True, playing=playing, speed=speed
+        )
+        html = render_blocks(templates.env, "sim.html", list(STEP_BLOCKS), context)
+        _played.put(key, html)
+    return html
 
 
 @router.get(

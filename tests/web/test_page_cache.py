@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.web import page_cache, sim_view
+from app.web import page_cache, sim_pages, sim_view
 from app.web.page_cache import PageCache, pure
 from app.web.settings import Settings
 
@@ -172,3 +172,36 @@ def test_a_permalink_is_rendered_once_however_many_students_open_it(
     url = "/sim?scenario=dec-dec&mode=atomic&n=3&seed=11&step=5"
     assert all(client.get(url).status_code == 200 for _ in range(30))
     assert builds[0] == 1
+
+
+def test_a_run_played_by_a_whole_class_renders_each_step_once(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    builds = Counter[int]()
+    build = sim_view.build
+
+    def counting_build(*args: object, **kwargs: object) -> object:
+        builds[0] += 1
+        return build(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sim_view, "build", counting_build)
+    monkeypatch.setattr(sim_pages, "_played", page_cache.Kept(1 << 20, sim_pages._played._size))
+    url = "/stream/sim?scenario=inc-dec&mode=object-lock&n=1&seed=41&speed=20"
+    plays = []
+    for _ in range(3):
+        with client.stream("GET", url) as stream:
+            plays.append("".join(stream.iter_text()))
+    steps = plays[0].count("event: step")
+    assert steps > 5 and plays[0] == plays[1] == plays[2]
+    assert builds[0] == steps
+
+
+def test_a_kept_table_stays_within_its_bytes() -> None:
+    kept = page_cache.Kept[str, str](10, lambda key, value: len(value))
+    kept.put("a", "1234")
+    kept.put("b", "1234")
+    assert kept.get("a") == "1234"  # now the most recently used
+    kept.put("c", "1234")
+    assert (kept.get("a"), kept.get("b"), kept.get("c")) == ("1234", None, "1234")
+    kept.put("huge", "x" * 11)
+    assert kept.get("huge") is None and kept.get("a") is None
