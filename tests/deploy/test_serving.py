@@ -5,7 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import urllib.request
+import zlib
+
+import httpx
 
 from app.web.serving import live_server
 
@@ -26,3 +30,29 @@ def test_a_bad_setting_stops_the_start_with_one_line_naming_it() -> None:
     assert result.returncode != 0
     assert "GILLAB_WORKERS" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_event_streams_are_compressed_and_still_arrive_step_by_step() -> None:
+    """A played step is mostly the run's timeline again: gzip shrinks it many times, and each
+    step must still reach the player when it is sent, not when the play ends."""
+    url = "/stream/sim?scenario=dec-dec&mode=none&n=12&seed=3&speed=4"  # 4 steps a second
+    with (
+        live_server() as server,
+        httpx.Client(base_url=server.url, timeout=10) as client,
+        client.stream("GET", url, headers={"Accept-Encoding": "gzip"}) as response,
+    ):
+        assert response.headers["content-encoding"] == "gzip"
+        started = time.perf_counter()
+        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        sent = text = b""
+        arrivals: list[float] = []
+        for chunk in response.iter_raw():
+            sent += chunk
+            text += inflate.decompress(chunk)
+            while len(arrivals) < text.count(b"event: step"):
+                arrivals.append(time.perf_counter() - started)
+            if len(arrivals) >= 4:
+                break
+    assert len(sent) * 5 < len(text), (len(sent), len(text))
+    assert arrivals[0] < 0.5, arrivals  # the first step comes at once, then one per 0.25 s
+    assert 0.5 < arrivals[3] < 2.5, arrivals
