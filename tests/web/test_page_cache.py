@@ -158,33 +158,31 @@ def test_every_page_kept_is_the_page_the_route_renders(
     assert {**kept.headers, "content-length": ""} == {**rendered.headers, "content-length": ""}
 
 
-def test_a_permalink_is_rendered_once_however_many_students_open_it(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    builds = Counter[int]()
+@pytest.fixture
+def builds(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """How many times the simulator's view of a step is built (what rendering a step costs)."""
+    counted = Counter[str]()
     build = sim_view.build
 
     def counting_build(*args: object, **kwargs: object) -> object:
-        builds[0] += 1
+        counted["views"] += 1
         return build(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(sim_view, "build", counting_build)
+    return counted
+
+
+def test_a_permalink_is_rendered_once_however_many_students_open_it(
+    client: TestClient, builds: Counter[str]
+) -> None:
     url = "/sim?scenario=dec-dec&mode=atomic&n=3&seed=11&step=5"
     assert all(client.get(url).status_code == 200 for _ in range(30))
-    assert builds[0] == 1
+    assert builds["views"] == 1
 
 
 def test_a_run_played_by_a_whole_class_renders_each_step_once(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, builds: Counter[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    builds = Counter[int]()
-    build = sim_view.build
-
-    def counting_build(*args: object, **kwargs: object) -> object:
-        builds[0] += 1
-        return build(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(sim_view, "build", counting_build)
     monkeypatch.setattr(sim_pages, "_played", page_cache.Kept(1 << 20, sim_pages._played._size))
     url = "/stream/sim?scenario=inc-dec&mode=object-lock&n=1&seed=41&speed=20"
     plays = []
@@ -193,7 +191,7 @@ def test_a_run_played_by_a_whole_class_renders_each_step_once(
             plays.append("".join(stream.iter_text()))
     steps = plays[0].count("event: step")
     assert steps > 5 and plays[0] == plays[1] == plays[2]
-    assert builds[0] == steps
+    assert builds["views"] == steps
 
 
 def test_a_kept_table_stays_within_its_bytes() -> None:
