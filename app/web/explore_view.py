@@ -45,7 +45,8 @@ class Bar:
     percent_text: str
     width_percent: float  # of the widest bar
     y: int
-    witness_url: str | None
+    witness_url: str
+    witness_without_gil: bool  # opens in mode none: no single switch interval gives this order
     description: str
 
 
@@ -55,6 +56,10 @@ class Histogram:
     bars: tuple[Bar, ...]
     height: int
     kinds: tuple[tuple[str, str], ...]  # (kind, label) present, for the legend
+
+    @property
+    def any_without_gil(self) -> bool:
+        return any(bar.witness_without_gil for bar in self.bars)
 
 
 def kind_of(outcome: OutcomeCount) -> str:
@@ -104,6 +109,7 @@ def build(exploration: Exploration) -> Histogram:
         noun = "schedule" if outcome.count == 1 else "schedules"
         count_text = f"{outcome.count:,} {noun}"
         percent_text = percent(outcome.count, exploration.total)
+        url, without_gil = witness_url(exploration.config, outcome.witness)
         bars.append(
             Bar(
                 kind=kind,
@@ -115,7 +121,8 @@ def build(exploration: Exploration) -> Histogram:
                 # A sliver stays visible even for 1 schedule in 10^20.
                 width_percent=max(0.5, round(100 * outcome.count / largest, 2)),
                 y=row * ROW_HEIGHT,
-                witness_url=witness_url(exploration.config, outcome.witness),
+                witness_url=url,
+                witness_without_gil=without_gil,
                 description=f"{KIND_LABELS[kind]}: {detail}; {count_text}, {percent_text}",
             )
         )
@@ -128,12 +135,16 @@ def build(exploration: Exploration) -> Histogram:
     )
 
 
-def witness_url(config: Config, witness: str) -> str | None:
-    """/sim at the witness's last step, or None if no switch interval replays it (mode gil)."""
+def witness_url(config: Config, witness: str) -> tuple[str, bool]:
+    """/sim at the witness's last step, and whether it had to open in mode none: in gil mode
+    the explorer counts every order that switches only between whole calls, whatever the
+    interval, and some (B running two calls in a row after A ran one) come from no single
+    interval. Mode none runs exactly the same steps in the same order, without the GIL."""
     run = _replay(config, witness)
+    without_gil = run is None
     if run is None:
-        return None
-    return "/sim?" + Permalink.of(run, len(run.steps)).to_query()
+        run = simulate(Config(scenario=config.scenario, mode=Mode.NONE, n=config.n), witness)
+    return "/sim?" + Permalink.of(run, len(run.steps)).to_query(), without_gil
 
 
 def _replay(config: Config, witness: str) -> Run | None:

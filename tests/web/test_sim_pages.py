@@ -443,6 +443,24 @@ def test_each_witness_opens_the_same_outcome_in_sim(client: TestClient) -> None:
         assert banner.startswith("Correct") == outcome.correct
 
 
+def test_a_gil_witness_no_interval_gives_opens_in_mode_none_and_says_so(
+    client: TestClient,
+) -> None:
+    fragment = client.get("/explore?scenario=inc-dec&mode=gil&n=2", headers=HTMX).text
+    exploration = explore(Scenario.INC_DEC, Mode.GIL, 2)
+    bars = _bars(fragment)
+    assert len(bars) == len(exploration.outcomes) == 2  # every outcome has its witness
+    modes = []
+    for (_, label, witness), outcome in zip(bars, exploration.outcomes, strict=True):
+        query = parse_qs(urlsplit(witness).query)
+        modes.append(query["mode"][0])
+        assert ("shown without the GIL" in label) == (query["mode"] == ["none"])
+        banner = _by_id(client.get(witness).text, "outcome")
+        assert f"rc = {outcome.final_rc}, {'freed' if outcome.freed else 'not freed'}" in banner
+    assert sorted(modes) == ["gil", "none"]  # B's two calls in a row after A's one: no interval
+    assert "no single interval gives this one" in fragment
+
+
 def test_explore_wait_renders_the_histogram_inline(client: TestClient) -> None:
     page = client.get("/explore?scenario=inc-inc&mode=atomic&n=2&wait=1").text
     assert "<html" in page and '<svg class="histogram"' in page
