@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -124,8 +125,10 @@ def _thread_nices() -> dict[int, int]:
     return nices
 
 
+@pytest.mark.skipif(os.nice(0) >= 19, reason="the tests already run at the lowest priority")
 def test_racers_yield_the_cores_to_the_server_and_leave_its_threads_alone() -> None:
     before = _thread_nices()
+    ours = before[threading.get_native_id()]
     seen: dict[int, int] = {}
     with ThreadPoolExecutor(1) as pool:
         iterations = native.MAX_ITERATIONS  # a contended mutex: about half a second to watch
@@ -133,6 +136,6 @@ def test_racers_yield_the_cores_to_the_server_and_leave_its_threads_alone() -> N
         while not running.done():
             seen.update({tid: nice for tid, nice in _thread_nices().items() if tid not in before})
     running.result()
-    racers = {tid: nice for tid, nice in seen.items() if nice != before[threading.get_native_id()]}
-    assert sorted(racers.values()) == [19, 19], seen
-    assert _thread_nices()[threading.get_native_id()] == before[threading.get_native_id()]
+    # New threads: the pool's (at our priority) and the two racers (lowered as they start).
+    assert sorted(seen.values()) == [ours, 19, 19], seen
+    assert _thread_nices()[threading.get_native_id()] == ours
