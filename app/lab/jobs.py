@@ -4,7 +4,9 @@ At most `workers` jobs run at once (one per core by default: the experiments wan
 cores), at most `queue` more wait; past that, `Busy` tells the caller when to come back, and
 the web layer answers 429 with Retry-After. A job that outlives its wall-clock timeout is
 reported as `TimedOut` to its caller; the thread is left to finish on its own, so lab code
-must bound its own work too (iterations, durations, subprocess timeouts).
+must bound its own work too (iterations, durations, subprocess timeouts). A worker process that
+ends abruptly (killed, out of memory, a crash in C) is reported as `WorkerDied` to the jobs it
+took down, and the next job gets a fresh pool: one crash never disables a lab.
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Hashable
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import (
+    BrokenExecutor,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+)
+from functools import partial
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -30,6 +39,10 @@ class Busy(Exception):
 
 class TimedOut(Exception):
     """A job ran past its wall-clock limit."""
+
+
+class WorkerDied(Exception):
+    """The worker process running a job ended abruptly."""
 
 
 class JobRunner:
@@ -50,16 +63,19 @@ class JobRunner:
         self.workers = workers or max(1, len(os.sched_getaffinity(0)))
         self.capacity = self.workers + queue
         self.retry_after = retry_after
-        self._executor: Executor
         if processes:
-            self._executor = ProcessPoolExecutor(
+            self._new_executor: Callable[[], Executor] = partial(
+                ProcessPoolExecutor,
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=os.nice,
                 initargs=(nice,),
             )
         else:
-            self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="lab")
+            self._new_executor = partial(
+                ThreadPoolExecutor, max_workers=self.workers, thread_name_prefix="lab"
+            )
+        self._executor: Executor = self._new_executor()
         self._admitted = 0
         self._lock = threading.Lock()
         self._shared: dict[Hashable, asyncio.Task[Any]] = {}
@@ -75,12 +91,37 @@ class JobRunner:
             if self._admitted >= self.capacity:
                 raise Busy(self.retry_after)
             self._admitted += 1
-        future = self._executor.submit(job)
+        try:
+            executor, future = self._submit(job)
+        except BaseException:
+            self._release()
+            raise
         future.add_done_callback(lambda _: self._release())
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
         except TimeoutError as exc:
             raise TimedOut(f"the experiment ran past its {timeout:g} s limit") from exc
+        except BrokenExecutor as exc:
+            self._renew(executor)
+            raise WorkerDied(
+                "the process running the experiment ended abruptly; run it again"
+            ) from exc
+
+    def _submit(self, job: Callable[[], T]) -> tuple[Executor, Future[T]]:
+        executor = self._executor
+        try:
+            return executor, executor.submit(job)
+        except BrokenExecutor:  # broken by an earlier job: start afresh
+            executor = self._renew(executor)
+            return executor, executor.submit(job)
+
+    def _renew(self, broken: Executor) -> Executor:
+        """A fresh pool in place of `broken` (once, however many jobs saw it break)."""
+        with self._lock:
+            if self._executor is broken:
+                broken.shutdown(wait=False, cancel_futures=True)
+                self._executor = self._new_executor()
+            return self._executor
 
     async def run_shared(self, key: Hashable, job: Callable[[], T], *, timeout: float) -> T:
         """`run`, except that whoever asks with the same key while such a job waits or runs gets

@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.lab.jobs import Busy, TimedOut
+from app.lab.jobs import Busy, TimedOut, WorkerDied
 from app.sim import InvalidParameter
 from app.web.security import is_embed
 from app.web.templating import templates
@@ -110,6 +110,13 @@ async def _on_timed_out(request: Request, exc: Exception) -> Response:
     return _page(request, 504, "The experiment took too long", str(exc), request.url.path)
 
 
+async def _on_worker_died(request: Request, exc: Exception) -> Response:
+    # The lab already has a fresh worker: running it again is the right advice.
+    if _wants_json(request):
+        return JSONResponse({"detail": str(exc)}, status_code=503)
+    return _page(request, 503, "The experiment's process ended", str(exc), request.url.path)
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
     # The detail stays in the server log; the client only learns that it was our fault.
     if _wants_json(request):
@@ -124,4 +131,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(Busy, _on_busy)
     app.add_exception_handler(TimedOut, _on_timed_out)
+    app.add_exception_handler(WorkerDied, _on_worker_died)
     app.add_exception_handler(Exception, _on_unexpected)

@@ -18,7 +18,7 @@ from jinja2_fragments import render_block
 from pydantic import BaseModel, Field
 
 from app.lab import native
-from app.lab.jobs import Busy, JobRunner, TimedOut
+from app.lab.jobs import Busy, JobRunner, TimedOut, WorkerDied
 from app.lab.native import Freeing, NativeError
 from app.lab.trial import Trial, run_trial, series
 from app.sim import Mode, Scenario
@@ -234,7 +234,7 @@ async def stream_race(request: Request, query: RaceParams) -> AsyncIterator[Serv
                 await asyncio.sleep(busy.retry_after)
                 waited += busy.retry_after
                 continue
-        except (TimedOut, NativeError) as problem:
+        except (TimedOut, WorkerDied, NativeError) as problem:
             failure = str(problem)
         if failure is not None:
             html = _fragment(request, "problem", message=failure)

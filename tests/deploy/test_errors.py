@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Iterator
 from typing import Annotated, Literal
 
@@ -10,8 +12,9 @@ from fastapi import FastAPI, Query
 from fastapi.responses import HTMLResponse
 from fastapi.testclient import TestClient
 
-from app.lab.jobs import Busy, TimedOut
+from app.lab.jobs import Busy, TimedOut, WorkerDied
 from app.main import create_app
+from app.web import params
 from app.web.errors import BadParameter
 from app.web.settings import Settings
 
@@ -49,6 +52,10 @@ def faulty() -> Iterator[TestClient]:
     @app.get("/api/slow")
     def slow() -> None:
         raise TimedOut("the experiment ran past its 10 s limit")
+
+    @app.get("/api/died")
+    def died() -> None:
+        raise WorkerDied("the process running the experiment ended abruptly; run it again")
 
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
@@ -107,6 +114,21 @@ def test_busy_is_429_with_retry_after_and_timeouts_are_504(faulty: TestClient) -
     slow = faulty.get("/api/slow")
     assert slow.status_code == 504
     assert "10 s limit" in slow.json()["detail"]
+    died = faulty.get("/api/died")
+    assert died.status_code == 503
+    assert "run it again" in died.json()["detail"]
+
+
+def test_the_explorer_outlives_a_killed_worker_process(faulty: TestClient) -> None:
+    """The OOM killer (or anything else) ending an exploration's process is not a dead lab."""
+    url = "/api/explore?scenario=inc-dec&mode=none&n=2"
+    assert faulty.get(url).status_code == 200
+    for worker in list(params._explorations._executor._processes.values()):  # type: ignore[attr-defined]
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.join(10)
+    again = faulty.get("/api/explore?scenario=inc-dec&mode=none&n=3")
+    assert again.status_code == 200, again.text
+    assert again.json()["total"] > 0
 
 
 def test_unknown_pages_and_methods_are_4xx_not_5xx(faulty: TestClient) -> None:

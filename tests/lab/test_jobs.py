@@ -7,7 +7,7 @@ from functools import partial
 
 import pytest
 
-from app.lab.jobs import Busy, JobRunner, TimedOut
+from app.lab.jobs import Busy, JobRunner, TimedOut, WorkerDied
 
 
 def test_runs_a_job_and_returns_its_result() -> None:
@@ -99,3 +99,23 @@ def test_a_shared_run_that_fails_fails_for_everyone_who_waited() -> None:
     outcomes = asyncio.run(scenario())
     assert [str(outcome) for outcome in outcomes] == ["the script broke"] * 3
     runner.shutdown()
+
+
+def test_a_worker_process_that_dies_fails_its_job_and_the_next_job_runs() -> None:
+    """A crash in C (or the OOM killer) takes a worker process down: that job fails with a clear
+    error, and the lab goes on in a fresh pool instead of refusing everything after."""
+    runner = JobRunner(workers=1, queue=2, processes=True)
+
+    async def scenario() -> None:
+        with pytest.raises(WorkerDied, match="ended abruptly"):
+            await runner.run(partial(os._exit, 3), timeout=60)
+        assert await runner.run(partial(pow, 2, 10), timeout=60) == 1024
+        with pytest.raises(WorkerDied):
+            await runner.run(partial(os._exit, 4), timeout=60)
+        assert await runner.run(partial(pow, 3, 3), timeout=60) == 27
+
+    try:
+        asyncio.run(scenario())
+        assert runner.admitted == 0
+    finally:
+        runner.shutdown()
