@@ -12,8 +12,10 @@ took down, and the next job gets a fresh pool: one crash never disables a lab.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import multiprocessing
 import os
+import tempfile
 import threading
 from collections.abc import Callable, Hashable
 from concurrent.futures import (
@@ -24,6 +26,7 @@ from concurrent.futures import (
     ThreadPoolExecutor,
 )
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -45,6 +48,17 @@ class WorkerDied(Exception):
     """The worker process running a job ended abruptly."""
 
 
+def _holding(lock: str, job: Callable[[], T]) -> T:
+    """Run `job` holding the machine-wide lock `lock` (an flock, released if the process dies)."""
+    path = Path(tempfile.gettempdir()) / f"gil-lab-{os.getuid()}-{lock}.lock"
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            return job()
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 class JobRunner:
     def __init__(
         self,
@@ -54,15 +68,21 @@ class JobRunner:
         retry_after: int = 5,
         processes: bool = False,
         nice: int = 0,
+        exclusive: str | None = None,
     ) -> None:
         """`processes=True` runs jobs in worker processes (started on first use with "spawn",
         never forked from the server's threads): for pure-Python CPU work, which in a thread
         would hold the server's GIL and slow every other request. Jobs must then pickle
         (a module-level function, or functools.partial of one). Those processes run `nice`
-        steps below the server, so seconds of work there never delay a page."""
+        steps below the server, so seconds of work there never delay a page.
+
+        `exclusive` names a lock that every job of every runner so named holds while it runs,
+        across all the processes on this machine (the server's workers each have their own
+        runners): for timed experiments, which two at once would disturb."""
         self.workers = workers or max(1, len(os.sched_getaffinity(0)))
         self.capacity = self.workers + queue
         self.retry_after = retry_after
+        self._exclusive = exclusive
         if processes:
             self._new_executor: Callable[[], Executor] = partial(
                 ProcessPoolExecutor,
@@ -91,6 +111,8 @@ class JobRunner:
             if self._admitted >= self.capacity:
                 raise Busy(self.retry_after)
             self._admitted += 1
+        if self._exclusive is not None:
+            job = partial(_holding, self._exclusive, job)
         try:
             executor, future = self._submit(job)
         except BaseException:

@@ -49,10 +49,11 @@ _runner: JobRunner | None = None
 
 def measurement_runner() -> JobRunner:
     """The one runner for timed experiments (the GIL lab and the versions page): one worker,
-    because two measurements side by side would disturb each other's timings."""
+    because two measurements side by side would disturb each other's timings, and one at a time
+    across all the server's worker processes too (GILLAB_WORKERS)."""
     global _runner
     if _runner is None:
-        _runner = JobRunner(workers=1, queue=12, retry_after=5)
+        _runner = JobRunner(workers=1, queue=12, retry_after=5, exclusive="measurements")
     return _runner
 
 

@@ -3,7 +3,9 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 from functools import partial
+from itertools import pairwise
 
 import pytest
 
@@ -118,4 +120,27 @@ def test_a_worker_process_that_dies_fails_its_job_and_the_next_job_runs() -> Non
         asyncio.run(scenario())
         assert runner.admitted == 0
     finally:
+        runner.shutdown()
+
+
+def test_runners_sharing_an_exclusive_lock_never_run_at_once() -> None:
+    """Each server worker has its own measurement runner; the timed experiments of all of them
+    still take turns, machine-wide."""
+    spans: list[tuple[float, float]] = []
+
+    def measure() -> None:
+        started = time.monotonic()
+        time.sleep(0.05)
+        spans.append((started, time.monotonic()))
+
+    runners = [JobRunner(workers=2, queue=4, exclusive=f"test-{os.getpid()}") for _ in range(2)]
+
+    async def scenario() -> None:
+        await asyncio.gather(*(runner.run(measure, timeout=10) for runner in runners * 3))
+
+    asyncio.run(scenario())
+    spans.sort()
+    assert len(spans) == 6
+    assert all(end <= following for (_, end), (following, _) in pairwise(spans))
+    for runner in runners:
         runner.shutdown()
