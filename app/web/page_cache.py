@@ -10,7 +10,8 @@ whether gzip is accepted.
 
 Never kept: streams (a body sent in several parts), anything but a 200, answers larger than
 MAX_ENTRY_BYTES, and every route not marked pure (the labs' measurements differ on each run).
-Each worker process keeps its own table; all of them serve the same bytes.
+Each worker process keeps its own table; all of them serve the same bytes. `Kept`, the table,
+also keeps the simulator's played steps (app.web.sim_pages).
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def _is_pure(scope: Scope) -> bool:
 
 
 class Kept(Generic[K, V]):
-    """A table bounded in bytes (as `size` counts them) that drops the least recently used."""
+    """A table bounded in bytes (as `size` counts them) that drops the least recently used.
+    Not locked: only the event loop's thread uses one."""
 
     def __init__(self, max_bytes: int, size: Callable[[K, V], int]) -> None:
         self.max_bytes = max_bytes
