@@ -19,17 +19,9 @@ from app.web import challenge_view
 from app.web.challenges import MAX_SCHEDULE_CHARS, challenge_or_404
 from app.web.errors import BadParameter
 from app.web.page_cache import pure
-from app.web.templating import templates
+from app.web.templating import is_htmx, templates
 
 router = APIRouter(tags=["pages"])
-
-
-def _is_htmx(request: Request) -> bool:
-    # A history restore after a cache miss wants the whole page back.
-    return (
-        request.headers.get("HX-Request") == "true"
-        and request.headers.get("HX-History-Restore-Request") != "true"
-    )
 
 
 @router.get("/challenges", response_class=HTMLResponse, summary="Every challenge, by lesson")
@@ -75,7 +67,7 @@ def challenge_page(
             suggestion=challenge_view.challenge_url(challenge, nearest),
         ) from None
     context = {"view": view, "section": "challenges"}
-    if _is_htmx(request):
+    if is_htmx(request):
         # The links are canonical already; their hx-push-url puts them in the history.
         return templates.TemplateResponse(
             request, "challenges/play.html", context, block_name="play"

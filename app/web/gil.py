@@ -37,6 +37,7 @@ from app.web.gil_models import (
     TimelineModel,
 )
 from app.web.page_cache import pure
+from app.web.security import is_embed
 from app.web.templating import templates
 
 router = APIRouter(tags=["gil"])
@@ -233,7 +234,7 @@ def _pyrace(statement: str, switching: str, n: int, interval: int) -> pyrace.PyR
 def _panel(request: Request, name: str, context: dict[str, Any]) -> Response:
     """One panel of the GIL lab: its block for htmx, or a page around it for a plain link
     (with minimal chrome when `?embed=1`, for a lesson's iframe)."""
-    embed = request.query_params.get("embed", "").lower() in {"1", "true", "yes", "on"}
+    embed = is_embed(request.scope["query_string"])
     context = {"section": "gil", "panel": name, "embed": embed, **context}
     if request.headers.get("HX-Request") == "true":
         return templates.TemplateResponse(request, "gil_panel.html", context, block_name="panel")

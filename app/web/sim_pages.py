@@ -48,7 +48,7 @@ from app.web.params import (
     ScheduleQuery,
     SeedQuery,
 )
-from app.web.templating import templates
+from app.web.templating import is_htmx, templates
 
 router = APIRouter(tags=["pages"])
 
@@ -125,14 +125,6 @@ def _nearest_valid(query: Mapping[str, str], error: InvalidParameter) -> str:
         return "/sim"
 
 
-def _is_htmx(request: Request) -> bool:
-    # A history restore after a cache miss wants the whole page back.
-    return (
-        request.headers.get("HX-Request") == "true"
-        and request.headers.get("HX-History-Restore-Request") != "true"
-    )
-
-
 def _run_params(config: Config, *, embed: bool) -> dict[str, str]:
     """A run's configuration as query parameters: no schedule, no step."""
     params = Permalink(config=config, schedule="", step=0).params()
@@ -201,7 +193,7 @@ def sim_page(
         return _predict_page(request, run, step, embed, score, guess, said)
     if play and step == len(run.steps):
         step = 0  # play at the end replays from the start
-    fragment = _is_htmx(request)
+    fragment = is_htmx(request)
     context = _sim_context(run, step, embed=embed, fragment=fragment, playing=play, speed=speed)
     if not fragment:
         return templates.TemplateResponse(request, "sim.html", context)
@@ -241,7 +233,7 @@ def _predict_page(
     """Predict mode (app.web.predict_view): a guess is judged here and becomes the next state's
     URL, where the score has moved on; the page itself is /sim's, plus the predict panel."""
     score = Score.parse(score_text)
-    fragment = _is_htmx(request)
+    fragment = is_htmx(request)
     if guess is not None:
         score, step, said = predict_view.answer(run, step, score, guess), step + 1, guess
         if not fragment:
@@ -340,7 +332,7 @@ async def explore_page(
     wait: Annotated[bool, Query(description="Count before answering (for no-script use).")] = False,
 ) -> Response:
     query = f"scenario={scenario.value}&mode={mode.value}&n={n}"
-    fragment = _is_htmx(request)
+    fragment = is_htmx(request)
     histogram = None
     if fragment or wait:
         histogram = await _explore(scenario, mode, n)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fastapi import Request
 from jinja2_fragments.fastapi import Jinja2Blocks
 
 from app.web.assets import SCRIPTS, TEMPLATES_DIR
@@ -13,3 +14,13 @@ templates = Jinja2Blocks(directory=TEMPLATES_DIR)
 def configure(settings: Settings) -> None:
     """Expose what every page's <head> needs (the pinned scripts and the offline switch)."""
     templates.env.globals.update(scripts=SCRIPTS, offline=settings.offline)
+
+
+def is_htmx(request: Request) -> bool:
+    """Whether to answer with the blocks that change rather than the whole page: an htmx
+    request, except a history restore after a cache miss, which wants the whole page back.
+    (app.web.page_cache keys on both headers.)"""
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
