@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from app.web.serving import free_port
+from tests.serving import free_port
 
 REDIS_SERVER = shutil.which("redis-server")
 
