@@ -138,6 +138,8 @@ typedef struct worker {
     _Alignas(CACHE_LINE) shared *shared;
     int role, is_a, recording;
     long increments, decrements, failed_checks, frees, use_after_free, double_free;
+    int read_freed;      /* this thread has loaded the count from freed memory */
+    long freed_value;    /* the first value it loaded there */
     long *record, recorded;
     struct timespec start, end;
 } worker;
@@ -147,9 +149,12 @@ static long long ns_between(const struct timespec *a, const struct timespec *b) 
     return (long long)(b->tv_sec - a->tv_sec) * 1000000000LL + (b->tv_nsec - a->tv_nsec);
 }
 
-/* Every access to the object first asks whether it was freed: that is the quarantine's count. */
-static inline void touch(worker *w) {
-    if (atomic_load_explicit(&w->shared->freed, memory_order_relaxed)) w->use_after_free++;
+/* Every access to the object first asks whether it was freed: that is the quarantine's count.
+ * Returns whether it was. */
+static inline int touch(worker *w) {
+    int freed = atomic_load_explicit(&w->shared->freed, memory_order_relaxed);
+    if (freed) w->use_after_free++;
+    return freed;
 }
 
 static inline long seen(worker *w, long value) {
@@ -157,9 +162,16 @@ static inline long seen(worker *w, long value) {
     return value;
 }
 
+/* A load of the count. The first one from freed memory is kept: with a real free() it shows
+ * what glibc left there (its free-list pointer), which is what a check after the free sees. */
 static inline long rc_load(worker *w) {
-    touch(w);
-    return seen(w, atomic_load_explicit(&w->shared->object->rc, memory_order_relaxed));
+    int after_free = touch(w);
+    long value = atomic_load_explicit(&w->shared->object->rc, memory_order_relaxed);
+    if (after_free && !w->read_freed) {
+        w->read_freed = 1;
+        w->freed_value = value;
+    }
+    return seen(w, value);
 }
 
 static inline void rc_store(worker *w, long value) {
@@ -172,8 +184,10 @@ static inline void lock(worker *w) {
     if (s->mode == RACE_GLOBAL_LOCK) {
         pthread_mutex_lock(&s->global_lock);
     } else if (s->mode == RACE_OBJECT_LOCK) {
-        touch(w);
+        /* Counted once the lock is taken, as the simulator's `lock` step is: a thread that
+         * waited here while the other freed the object then locks freed memory. */
         pthread_mutex_lock(&s->object->lock);
+        touch(w);
     }
 }
 
@@ -362,6 +376,10 @@ static int run(const race_params *p, race_result *r, long *record_a, long *recor
         r->frees += workers[i].frees;
         r->use_after_free += workers[i].use_after_free;
         r->double_free += workers[i].double_free;
+    }
+    for (int i = 0; i < 2 && !r->read_freed; i++) { /* A's first: in inc-dec only A reads */
+        r->read_freed = workers[i].read_freed;
+        r->freed_value = workers[i].freed_value;
     }
     r->recorded_a = workers[0].recorded;
     r->recorded_b = workers[1].recorded;

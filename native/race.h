@@ -47,6 +47,9 @@ typedef struct race_result {
     long window_rc;       /* the count when both threads had left the recorded window */
     long recorded_a;      /* values in record_a */
     long recorded_b;      /* values in record_b */
+    int read_freed;       /* some thread loaded the count after the free */
+    long freed_value;     /* the first such load's value (A's if it made one): with a real
+                             free(), what glibc left in the freed memory */
 } race_result;
 
 /* Run one experiment in this process. record_a and record_b hold at least

@@ -114,6 +114,10 @@ class RaceResult:
     use_after_free: int | None
     double_free: int | None
     failed_checks: int | None
+    # The first value a thread loaded from the count after the free (None: no load did). With
+    # observed freeing the memory keeps its last value; with real freeing it is what glibc
+    # wrote over it, which is what inc-dec's check after the free really reads.
+    freed_read: int | None
     crashed: str | None  # e.g. "SIGABRT: free(): double free detected in tcache 2"
     elapsed_ns: int
 
@@ -183,6 +187,7 @@ def _result_of(raw: Any, scenario: Scenario, iterations: int, *, real: bool) -> 
         use_after_free=int(raw.use_after_free),
         double_free=int(raw.double_free),
         failed_checks=int(raw.failed_checks),
+        freed_read=int(raw.freed_value) if raw.read_freed else None,
         crashed=None,
         elapsed_ns=int(raw.elapsed_ns),
     )
@@ -231,6 +236,7 @@ def run_race(
             use_after_free=None,
             double_free=None,
             failed_checks=None,
+            freed_read=None,
             crashed=_crash_text(status, text),
             elapsed_ns=elapsed,
         )
