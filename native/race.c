@@ -179,11 +179,15 @@ static inline void rc_store(worker *w, long value) {
     atomic_store_explicit(&w->shared->object->rc, value, memory_order_relaxed);
 }
 
+static inline int lock_in_object(int mode) {
+    return mode == RACE_OBJECT_LOCK || mode == RACE_UNLOCK_THEN_FREE;
+}
+
 static inline void lock(worker *w) {
     shared *s = w->shared;
     if (s->mode == RACE_GLOBAL_LOCK) {
         pthread_mutex_lock(&s->global_lock);
-    } else if (s->mode == RACE_OBJECT_LOCK) {
+    } else if (lock_in_object(s->mode)) {
         /* Counted once the lock is taken, as the simulator's `lock` step is: a thread that
          * waited here while the other freed the object then locks freed memory. */
         pthread_mutex_lock(&s->object->lock);
@@ -195,7 +199,7 @@ static inline void unlock(worker *w) {
     shared *s = w->shared;
     if (s->mode == RACE_GLOBAL_LOCK) {
         pthread_mutex_unlock(&s->global_lock);
-    } else if (s->mode == RACE_OBJECT_LOCK) {
+    } else if (lock_in_object(s->mode)) {
         touch(w);
         pthread_mutex_unlock(&s->object->lock);
     }
@@ -267,9 +271,14 @@ static inline int dec(worker *w) {
     w->decrements++;
     if (reached_zero) {
         /* The seed frees before it unlocks (as the simulator does): in object-lock mode that
-         * unlock already touches freed memory. */
-        release_object(w);
-        unlock(w);
+         * unlock already touches freed memory. The last owner may as well unlock first. */
+        if (w->shared->mode == RACE_UNLOCK_THEN_FREE) {
+            unlock(w);
+            release_object(w);
+        } else {
+            release_object(w);
+            unlock(w);
+        }
         return 0;
     }
     unlock(w);
@@ -319,7 +328,8 @@ static void *work(void *arg) {
 
 static int valid(const race_params *p) {
     return p->experiment >= RACE_INC_INC && p->experiment <= RACE_DEC_DEC &&
-           p->mode >= RACE_NONE && p->mode <= RACE_ATOMIC && p->iterations >= 0 &&
+           ((p->mode >= RACE_NONE && p->mode <= RACE_ATOMIC) || p->mode == RACE_UNLOCK_THEN_FREE) &&
+           p->iterations >= 0 &&
            p->record_calls >= 0;
 }
 

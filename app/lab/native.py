@@ -43,9 +43,17 @@ def child_timeout_ms(iterations: int) -> int:
 _READS_PER_CALL = 3  # check, read, test: RACE_READS_PER_CALL in race.h
 _MESSAGE_BYTES = 1024
 
-NATIVE_MODES = (Mode.NONE, Mode.GLOBAL_LOCK, Mode.OBJECT_LOCK, Mode.ATOMIC)
+NATIVE_MODES = (Mode.NONE, Mode.GLOBAL_LOCK, Mode.OBJECT_LOCK, Mode.UNLOCK_THEN_FREE, Mode.ATOMIC)
+# Modes the lock-cost table times: unlock-then-free's inc_ref is object-lock's.
+COST_MODES = (Mode.NONE, Mode.GLOBAL_LOCK, Mode.OBJECT_LOCK, Mode.ATOMIC)
 _EXPERIMENT_CODES = {Scenario.INC_INC: 0, Scenario.INC_DEC: 1, Scenario.DEC_DEC: 2}
-_MODE_CODES = {Mode.NONE: 0, Mode.GLOBAL_LOCK: 1, Mode.OBJECT_LOCK: 2, Mode.ATOMIC: 3}
+_MODE_CODES = {
+    Mode.NONE: 0,
+    Mode.GLOBAL_LOCK: 1,
+    Mode.OBJECT_LOCK: 2,
+    Mode.ATOMIC: 3,
+    Mode.UNLOCK_THEN_FREE: 6,  # RACE_UNLOCK_THEN_FREE
+}
 
 
 class Freeing(enum.StrEnum):
@@ -303,6 +311,6 @@ def cost_table(iterations: int) -> tuple[CostRow, ...]:
             objects=layout.objects,
             ns_per_op=measure_cost(mode, layout, iterations),
         )
-        for mode in NATIVE_MODES
+        for mode in COST_MODES
         for layout in Layout
     )

@@ -103,7 +103,7 @@ class Machine:
         self._instructions = {t: self.function(t).instructions for t in THREADS}
         self._has_lock = config.mode.has_lock
         self._gil = config.mode is Mode.GIL
-        self._object_lock = config.mode is Mode.OBJECT_LOCK
+        self._object_lock = config.mode.lock_in_object
         self._interval = config.interval or 1
 
     def function(self, thread: Thread) -> Function:

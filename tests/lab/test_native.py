@@ -13,7 +13,7 @@ from app.lab import native
 from app.lab.native import Freeing, Layout, RaceResult
 from app.sim import Config, Machine, Mode, Scenario
 
-LOCKED = (Mode.GLOBAL_LOCK, Mode.OBJECT_LOCK, Mode.ATOMIC)
+LOCKED = (Mode.GLOBAL_LOCK, Mode.OBJECT_LOCK, Mode.UNLOCK_THEN_FREE, Mode.ATOMIC)
 ONE_CPU = pytest.mark.skipif(
     native.cpu_count() < 2, reason="only one CPU: the two threads can never run at once"
 )
@@ -93,7 +93,7 @@ def test_a_real_free_run_without_a_crash_reports_its_counts() -> None:
 def test_the_cost_table_has_every_mode_in_every_layout() -> None:
     rows = native.cost_table(2_000)
     assert [(row.mode, row.layout) for row in rows] == [
-        (mode, layout) for mode in native.NATIVE_MODES for layout in Layout
+        (mode, layout) for mode in native.COST_MODES for layout in Layout
     ]
     assert all(row.ns_per_op > 0 for row in rows)
     assert {(row.layout, row.threads, row.objects) for row in rows} == {
