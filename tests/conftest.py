@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.web.settings import Settings
+from app.web.infra.settings import Settings
 
 
 @pytest.fixture(scope="session")
