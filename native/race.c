@@ -208,8 +208,10 @@ static inline void unlock(worker *w) {
 static void release_object(worker *w) {
     shared *s = w->shared;
     w->frees++;
-    if (atomic_exchange(&s->freed, 1)) w->double_free++;
+    /* free() first, then the flag: a thread that sees the flag set then loads what free()
+     * left in the memory (the flag's store orders free()'s writes before that load). */
     if (s->real_free) free(s->object); /* only ever in a child: race_run refuses real_free */
+    if (atomic_exchange(&s->freed, 1)) w->double_free++;
 }
 
 /* The seed's `obj->ref_counts++`: read, add, write. */

@@ -56,6 +56,13 @@ _MODE_CODES = {
 }
 
 
+def counterpart(mode: Mode) -> Mode | None:
+    """The native mode that runs what the simulator's `mode` runs (None: none does). The GIL
+    keeps whole calls apart, which is what one global lock around each call does."""
+    mode = Mode.GLOBAL_LOCK if mode is Mode.GIL else Mode(mode)
+    return mode if mode in NATIVE_MODES else None
+
+
 class Freeing(enum.StrEnum):
     OBSERVED = "observed"
     REAL = "real"

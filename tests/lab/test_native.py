@@ -176,3 +176,27 @@ def test_locked_and_atomic_runs_count_what_the_simulator_counts(
             seen.add(outcome)
         if scenario is Scenario.INC_DEC and calls == 1:
             assert any(freed for _, freed, _, _ in seen), "B never ran first in 50 runs"
+
+
+@ONE_CPU
+def test_after_a_real_free_the_check_reads_what_glibc_left_not_zero() -> None:
+    # TECH-NOTES "Freed memory is not zero": free() writes its free-list pointer over the
+    # count, so inc-dec's check after the free reads a non-zero value, passes, and A goes on.
+    # Observed freeing keeps the last value, 0, as the simulator does.
+    observed = [
+        r for r in native.run_races(Scenario.INC_DEC, Mode.GLOBAL_LOCK, 1_000, 20)
+        if r.freed_read is not None
+    ]
+    assert observed and all(r.freed_read == 0 for r in observed), observed
+    real = []
+    for result in native.run_races(
+        Scenario.INC_DEC, Mode.GLOBAL_LOCK, 1_000, native.MAX_RUNS, freeing=Freeing.REAL
+    ):
+        if result.freed_read is not None:
+            real.append(result)
+            if len(real) == 3:
+                break
+    assert real, "no real-free run read the count after its free in 50 runs"
+    for result in real:
+        assert result.freed_read != 0, result
+        assert result.use_after_free and result.use_after_free > 1, result  # the check passed
