@@ -223,3 +223,22 @@ def test_the_ratios_under_the_cost_chart_come_from_its_own_table(client: TestCli
         low = (alone[mode] - 0.005) / (alone["none"] + 0.005)
         high = (alone[mode] + 0.005) / max(alone["none"] - 0.005, 1e-9)
         assert low - 0.05 <= times <= high + 0.05, (mode, times, alone)
+
+
+def test_a_real_free_reports_what_the_check_read_from_freed_memory(client: TestClient) -> None:
+    # What the simulator's "freed object" link opens: inc-dec under one lock, free() for real.
+    params = {"experiment": "inc-dec", "mode": "global-lock", "iterations": 1000, "runs": 20,
+              "free": "real"}  # fmt: skip
+    runs = client.get("/api/native/race", params=params).json()["runs"]
+    read = [run["freed_read"] for run in runs if run["freed_read"] is not None]
+    if native.cpu_count() > 1:
+        assert read, runs
+    assert all(value != 0 for value in read), runs  # glibc's pointer, never a clean 0
+
+
+def test_the_unlock_then_free_mode_runs_natively(client: TestClient) -> None:
+    params = {"experiment": "dec-dec", "mode": "unlock-then-free", "iterations": 1000, "runs": 3}
+    body = client.get("/api/native/race", params=params).json()
+    assert body["mode"] == "unlock-then-free"
+    for run in body["runs"]:  # the last owner unlocks, then frees: nothing touches freed memory
+        assert (run["final_rc"], run["freed"], run["use_after_free"]) == (0, True, 0), run
