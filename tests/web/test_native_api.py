@@ -193,3 +193,22 @@ def test_the_cost_chart_renders_as_a_fragment_and_as_a_page(client: TestClient) 
     assert "false sharing" in fragment.text
     page = client.get("/lab/cost", params={"iterations": 1000})
     assert "<html" in page.text and 'id="cost-atomic-false-sharing"' in page.text
+
+
+def test_a_real_free_reports_what_the_check_read_from_freed_memory(client: TestClient) -> None:
+    # What the simulator's "freed object" link opens: inc-dec under one lock, free() for real.
+    params = {"experiment": "inc-dec", "mode": "global-lock", "iterations": 1000, "runs": 20,
+              "free": "real"}  # fmt: skip
+    runs = client.get("/api/native/race", params=params).json()["runs"]
+    read = [run["freed_read"] for run in runs if run["freed_read"] is not None]
+    if native.cpu_count() > 1:
+        assert read, runs
+    assert all(value != 0 for value in read), runs  # glibc's pointer, never a clean 0
+
+
+def test_the_unlock_then_free_mode_runs_natively(client: TestClient) -> None:
+    params = {"experiment": "dec-dec", "mode": "unlock-then-free", "iterations": 1000, "runs": 3}
+    body = client.get("/api/native/race", params=params).json()
+    assert body["mode"] == "unlock-then-free"
+    for run in body["runs"]:  # the last owner unlocks, then frees: nothing touches freed memory
+        assert (run["final_rc"], run["freed"], run["use_after_free"]) == (0, True, 0), run

@@ -38,7 +38,7 @@ COST_TIMEOUT_S = 30.0
 DEFAULT_ITERATIONS = 1_000_000
 DEFAULT_COST_ITERATIONS = 200_000
 
-ModeName = Literal["none", "global-lock", "object-lock", "atomic"]
+ModeName = Literal["none", "global-lock", "object-lock", "unlock-then-free", "atomic"]
 FreeName = Literal["observed", "real"]
 
 
@@ -99,6 +99,10 @@ class RunModel(BaseModel):
     freed: bool | None
     use_after_free: int | None = Field(description="accesses to the object after its free")
     double_free: int | None
+    freed_read: int | None = Field(
+        description="the first value a thread loaded from the count after the free (null: "
+        "none did); with free=real, what the allocator left in the freed memory"
+    )
     crashed: str | None = Field(description="e.g. 'SIGABRT: free(): double free detected ...'")
     elapsed_ns: int
     replay: str | None = Field(
@@ -111,7 +115,7 @@ class RunModel(BaseModel):
         return cls(
             final_rc=r.final_rc, expected_rc=r.expected_rc, lost_updates=r.lost_updates,
             freed=r.freed, use_after_free=r.use_after_free, double_free=r.double_free,
-            crashed=r.crashed, elapsed_ns=r.elapsed_ns,
+            freed_read=r.freed_read, crashed=r.crashed, elapsed_ns=r.elapsed_ns,
             replay=trial.replay.url if trial.replay else None,
         )  # fmt: skip
 
