@@ -30,6 +30,7 @@ from app.sim import (
     code_listing,
     simulate,
 )
+from app.web.infra.wording import plural
 
 STATUS_LABELS = {
     Status.READY: "ready",
@@ -366,11 +367,11 @@ def _banner(run: Run, step: int) -> Banner:
         )
     problems = []
     if outcome.lost_updates:
-        problems.append(_plural(outcome.lost_updates, "lost update"))
+        problems.append(plural(outcome.lost_updates, "lost update"))
     if outcome.use_after_free:
-        problems.append(_plural(outcome.use_after_free, "use after free", "uses after free"))
+        problems.append(plural(outcome.use_after_free, "use after free", "uses after free"))
     if outcome.double_free:
-        problems.append(_plural(outcome.double_free, "double free"))
+        problems.append(plural(outcome.double_free, "double free"))
     result = f"rc = {outcome.final_rc}, {'freed' if outcome.freed else 'not freed'}"
     detail = result + (": " + ", ".join(problems) if problems else "")
     return Banner(
@@ -382,9 +383,6 @@ def _banner(run: Run, step: int) -> Banner:
         why=_why(run),
     )
 
-
-def _plural(count: int, one: str, many: str | None = None) -> str:
-    return f"{count} {one}" if count == 1 else f"{count} {many or one + 's'}"
 
 
 def narrate(run: Run, step: int) -> str:
