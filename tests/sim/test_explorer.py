@@ -12,12 +12,13 @@ from app.sim import MAX_N_EXPLORE, Config, Mode, Scenario, TooLarge, explore, si
 from tests.sim.brute import enumerate_schedules
 
 # Sizes where brute force takes well under a second (mode none at n = 2 has ~190,000 schedules
-# for dec-dec; the locked, atomic and gil modes have far fewer).
+# for dec-dec; biased inc-dec at n = 2 has 7,620; the locked, atomic, gil and immortal modes
+# have fewer).
 SMALL = [
     (scenario, mode, n)
     for scenario in Scenario
     for mode in Mode
-    for n in ((1, 2) if mode in (Mode.NONE, Mode.ATOMIC) else (1, 2, 3))
+    for n in ((1, 2) if mode in (Mode.NONE, Mode.ATOMIC, Mode.BIASED) else (1, 2, 3))
     if not (mode is Mode.NONE and n == 2 and scenario is Scenario.DEC_DEC)
 ]
 
