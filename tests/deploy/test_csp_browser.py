@@ -1,7 +1,7 @@
 """Every page under the real Content-Security-Policy in Chromium: no violation, htmx running.
 
 The header tests prove what the policy says; this proves the pages live with it (htmx's own
-behaviour, the vendored fallback written by static/js/fallback.js, every stylesheet). Both with
+behaviour, the vendored fallback that static/js/loader.js adds, every stylesheet). Both with
 the CDN tags (unreachable here, so the fallback runs) and in offline mode.
 """
 
@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from app.main import create_app
-from app.web.serving import LiveServer, live_server
-from app.web.settings import Settings
-from app.web.sitemap import page_paths
+from app.web.infra.settings import Settings
+from app.web.infra.sitemap import page_paths
+from tests.serving import LiveServer, live_server
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 

@@ -9,10 +9,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.web.assets import SCRIPTS
-from app.web.security import is_embed, page_policy
-from app.web.settings import Settings
-from app.web.sitemap import page_paths
+from app.web.infra.assets import SCRIPTS
+from app.web.infra.security import is_embed, page_policy
+from app.web.infra.settings import Settings
+from app.web.infra.sitemap import page_paths
 
 
 def _directives(policy: str) -> dict[str, list[str]]:
@@ -37,7 +37,8 @@ def test_offline_mode_admits_no_cdn_at_all() -> None:
 def test_no_inline_styles_and_streams_only_to_this_site() -> None:
     directives = _directives(page_policy(offline=False, embed=False))
     assert directives["style-src"] == ["'self'"]
-    assert directives["connect-src"] == ["'self'"]
+    # Besides this site, only the exact pinned CDN files, which static/js/loader.js probes.
+    assert directives["connect-src"] == ["'self'", *(script.cdn_url for script in SCRIPTS)]
     assert directives["object-src"] == ["'none'"]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-_PACKAGE = Path(__file__).resolve().parent.parent
+_PACKAGE = Path(__file__).resolve().parents[2]  # app/, from app/web/infra/assets.py
 
 
 def _find(name: str) -> Path:
@@ -27,7 +27,7 @@ STATIC_DIR = _find("static")
 class Script:
     """A front-end library pinned to one version, from the CDN with a vendored fallback."""
 
-    name: str  # what static/js/fallback.js checks for: "htmx" or "sse"
+    name: str
     cdn_url: str
     integrity: str
     vendored: str  # path under /static

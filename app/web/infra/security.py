@@ -6,11 +6,11 @@ The policy the pages are written for:
   tags, and listed here too so a browser that knows CSP 3 checks them twice); no inline script,
   no inline event handler, no eval of anything a user sent;
 - styles only from this site (base.html tells htmx not to inject its indicator <style>);
-- fetches and event streams only back to this site;
+- fetches and event streams only back to this site (and, to probe them, the pinned CDN files);
 - framing: by this site only, except the embed mode (`?embed=1`) that teachers put in slides.
 
-The API reference (/docs, app.web.api_docs) is generated with an inline script; it gets a policy
-of its own that admits exactly that script (by its hash, computed from the page as rendered),
+The API reference (/docs, app.web.infra.api_docs) is generated with an inline script; it gets a
+policy of its own that admits exactly that script (by its hash, computed from the page as rendered),
 and inline styles, which Swagger UI sets as it draws.
 """
 
@@ -26,8 +26,8 @@ from fastapi import FastAPI
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.web import api_docs
-from app.web.assets import SCRIPTS
+from app.web.infra import api_docs
+from app.web.infra.assets import SCRIPTS
 
 _EMBED_VALUES = {"1", "true", "yes", "on"}
 _INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
@@ -48,15 +48,18 @@ def _policy(directives: dict[str, Iterable[str]]) -> str:
 def page_policy(*, offline: bool, embed: bool) -> str:
     """The Content-Security-Policy for the site's own pages."""
     scripts = ["'self'"]
+    # static/js/loader.js probes the CDN files with fetch() before it adds their tags.
+    fetches = ["'self'"]
     if not offline:
         for script in SCRIPTS:
             scripts += [script.cdn_url, f"'{script.integrity}'"]
+            fetches.append(script.cdn_url)
     directives: dict[str, Iterable[str]] = {
         "default-src": ["'self'"],
         "script-src": scripts,
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
-        "connect-src": ["'self'"],
+        "connect-src": fetches,
         "font-src": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'none'"],
@@ -76,7 +79,7 @@ def _inline_script_hashes(html: bytes) -> list[str]:
 
 
 def docs_policy(app: FastAPI) -> str:
-    """The policy for /docs (app.web.api_docs): its one inline script, by hash."""
+    """The policy for /docs (app.web.infra.api_docs): its one inline script, by hash."""
     hashes = _inline_script_hashes(bytes(api_docs.page(app).body))
     directives: dict[str, Iterable[str]] = {
         "default-src": ["'self'"],
