@@ -22,6 +22,7 @@ read and edited as C. How each op branches (`next`, `branch`, `alternative`):
 from __future__ import annotations
 
 from functools import cache
+from typing import Literal
 
 from app.sim.model import Op, Scenario, Thread
 from app.sim.program import Function, Instruction, Next
@@ -32,10 +33,11 @@ MAYBE_WEAKREF = 0x1  # _Py_REF_MAYBE_WEAKREF
 QUEUED = 0x2  # _Py_REF_QUEUED
 MERGED = 0x3  # _Py_REF_MERGED
 IMMORTAL_LOCAL = 0xFFFF_FFFF  # _Py_IMMORTAL_REFCNT_LOCAL: ob_ref_local of an immortal object
-FLAG_NAMES = ("init", "maybe-weakref", "queued", "merged")
+Flag = Literal["init", "maybe-weakref", "queued", "merged"]
+FLAG_NAMES: tuple[Flag, Flag, Flag, Flag] = ("init", "maybe-weakref", "queued", "merged")
 
 
-def flags_of(shared: int) -> str:
+def flags_of(shared: int) -> Flag:
     """The name of ob_ref_shared's flags (its low two bits)."""
     return FLAG_NAMES[shared & FLAG_MASK]
 

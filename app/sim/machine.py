@@ -104,7 +104,7 @@ class Step:
     queued: bool = False
 
     @property
-    def flags(self) -> str | None:
+    def flags(self) -> biased.Flag | None:
         """ob_ref_shared's flags by name (init, maybe-weakref, queued, merged)."""
         return None if self.ref_shared is None else biased.flags_of(self.ref_shared)
 
@@ -367,6 +367,7 @@ class Machine:
             if shared != biased.MERGED:
                 taken = instruction.branch
         elif op is Op.DEC_SHARED:
+            register = shared  # the value its successful compare-and-swap expected
             if shared in (0, biased.MAYBE_WEAKREF):
                 shared = biased.QUEUED  # the count stays: the queue holds the reference
                 taken = instruction.branch
