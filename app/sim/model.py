@@ -34,12 +34,19 @@ class Mode(enum.StrEnum):
     OBJECT_LOCK = "object-lock"
     ATOMIC = "atomic"
     GIL = "gil"
+    # object-lock, but the thread that frees unlocks first (docs/semantics.md)
+    UNLOCK_THEN_FREE = "unlock-then-free"
     BIASED = "biased"  # free-threaded CPython 3.13t: biased reference counting (docs/semantics.md)
     IMMORTAL = "immortal"  # the same code on an immortal object (PEP 683)
 
     @property
     def has_lock(self) -> bool:
-        return self in (Mode.GLOBAL_LOCK, Mode.OBJECT_LOCK)
+        return self in (Mode.GLOBAL_LOCK, Mode.OBJECT_LOCK, Mode.UNLOCK_THEN_FREE)
+
+    @property
+    def lock_in_object(self) -> bool:
+        """The mutex lives in the object: lock and unlock after its free touch freed memory."""
+        return self in (Mode.OBJECT_LOCK, Mode.UNLOCK_THEN_FREE)
 
     @property
     def free_threaded(self) -> bool:
