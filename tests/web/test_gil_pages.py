@@ -62,6 +62,19 @@ def test_timeline_json_has_the_contract_fields(client: TestClient) -> None:
     assert body["interval_ms"] == 5
     assert body["handoffs"] == len(body["slices"]) - 1
     assert set(body["slices"][0]) == {"thread", "start_ms", "end_ms"}
+    # The white space between and inside slices, and how busy the machine was (issue 17.3).
+    gaps = body["handover_gaps"]
+    assert gaps["count"] == len(body["slices"]) - 1
+    assert 0 <= gaps["low"] <= gaps["median"] <= gaps["high"]
+    assert body["longest_stall_ms"] <= body["stall_total_ms"] + 1e-9
+    assert body["conditions"]["cpus"] >= 1
+
+
+def test_the_timeline_panel_explains_its_white_space(client: TestClient) -> None:
+    page = client.get("/gil/timeline?interval_ms=1&duration_ms=100").text
+    assert 'id="timeline-gaps"' in page
+    assert "the GIL was changing hands, for a median of" in page
+    assert "below what the sampler sees" in page
 
 
 def test_pyrace_json(client: TestClient) -> None:

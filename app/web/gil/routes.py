@@ -263,6 +263,7 @@ def _timeline_context(timeline: gil.Timeline, duration_ms: int) -> dict[str, Any
     return {
         **_simulated_context(timeline.interval_ms),
         "timeline": timeline,
+        "gap_us": gil.GAP_US,
         "timeline_chart": gil_charts.timeline_chart(timeline),
         "distribution_chart": gil_charts.distribution_chart(timeline),
         "duration_ms": duration_ms,
