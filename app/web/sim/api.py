@@ -16,6 +16,7 @@ from app.sim import (
     simulate,
 )
 from app.sim.permalink import DEFAULT_N
+from app.web.infra.deps import ExplorationsDep
 from app.web.infra.page_cache import pure
 from app.web.sim import params
 from app.web.sim.params import (
@@ -161,8 +162,9 @@ def api_sim(
 @router.get("/explore", summary="Count every interleaving exactly, grouped by outcome")
 @pure
 async def api_explore(
+    runner: ExplorationsDep,
     scenario: ScenarioQuery = Scenario.INC_INC,
     mode: ModeQuery = Mode.NONE,
     n: ExploreNQuery = DEFAULT_N,
 ) -> ExploreResponse:
-    return ExploreResponse.of(await params.explore(scenario, mode, n))
+    return ExploreResponse.of(await params.explore(scenario, mode, n, runner=runner))
