@@ -164,7 +164,6 @@ class PyOutcomeModel(BaseModel):
     lost_updates: int
     switches: int
     refcounts_consistent: bool
-    use_after_free: int
 
 
 class PyRaceModel(BaseModel):
@@ -204,7 +203,6 @@ class PyRaceModel(BaseModel):
                 lost_updates=o.lost_updates,
                 switches=o.switches,
                 refcounts_consistent=o.refcounts_consistent,
-                use_after_free=o.use_after_free,
             ),
         )
 
@@ -225,6 +223,8 @@ class FactsModel(BaseModel):
     id_after: int
     refcount_sequence: list[RefcountStepModel]
     refcount_module_literal: int
+    refcount_compiled_literal: int
+    refcount_interactive_literal: int
     refcount_small_int_1: int
     notes: dict[str, str] = Field(description="why each value is what it is on this version")
 
@@ -244,6 +244,8 @@ class FactsModel(BaseModel):
                 for step in facts.refcount_sequence
             ],
             refcount_module_literal=facts.refcount_module_literal,
+            refcount_compiled_literal=facts.refcount_compiled_literal,
+            refcount_interactive_literal=facts.refcount_interactive_literal,
             refcount_small_int_1=facts.refcount_small_int_1,
             notes=explain(facts),
         )

@@ -90,8 +90,8 @@ Iterations = Annotated[
 ]
 Runs = Annotated[int, Query(ge=lost_updates.MIN_RUNS, le=lost_updates.MAX_RUNS)]
 SwitchingParam = Annotated[
-    Literal["any-bytecode", "checkpoints"],
-    Query(description="where the interpreter may switch: up to 3.9, or 3.10+"),
+    Literal["any-bytecode", "checkpoints", "resume"],
+    Query(description="where the interpreter checks for a switch: 3.6-3.9, 3.10, or 3.11-3.13"),
 ]
 PyN = Annotated[int, Query(ge=1, le=pyrace.MAX_N, description="iterations per thread")]
 Bytecodes = Annotated[
@@ -290,6 +290,7 @@ def _pyrace_context(statement: str, switching: str, n: int, interval: int) -> di
             "interval": interval,
         },
         "pyrace_statements": pyrace.SOURCE,
+        "pyrace_switching": tuple(pyrace.Switching),
     }
 
 
