@@ -61,7 +61,7 @@ def _measurements() -> JobRunner:
     return JobRunner(workers=1, queue=12, retry_after=5, exclusive="measurements")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Resources:
     settings: Settings
     pages: Pages
@@ -72,6 +72,7 @@ class Resources:
     native_runs: JobRunner
     measurements: JobRunner
     survey: SurveyCache
+    stopped: bool = False
 
     @classmethod
     def build(cls, settings: Settings) -> Resources:
@@ -89,7 +90,17 @@ class Resources:
             survey=SurveyCache(measurements),
         )
 
+    def start(self) -> None:
+        """Fresh runners after a stop: an app may be served again (test clients run its
+        lifespan once per session, some once per request)."""
+        if self.stopped:
+            self.explorations, self.native_runs = _explorations(), _native_runs()
+            self.measurements = _measurements()
+            self.survey = SurveyCache(self.measurements)
+            self.stopped = False
+
     def stop(self) -> None:
         """Stop every runner: their worker processes (and whatever those forked) end now."""
         for runner in (self.explorations, self.native_runs, self.measurements):
             runner.shutdown()
+        self.stopped = True
