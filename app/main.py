@@ -22,6 +22,10 @@ from app.web.infra.resources import Resources
 from app.web.infra.settings import Settings
 from app.web.lab import routes as native_lab
 from app.web.lessons import pages as lessons
+from app.web.live import api as live_api
+from app.web.live import deps as live_deps
+from app.web.live import pages as live_pages
+from app.web.live import stream as live_stream
 from app.web.sim import api as sim_api
 from app.web.sim import pages as sim_pages
 
@@ -37,11 +41,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        resources.start()
+        await resources.start()
         try:
             yield
         finally:
-            resources.stop()
+            await resources.stop()
 
     app = FastAPI(
         title="GIL Lab",
@@ -53,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.resources = resources  # routes get them through app.web.infra.deps
     errors.install(app)
+    live_deps.install(app)
     # Pages, CSS and the vendored scripts shrink several times, and so do event streams: a played
     # step re-sends the run's timeline (9 KB at n = 2, 73 KB at n = 30; 0.4 and 5 KB gzipped),
     # and a class plays at once on one network. Starlette flushes each streamed chunk
@@ -79,4 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(challenges.router)
     app.include_router(challenge_pages.router)
     app.include_router(lessons.router)
+    app.include_router(live_api.router)
+    app.include_router(live_stream.router)
+    app.include_router(live_pages.router)
     return app

@@ -1,6 +1,6 @@
 """Everything an app owns that outlives a request, built once by `create_app` and stopped by its
-lifespan: the template environment, the labs' job runners, the /versions survey, the stream
-limit, the page cache's table and the simulator's played steps.
+lifespan: the template environment, the labs' job runners, the /versions survey, the live
+classes' store, the stream limit, the page cache's table and the simulator's played steps.
 
 Routes never reach for these through module globals: they take them as typed dependencies
 (app.web.infra.deps), which tests override. Two apps in one process (as the tests make) share
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from app.lab import native
 from app.lab.jobs import JobRunner
 from app.lab.survey_cache import SurveyCache
+from app.live.classes import LiveClasses, open_classes
 from app.sim import Config
 from app.web.infra.limits import Streams
 from app.web.infra.page_cache import Entry, Kept, Key, page_table
@@ -61,6 +62,15 @@ def _measurements() -> JobRunner:
     return JobRunner(workers=1, queue=12, retry_after=5, exclusive="measurements")
 
 
+def _live(settings: Settings) -> LiveClasses:
+    # Live classes outlive requests: their store opens and closes with the server.
+    return open_classes(
+        redis_url=settings.redis_url,
+        sqlite_path=settings.live_db_path(),
+        max_classes=settings.max_classes,
+    )
+
+
 @dataclass(slots=True, kw_only=True)
 class Resources:
     settings: Settings
@@ -72,6 +82,7 @@ class Resources:
     native_runs: JobRunner
     measurements: JobRunner
     survey: SurveyCache
+    live: LiveClasses
     stopped: bool = False
 
     @classmethod
@@ -88,19 +99,24 @@ class Resources:
             native_runs=_native_runs(),
             measurements=measurements,
             survey=SurveyCache(measurements),
+            live=_live(settings),
         )
 
-    def start(self) -> None:
-        """Fresh runners after a stop: an app may be served again (test clients run its
-        lifespan once per session, some once per request)."""
+    async def start(self) -> None:
+        """Open the live classes' store. After a stop, fresh runners and store first: an app may
+        be served again (test clients run its lifespan once per session, some once a request)."""
         if self.stopped:
             self.explorations, self.native_runs = _explorations(), _native_runs()
             self.measurements = _measurements()
             self.survey = SurveyCache(self.measurements)
+            self.live = _live(self.settings)
             self.stopped = False
+        await self.live.start()
 
-    def stop(self) -> None:
-        """Stop every runner: their worker processes (and whatever those forked) end now."""
+    async def stop(self) -> None:
+        """Stop every runner (their worker processes, and whatever those forked, end now) and
+        close the live classes' store."""
         for runner in (self.explorations, self.native_runs, self.measurements):
             runner.shutdown()
         self.stopped = True
+        await self.live.stop()

@@ -53,6 +53,7 @@ class Pages:
         url: str | None = None,
         replace_url: bool = False,
         status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
     ) -> HTMLResponse:
         """The page `name`; for an htmx request, only its `blocks` when it names any. The
         template sees `fragment` (true when only blocks are sent, so it can mark side panels
@@ -63,13 +64,18 @@ class Pages:
         response: HTMLResponse
         if fragment:
             response = self._templates.TemplateResponse(
-                request, name, full_context, status_code=status_code, block_names=list(blocks)
+                request,
+                name,
+                full_context,
+                status_code=status_code,
+                headers=headers,
+                block_names=list(blocks),
             )  # type: ignore[assignment]
             if url is not None:
                 response.headers["HX-Replace-Url" if replace_url else "HX-Push-Url"] = url
         else:
             response = self._templates.TemplateResponse(
-                request, name, full_context, status_code=status_code
+                request, name, full_context, status_code=status_code, headers=headers
             )  # type: ignore[assignment]
         return response
 

@@ -23,6 +23,7 @@ from app.lab.trial import Trial, run_trial, series
 from app.sim import Mode, Scenario
 from app.web.infra.deps import NativeRunsDep, PagesDep
 from app.web.infra.page_cache import pure
+from app.web.infra.security import is_embed
 from app.web.infra.templating import Pages
 
 router = APIRouter(tags=["native lab"])
@@ -33,7 +34,7 @@ COST_TIMEOUT_S = 30.0
 DEFAULT_ITERATIONS = 1_000_000
 DEFAULT_COST_ITERATIONS = 200_000
 
-ModeName = Literal["none", "global-lock", "object-lock", "atomic"]
+ModeName = Literal["none", "global-lock", "object-lock", "unlock-then-free", "atomic"]
 FreeName = Literal["observed", "real"]
 
 
@@ -94,6 +95,10 @@ class RunModel(BaseModel):
     freed: bool | None
     use_after_free: int | None = Field(description="accesses to the object after its free")
     double_free: int | None
+    freed_read: int | None = Field(
+        description="the first value a thread loaded from the count after the free (null: "
+        "none did); with free=real, what the allocator left in the freed memory"
+    )
     crashed: str | None = Field(description="e.g. 'SIGABRT: free(): double free detected ...'")
     elapsed_ns: int
     replay: str | None = Field(
@@ -106,7 +111,7 @@ class RunModel(BaseModel):
         return cls(
             final_rc=r.final_rc, expected_rc=r.expected_rc, lost_updates=r.lost_updates,
             freed=r.freed, use_after_free=r.use_after_free, double_free=r.double_free,
-            crashed=r.crashed, elapsed_ns=r.elapsed_ns,
+            freed_read=r.freed_read, crashed=r.crashed, elapsed_ns=r.elapsed_ns,
             replay=trial.replay.url if trial.replay else None,
         )  # fmt: skip
 
@@ -272,7 +277,13 @@ async def lab_cost(
     runner: NativeRunsDep,
     iterations: CostIterations = DEFAULT_COST_ITERATIONS,
 ) -> HTMLResponse:
-    """The whole lab page with the chart filled in, or only the chart for htmx."""
+    """The whole lab page with the chart filled in, only the chart for htmx, or the chart
+    alone in a minimal page with `embed=1` (a lesson's iframe)."""
     rows = await _cost(runner, iterations)
-    context = _page_context(race_query(), run=False, cost=rows, cost_iterations=iterations)
+    relative = native.relative_costs(rows, native.Layout.ONE_THREAD)
+    context = _page_context(
+        race_query(), run=False, cost=rows, cost_iterations=iterations, relative=relative
+    )
+    if is_embed(request.scope["query_string"]):
+        return pages.render(request, "lab_cost_panel.html", {**context, "embed": True})
     return pages.render(request, "lab.html", context, blocks=("cost",))
