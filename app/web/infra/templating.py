@@ -19,6 +19,7 @@ from jinja2_fragments import render_blocks
 from jinja2_fragments.fastapi import Jinja2Blocks
 
 from app.web.infra.assets import SCRIPTS, TEMPLATES_DIR
+from app.web.infra.wording import plural
 
 
 def is_htmx(request: Request) -> bool:
@@ -38,6 +39,7 @@ class Pages:
         self._templates = Jinja2Blocks(directory=TEMPLATES_DIR)
         # What every page's <head> needs: the pinned scripts and the offline switch.
         self._templates.env.globals.update(scripts=SCRIPTS, offline=offline)
+        self._templates.env.filters["plural"] = plural  # {{ lost | plural("update") }} lost
 
     @property
     def env(self) -> Environment:

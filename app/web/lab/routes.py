@@ -250,8 +250,8 @@ async def stream_race(
         current = series(query.experiment, query.mode, query.iterations, trials)
         html = _fragment(pages, request, "result", trial=trial, series=current, query=query)
         yield ServerSentEvent(raw_data=html, event="result")
-    done = _fragment(pages, request, "done", count=len(trials))
-    yield ServerSentEvent(raw_data=done, event="done")
+    done = series(query.experiment, query.mode, query.iterations, trials)
+    yield ServerSentEvent(raw_data=_fragment(pages, request, "done", series=done), event="done")
 
 
 def _page_context(query: RaceQuery, *, run: bool, **extra: Any) -> dict[str, Any]:
