@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 
 from app.lab.jobs import JobRunner
 from app.main import create_app
-from app.web import gil
-from app.web.settings import Settings
+from app.web.gil import routes as gil
+from app.web.infra.settings import Settings
 from tests.live_server import serve
 
 

@@ -15,9 +15,9 @@ import pytest
 from fastapi.testclient import TestClient
 from markupsafe import escape  # the escaping Jinja2 applies
 
-from app.lessons import LESSONS, Example, Lesson
 from app.main import create_app
-from app.web.settings import Settings
+from app.web.infra.settings import Settings
+from app.web.lessons.content import LESSONS, Example, Lesson
 from tests.live_server import serve
 
 EXAMPLES = [(lesson, example) for lesson in LESSONS for example in lesson.examples]

@@ -26,8 +26,8 @@ from app.sim import (
     pyrace,
     simulate,
 )
-from app.web import gil_charts
-from app.web.gil_models import (
+from app.web.gil import charts as gil_charts
+from app.web.gil.models import (
     CpuModel,
     DelayModel,
     FactsModel,
@@ -36,9 +36,9 @@ from app.web.gil_models import (
     RaceModel,
     TimelineModel,
 )
-from app.web.page_cache import pure
-from app.web.security import is_embed
-from app.web.templating import templates
+from app.web.infra.page_cache import pure
+from app.web.infra.security import is_embed
+from app.web.infra.templating import templates
 
 router = APIRouter(tags=["gil"])
 T = TypeVar("T")
