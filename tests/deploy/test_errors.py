@@ -123,9 +123,8 @@ def test_the_explorer_outlives_a_killed_worker_process(faulty: TestClient) -> No
     """The OOM killer (or anything else) ending an exploration's process is not a dead lab."""
     url = "/api/explore?scenario=inc-dec&mode=none&n=2"
     assert faulty.get(url).status_code == 200
-    for worker in list(params._explorations._executor._processes.values()):  # type: ignore[attr-defined]
-        os.kill(worker.pid, signal.SIGKILL)
-        worker.join(10)
+    for pid in params._explorations.worker_pids():
+        os.kill(pid, signal.SIGKILL)
     again = faulty.get("/api/explore?scenario=inc-dec&mode=none&n=3")
     assert again.status_code == 200, again.text
     assert again.json()["total"] > 0
