@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
@@ -11,13 +14,18 @@ from app.web.challenges import api as challenges
 from app.web.challenges import pages as challenge_pages
 from app.web.gil import routes as gil
 from app.web.gil import versions
-from app.web.infra import api_docs, errors, health, security, templating
+from app.web.infra import api_docs, errors, health, security
 from app.web.infra.assets import STATIC_DIR
 from app.web.infra.limits import StreamLimit
 from app.web.infra.page_cache import PageCache
+from app.web.infra.resources import Resources
 from app.web.infra.settings import Settings
 from app.web.lab import routes as native_lab
 from app.web.lessons import pages as lessons
+from app.web.live import api as live_api
+from app.web.live import deps as live_deps
+from app.web.live import pages as live_pages
+from app.web.live import stream as live_stream
 from app.web.sim import api as sim_api
 from app.web.sim import pages as sim_pages
 
@@ -29,16 +37,27 @@ COMPRESSED_ALREADY = tuple(
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
-    templating.configure(settings)
+    resources = Resources.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await resources.start()
+        try:
+            yield
+        finally:
+            await resources.stop()
+
     app = FastAPI(
         title="GIL Lab",
         summary="Experiments that show what CPython's Global Interpreter Lock solves.",
         version="0.1.0",
         docs_url=None,  # app.web.infra.api_docs serves /docs from the vendored Swagger UI
         redoc_url=None,
+        lifespan=lifespan,
     )
-    app.state.settings = settings
+    app.state.resources = resources  # routes get them through app.web.infra.deps
     errors.install(app)
+    live_deps.install(app)
     # Pages, CSS and the vendored scripts shrink several times, and so do event streams: a played
     # step re-sends the run's timeline (9 KB at n = 2, 73 KB at n = 30; 0.4 and 5 KB gzipped),
     # and a class plays at once on one network. Starlette flushes each streamed chunk
@@ -51,8 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         exclude_content_types=COMPRESSED_ALREADY,
     )
     # Outside the compression, so a page kept is kept compressed and costs no CPU at all.
-    app.add_middleware(PageCache, max_bytes=settings.cache_mb << 20)
-    app.add_middleware(StreamLimit, max_streams=settings.max_streams)
+    app.add_middleware(PageCache, kept=resources.page_table)
+    app.add_middleware(StreamLimit, streams=resources.streams)
     security.install(app, offline=settings.offline)  # outermost: refusals get the headers too
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     api_docs.install(app)
@@ -65,4 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(challenges.router)
     app.include_router(challenge_pages.router)
     app.include_router(lessons.router)
+    app.include_router(live_api.router)
+    app.include_router(live_stream.router)
+    app.include_router(live_pages.router)
     return app

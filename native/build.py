@@ -33,6 +33,8 @@ typedef struct race_result {
     long window_rc;
     long recorded_a;
     long recorded_b;
+    int read_freed;
+    long freed_value;
 } race_result;
 
 #define RACE_READS_PER_CALL 3

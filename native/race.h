@@ -3,8 +3,8 @@
  * Two threads, A and B, update the reference count of one shared object, exactly as the
  * simulator's scenarios describe (DESIGN.md): inc-inc (both increment, unchecked), inc-dec
  * (A increments, checked; B decrements and frees at 0) and dec-dec (both decrement from 2n).
- * Each runs in one of four modes: no lock, one global mutex, a mutex inside the object, or
- * C11 atomics.
+ * Each runs in one of five modes: no lock, one global mutex, a mutex inside the object (freed,
+ * as the seed does it, before it is unlocked; or unlocked first), or C11 atomics.
  *
  * Freeing is either observed (the object is quarantined: never really freed, each later access
  * and each second free is counted) or real (free() is called; only ever in a forked child, see
@@ -16,7 +16,13 @@
 #include <stddef.h>
 
 enum race_experiment { RACE_INC_INC = 0, RACE_INC_DEC = 1, RACE_DEC_DEC = 2 };
-enum race_mode { RACE_NONE = 0, RACE_GLOBAL_LOCK = 1, RACE_OBJECT_LOCK = 2, RACE_ATOMIC = 3 };
+enum race_mode {
+    RACE_NONE = 0,
+    RACE_GLOBAL_LOCK = 1,
+    RACE_OBJECT_LOCK = 2,
+    RACE_ATOMIC = 3,
+    RACE_UNLOCK_THEN_FREE = 6 /* object-lock, but dec_ref unlocks before it frees */
+};
 enum race_layout {
     RACE_ONE_THREAD = 0,     /* one thread, one object */
     RACE_ONE_OBJECT = 1,     /* two threads, one shared object */
@@ -47,6 +53,9 @@ typedef struct race_result {
     long window_rc;       /* the count when both threads had left the recorded window */
     long recorded_a;      /* values in record_a */
     long recorded_b;      /* values in record_b */
+    int read_freed;       /* some thread loaded the count after the free */
+    long freed_value;     /* the first such load's value (A's if it made one): with a real
+                             free(), what glibc left in the freed memory */
 } race_result;
 
 /* Run one experiment in this process. record_a and record_b hold at least

@@ -48,6 +48,8 @@ from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from typing import Any, TypeVar
 
+from app.lab.conditions import marked
+
 T = TypeVar("T")
 
 _POLL_S = 0.1  # how often a busy worker's exit status is checked
@@ -313,6 +315,9 @@ class JobRunner:
             if self._admitted >= self.capacity:
                 raise Busy(self.retry_after)
             self._admitted += 1
+        # Marked while it runs (not while it waits for the exclusive lock), so measurements
+        # elsewhere can say that another lab job shared the machine (app.lab.conditions).
+        job = partial(marked, job)
         if self._exclusive is not None:
             job = partial(_holding, self._exclusive, job)
         try:

@@ -20,7 +20,7 @@ import enum
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,9 +43,24 @@ def child_timeout_ms(iterations: int) -> int:
 _READS_PER_CALL = 3  # check, read, test: RACE_READS_PER_CALL in race.h
 _MESSAGE_BYTES = 1024
 
-NATIVE_MODES = (Mode.NONE, Mode.GLOBAL_LOCK, Mode.OBJECT_LOCK, Mode.ATOMIC)
+NATIVE_MODES = (Mode.NONE, Mode.GLOBAL_LOCK, Mode.OBJECT_LOCK, Mode.UNLOCK_THEN_FREE, Mode.ATOMIC)
+# Modes the lock-cost table times: unlock-then-free's inc_ref is object-lock's.
+COST_MODES = (Mode.NONE, Mode.GLOBAL_LOCK, Mode.OBJECT_LOCK, Mode.ATOMIC)
 _EXPERIMENT_CODES = {Scenario.INC_INC: 0, Scenario.INC_DEC: 1, Scenario.DEC_DEC: 2}
-_MODE_CODES = {Mode.NONE: 0, Mode.GLOBAL_LOCK: 1, Mode.OBJECT_LOCK: 2, Mode.ATOMIC: 3}
+_MODE_CODES = {
+    Mode.NONE: 0,
+    Mode.GLOBAL_LOCK: 1,
+    Mode.OBJECT_LOCK: 2,
+    Mode.ATOMIC: 3,
+    Mode.UNLOCK_THEN_FREE: 6,  # RACE_UNLOCK_THEN_FREE
+}
+
+
+def counterpart(mode: Mode) -> Mode | None:
+    """The native mode that runs what the simulator's `mode` runs (None: none does). The GIL
+    keeps whole calls apart, which is what one global lock around each call does."""
+    mode = Mode.GLOBAL_LOCK if mode is Mode.GIL else Mode(mode)
+    return mode if mode in NATIVE_MODES else None
 
 
 class Freeing(enum.StrEnum):
@@ -114,6 +129,10 @@ class RaceResult:
     use_after_free: int | None
     double_free: int | None
     failed_checks: int | None
+    # The first value a thread loaded from the count after the free (None: no load did). With
+    # observed freeing the memory keeps its last value; with real freeing it is what glibc
+    # wrote over it, which is what inc-dec's check after the free really reads.
+    freed_read: int | None
     crashed: str | None  # e.g. "SIGABRT: free(): double free detected in tcache 2"
     elapsed_ns: int
 
@@ -183,6 +202,7 @@ def _result_of(raw: Any, scenario: Scenario, iterations: int, *, real: bool) -> 
         use_after_free=int(raw.use_after_free),
         double_free=int(raw.double_free),
         failed_checks=int(raw.failed_checks),
+        freed_read=int(raw.freed_value) if raw.read_freed else None,
         crashed=None,
         elapsed_ns=int(raw.elapsed_ns),
     )
@@ -231,6 +251,7 @@ def run_race(
             use_after_free=None,
             double_free=None,
             failed_checks=None,
+            freed_read=None,
             crashed=_crash_text(status, text),
             elapsed_ns=elapsed,
         )
@@ -297,6 +318,30 @@ def cost_table(iterations: int) -> tuple[CostRow, ...]:
             objects=layout.objects,
             ns_per_op=measure_cost(mode, layout, iterations),
         )
-        for mode in NATIVE_MODES
+        for mode in COST_MODES
         for layout in Layout
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RelativeCost:
+    """How many plain increments one update under `mode` costs, in one layout."""
+
+    mode: Mode
+    layout: Layout
+    times_plain: float
+
+
+def relative_costs(rows: Sequence[CostRow], layout: Layout) -> tuple[RelativeCost, ...]:
+    """Each locking mode's cost in `layout` over the plain increment's in the same layout,
+    from a measured table: what a page says about "N times a plain increment" comes from here,
+    never from prose. Empty when the table lacks the plain row or it measured 0."""
+    in_layout = [row for row in rows if row.layout is layout]
+    plain = next((row.ns_per_op for row in in_layout if row.mode is Mode.NONE), 0.0)
+    if plain <= 0:
+        return ()
+    return tuple(
+        RelativeCost(mode=row.mode, layout=layout, times_plain=row.ns_per_op / plain)
+        for row in in_layout
+        if row.mode is not Mode.NONE
     )

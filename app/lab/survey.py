@@ -22,8 +22,10 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal, get_args
 
 from app.lab import gil, scripts
+from app.lab.interpreter import int_layout
 from app.lab.interpreters import Interpreter
 from app.lab.jobs import TimedOut, WorkerDied
+from app.sim.pyrace import Switching, switching_of
 
 Statement = Literal["inplace", "call"]
 STATEMENTS: tuple[Statement, ...] = get_args(Statement)
@@ -37,8 +39,6 @@ IntervalMs = Literal["5", "1", "0.1"]
 CONVOY_INTERVALS_MS: tuple[float, ...] = tuple(float(value) for value in get_args(IntervalMs))
 SLICE_DURATION_MS = 400  # about 80 slices at 5 ms: enough for a steady median
 IMMORTAL_REFCOUNT = 2**32 - 1  # what 3.12+ reports for an immortal object on 64-bit builds
-# A gap between switch points: 3.10 moved the checks to back-edges, calls and returns.
-SWITCH_ONLY_AT_CALLS = (3, 10)
 
 
 class ExperimentFailed(Exception):
@@ -239,35 +239,35 @@ def explain_race(interpreter: Interpreter, race: RaceResult) -> str:
             f"No GIL in this build, yet no update was lost in {runs} runs: the threads "
             "barely overlapped here; the statement is no more atomic than with the GIL."
         )
+    switching = switching_of(version)
     if race.statement == "inplace":
-        if version < SWITCH_ONLY_AT_CALLS:
+        if switching is Switching.ANY_BYTECODE:
             if lost:
                 return (
-                    f"{interpreter.series} may hand the GIL over between any two bytecodes, "
-                    f"so a thread switched out between the load and the store of `n += 1` "
-                    f"writes back a stale value: {share} of the updates were lost."
+                    f"{interpreter.series} checks for a switch {switching.rule}, so after the "
+                    f"load of `n` and after the add: a thread switched out there writes back a "
+                    f"stale value, and {share} of the updates were lost."
                 )
             return (
-                f"{interpreter.series} may switch between any two bytecodes of `n += 1`, but "
-                f"no run of {runs} happened to: run it again."
+                f"{interpreter.series} may switch after the load of `n` in `n += 1`, but no "
+                f"run of {runs} happened to: run it again."
             )
         if lost:
             return (
-                f"{interpreter.series} checks for a switch only at back-edges, calls and "
-                f"returns, none of which lies inside `n += 1`, yet {share} of the updates were "
-                "lost: something else switched threads here (a signal, a debugger, a tracer)."
+                f"{interpreter.series} checks for a switch only {switching.rule}, none of "
+                f"which lies inside `n += 1`, yet {share} of the updates were lost: something "
+                "else switched threads here (a signal, a debugger, a tracer)."
             )
         return (
-            f"{interpreter.series} checks for a switch only at loop back-edges, calls and "
-            "returns, so `n += 1` no longer loses updates; it is not atomic, just never "
-            "interrupted in the middle."
+            f"{interpreter.series} checks for a switch only {switching.rule}, so `n += 1` no "
+            "longer loses updates; it is not atomic, just never interrupted in the middle."
         )
     # call
     if lost:
         return (
             f"The call to `one()` between the load of `n` and the store is a switch point on "
-            f"every version, {interpreter.series} included: {share} of the updates were lost "
-            f"({lost} of {runs} runs)."
+            f"every version (entering a Python function checks), {interpreter.series} "
+            f"included: {share} of the updates were lost ({lost} of {runs} runs)."
         )
     return (
         f"No update lost in {runs} runs, but the call to `one()` is a switch point: the race "
@@ -300,12 +300,7 @@ def explain_facts(interpreter: Interpreter, facts: Facts) -> dict[str, str]:
         else f"{facts.refcount_fresh_int}: the name that holds it and what this version adds "
         "while calling getrefcount."
     )
-    notes["sizeof_2781"] = (
-        f"{facts.sizeof_2781} bytes: the reference count, the type pointer and the size (8 "
-        "bytes each on 64 bits) and one 30-bit digit in 4 bytes."
-        if facts.sizeof_2781 == 28
-        else f"{facts.sizeof_2781} bytes: this build's int header differs from the classic 28."
-    )
+    notes["sizeof_2781"] = int_layout(version, facts.sizeof_2781)
     notes["switch_interval_ms"] = (
         f"{facts.switch_interval_ms:g} ms: a thread waiting for the GIL asks the holder to "
         "drop it after this long (the default since Python 3.2)."

@@ -22,6 +22,7 @@ class Next(enum.IntEnum):
     END_CALL = -1  # the call returned normally; the thread's loop goes on
     STOP_FAILED = -2  # the call failed its check; the thread stops
     STOP_FREED = -3  # the call freed the object; the thread's loop breaks
+    RESUME = -4  # an eval-breaker merge is over; the thread's loop goes on where it was
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -30,6 +31,7 @@ class Instruction:
     line: int
     next: int  # instruction index, or a Next target
     branch: int | None = None  # check: when it fails; test / atomic-sub: when rc is not 0
+    alternative: int | None = None  # a third way out (modes biased, immortal; see biased.py)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,6 +39,7 @@ class Function:
     name: str
     listing: tuple[str, ...]
     instructions: tuple[Instruction, ...]
+    merge_entry: int | None = None  # where the owner's eval-breaker merge starts (mode biased)
 
 
 _END, _FAILED, _FREED = Next.END_CALL, Next.STOP_FAILED, Next.STOP_FREED
@@ -181,6 +184,42 @@ int dec_ref(object *obj) {{
     )
 
 
+def _dec_locked_unlock_first(mutex: str) -> Function:
+    """dec_ref of mode unlock-then-free: the thread that took the count to 0 owns the object
+    (nobody else holds a reference), so it may unlock before it frees; nothing it does after
+    the free touches the object (docs/semantics.md)."""
+    return _function(
+        f"""
+int dec_ref(object *obj) {{
+    pthread_mutex_lock({mutex});
+    if (obj->ref_count <= 0) {{
+        pthread_mutex_unlock({mutex});
+        return -1;
+    }}
+    obj->ref_count--;
+    if (obj->ref_count == 0) {{
+        pthread_mutex_unlock({mutex});
+        free(obj);
+        return 1;
+    }}
+    pthread_mutex_unlock({mutex});
+    return 0;
+}}""",
+        [
+            (Op.LOCK, 2, 1, None),
+            (Op.CHECK, 3, 3, 2),
+            (Op.UNLOCK, 4, _FAILED, None),
+            (Op.READ, 7, 4, None),
+            (Op.SUB, 7, 5, None),
+            (Op.WRITE, 7, 6, None),
+            (Op.TEST, 8, 7, 9),
+            (Op.UNLOCK, 9, 8, None),
+            (Op.FREE, 10, _FREED, None),
+            (Op.UNLOCK, 13, _END, None),
+        ],
+    )
+
+
 # Mode atomic: C11 read-modify-write operations that no other thread can split.
 
 _INC_ATOMIC = _function(
@@ -233,6 +272,11 @@ _TABLE: dict[Mode, tuple[Function, Function, Function]] = {
         _inc_checked_locked(_OBJECT_MUTEX),
         _dec_locked(_OBJECT_MUTEX),
     ),
+    Mode.UNLOCK_THEN_FREE: (
+        _inc_locked(_OBJECT_MUTEX),
+        _inc_checked_locked(_OBJECT_MUTEX),
+        _dec_locked_unlock_first(_OBJECT_MUTEX),
+    ),
     Mode.ATOMIC: (_INC_ATOMIC, _INC_CHECKED_ATOMIC, _DEC_ATOMIC),
 }
 
@@ -240,8 +284,12 @@ _TABLE: dict[Mode, tuple[Function, Function, Function]] = {
 @cache
 def function_for(scenario: Scenario, mode: Mode, thread: Thread) -> Function:
     """The function `thread` calls n times in `scenario` under `mode`."""
-    inc, inc_checked, dec = _TABLE[Mode(mode)]
-    scenario = Scenario(scenario)
+    mode, scenario = Mode(mode), Scenario(scenario)
+    if mode.free_threaded:
+        from app.sim.biased import free_threaded_function  # biased.py builds on this module
+
+        return free_threaded_function(scenario, Thread(thread))
+    inc, inc_checked, dec = _TABLE[mode]
     if scenario is Scenario.INC_INC:
         return inc
     if scenario is Scenario.DEC_DEC:

@@ -3,7 +3,8 @@
 Reusable by every area's browser tests: `live_server` is the base URL of a real uvicorn
 serving the app on a free port; `page` is a fresh Playwright page (own context, so no cookies
 or history leak between tests) with a default timeout short enough that a broken page fails
-fast. No network reaches the pinned CDN here, so every page exercises the vendored fallback.
+fast. The server runs in offline mode (htmx from static/vendor/, deferred, so it is running
+once a page has loaded); tests/browser/test_network.py covers the CDN path and its fallback.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from app.main import create_app
@@ -37,9 +39,15 @@ DEFAULT_TIMEOUT_MS = 10_000
 
 
 @pytest.fixture(scope="session")
-def live_server() -> Iterator[str]:
+def live_app() -> FastAPI:
+    """The app `live_server` serves (a test may override its dependencies)."""
+    return create_app(Settings(offline=True))
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app: FastAPI) -> Iterator[str]:
     """Serve the app on 127.0.0.1 and a free port; yield its base URL."""
-    with serve(create_app(Settings())) as base_url:
+    with serve(live_app) as base_url:
         yield base_url
 
 

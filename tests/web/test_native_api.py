@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.lab import native
-from app.lab.jobs import Busy
+from app.lab.jobs import Busy, JobRunner
+from app.web.infra import deps
 from app.web.lab import routes as native_lab
 
 ONE_CPU = pytest.mark.skipif(
@@ -114,14 +116,17 @@ def test_a_real_free_crash_is_reported_and_the_server_keeps_serving(client: Test
     assert client.get("/healthz").text == "ok"
 
 
-def _busy(job: Callable[[], object], *, timeout: float) -> object:
-    raise Busy(7)
+class _FullRunner:
+    """A runner whose queue is always full."""
+
+    async def run(self, job: Callable[[], object], *, timeout: float) -> object:
+        raise Busy(7)
 
 
 def test_a_full_lab_answers_429_with_retry_after(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
+    app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(native_lab._runner, "run", _busy)
+    monkeypatch.setitem(app.dependency_overrides, deps.native_runs, _FullRunner)
     response = client.get("/api/native/race", params={"iterations": 10})
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "7"
@@ -131,19 +136,25 @@ def test_a_full_lab_answers_429_with_retry_after(
     assert "busy" in text and "event: done" in text
 
 
-def test_a_streamed_series_waits_for_a_turn_while_the_lab_is_full(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    run = native_lab._runner.run
-    refusals = iter([Busy(0), Busy(0)])
+class _FullTwice:
+    """The app's own runner, except that it is full for the first two jobs."""
 
-    async def full_twice(job: Callable[[], object], *, timeout: float) -> object:
-        refusal = next(refusals, None)
+    def __init__(self, runner: JobRunner) -> None:
+        self._runner = runner
+        self._refusals = iter([Busy(0), Busy(0)])
+
+    async def run(self, job: Callable[[], object], *, timeout: float) -> object:
+        refusal = next(self._refusals, None)
         if refusal is not None:
             raise refusal
-        return await run(job, timeout=timeout)
+        return await self._runner.run(job, timeout=timeout)
 
-    monkeypatch.setattr(native_lab._runner, "run", full_twice)
+
+def test_a_streamed_series_waits_for_a_turn_while_the_lab_is_full(
+    app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = _FullTwice(deps.resources_of(app).native_runs)
+    monkeypatch.setitem(app.dependency_overrides, deps.native_runs, lambda: runner)
     params = {"experiment": "inc-inc", "mode": "atomic", "iterations": 1000, "runs": 2}
     with client.stream("GET", "/stream/native/race", params=params) as stream:
         events = _events("".join(stream.iter_text()))
@@ -266,3 +277,67 @@ def test_the_lab_comes_back_at_once_when_its_worker_dies_with_a_forked_child(
     race = client.get("/api/native/race?experiment=inc-inc&mode=atomic&iterations=1000")
     assert race.status_code == 200
     assert time.monotonic() - started < 10
+
+
+def test_the_ratios_under_the_cost_chart_come_from_its_own_table(client: TestClient) -> None:
+    """Issue 13.9: lesson 5 said "tens of times" where the table showed 3-4x and 12-15x; the
+    ratios are now computed from the figures the same panel shows."""
+    import re
+
+    page = client.get("/lab/cost", params={"iterations": 2000, "embed": 1}).text
+    assert "<html" in page and 'class="site-header"' not in page
+    cells = re.findall(
+        r"<tr><td>([a-z-]+)</td><td>1</td><td>1</td><td>one thread, one object</td>"
+        r"<td>([0-9.]+)</td></tr>",
+        page,
+    )
+    alone = {mode: float(ns) for mode, ns in cells}
+    assert set(alone) == {"none", "global-lock", "object-lock", "atomic"}
+    line = re.search(r'<p class="relative-costs" id="relative-costs">(.*?)</p>', page, re.S)
+    assert line is not None
+    shown = dict(
+        zip(
+            ("global-lock", "object-lock", "atomic"),
+            (float(x) for x in re.findall(r"<strong>([0-9.]+)\u00d7</strong>", line.group(1))),
+            strict=True,
+        )
+    )
+    for mode, times in shown.items():
+        # The table rounds to 0.01 ns, the line to 0.1: allow for both roundings.
+        low = (alone[mode] - 0.005) / (alone["none"] + 0.005)
+        high = (alone[mode] + 0.005) / max(alone["none"] - 0.005, 1e-9)
+        assert low - 0.05 <= times <= high + 0.05, (mode, times, alone)
+
+
+def test_a_real_free_reports_what_the_check_read_from_freed_memory(client: TestClient) -> None:
+    # What the simulator's "freed object" link opens: inc-dec under one lock, free() for real.
+    params = {"experiment": "inc-dec", "mode": "global-lock", "iterations": 1000, "runs": 20,
+              "free": "real"}  # fmt: skip
+    runs = client.get("/api/native/race", params=params).json()["runs"]
+    read = [run["freed_read"] for run in runs if run["freed_read"] is not None]
+    if native.cpu_count() > 1:
+        assert read, runs
+    assert all(value != 0 for value in read), runs  # glibc's pointer, never a clean 0
+
+
+def test_the_unlock_then_free_mode_runs_natively(client: TestClient) -> None:
+    params = {"experiment": "dec-dec", "mode": "unlock-then-free", "iterations": 1000, "runs": 3}
+    body = client.get("/api/native/race", params=params).json()
+    assert body["mode"] == "unlock-then-free"
+    for run in body["runs"]:  # the last owner unlocks, then frees: nothing touches freed memory
+        assert (run["final_rc"], run["freed"], run["use_after_free"]) == (0, True, 0), run
+
+
+def test_a_real_free_run_says_what_its_runs_did(client: TestClient) -> None:
+    """Issue 17.4: after real frees the page said "Final count of 0 runs: No finished run yet"
+    and "Runs that lost updates 0". Every dec-dec run frees the count, so none leaves one."""
+    params = {"experiment": "dec-dec", "mode": "atomic", "iterations": 1000, "runs": 2,
+              "free": "real"}
+    with client.stream("GET", "/stream/native/race", params=params) as stream:
+        events = _events("".join(stream.iter_text()))
+    last_run, done = events[-2][1], events[-1][1]
+    assert "Final count of 0 runs" not in last_run and "No finished run yet" not in last_run
+    assert "No final count to plot" in last_run
+    assert "none could be counted" in last_run
+    assert "freed the count for real" in done or "crashed" in done
+    assert done.startswith("<span>Done: 2 runs (")

@@ -11,8 +11,10 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from app.main import create_app
 from app.sim import (
     Config,
     Mode,
@@ -23,7 +25,8 @@ from app.sim import (
     explore,
     simulate,
 )
-from app.web.sim import pages as sim_pages
+from app.web.infra import deps, resources
+from app.web.infra.settings import Settings
 from app.web.sim import view as sim_view
 
 HTMX = {"HX-Request": "true"}
@@ -101,6 +104,42 @@ def test_finished_run_shows_outcome_against_the_correct_one(client: TestClient) 
     assert "Correct would be rc = 3, not freed" in banner
     correct = client.get("/sim?scenario=inc-inc&mode=none&n=1&schedule=A3B3&step=6").text
     assert _by_id(correct, "outcome").startswith("Correct: rc = 3, not freed")
+
+
+def test_the_seeds_safe_outcome_is_a_wrong_result_and_the_page_says_why(
+    client: TestClient,
+) -> None:
+    page = client.get("/sim?scenario=inc-dec&mode=global-lock&n=1&schedule=B8A3&step=11").text
+    banner = _by_id(page, "outcome")
+    assert banner.startswith("Wrong result: rc = 0, freed: 1 use after free")
+    assert "Correct would be rc = 1, not freed." in banner
+    why = _by_id(page, "outcome-why")
+    assert "The seed calls this outcome safe: it is not." in why
+    assert "glibc writes its free-list pointer" in why
+    kept = client.get("/sim?scenario=inc-dec&mode=global-lock&n=1&schedule=A6B7&step=13").text
+    assert _by_id(kept, "outcome").startswith("Correct: rc = 1, not freed")
+    assert 'id="outcome-why"' not in kept
+
+
+def test_a_freed_state_links_to_the_same_race_in_c_with_a_real_free(client: TestClient) -> None:
+    base = "/sim?scenario=inc-dec&mode=global-lock&n=1&schedule=B8A3"
+    before = client.get(f"{base}&step=6").text  # B has not freed yet
+    assert 'id="native-real-free"' not in before
+    after = client.get(f"{base}&step=7").text
+    link = re.search(r'id="native-real-free" href="([^"]+)"', after)
+    assert link, "no link to the native lab from the freed object"
+    url = urlsplit(html.unescape(link.group(1)))
+    assert url.path == "/lab"
+    query = {key: values[0] for key, values in parse_qs(url.query).items()}
+    assert query == {
+        "experiment": "inc-dec", "mode": "global-lock", "iterations": "1000", "runs": "10",
+        "free": "real", "run": "true",
+    }  # fmt: skip
+    lab = client.get(f"{url.path}?{url.query}")
+    assert lab.status_code == 200 and "/stream/native/race?" in lab.text
+    # The GIL keeps whole calls apart: natively that is one global lock around each call.
+    gil = sim_view.native_race_url(Config(scenario=Scenario.INC_DEC, mode=Mode.GIL, n=2))
+    assert gil is not None and "mode=global-lock" in gil
 
 
 def test_event_log_links_each_event_to_its_step(client: TestClient) -> None:
@@ -306,23 +345,21 @@ def test_stream_resumes_after_the_last_event_id(client: TestClient) -> None:
 
 
 def test_stream_stops_when_the_client_goes(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
+    app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rendered: list[int] = []
-    original = sim_pages._sim_context
-
-    def counting(run, step, **kwargs):  # type: ignore[no-untyped-def]
-        rendered.append(step)
-        return original(run, step, **kwargs)
-
-    monkeypatch.setattr(sim_pages, "_sim_context", counting)
+    played = resources.played_steps()  # every step the stream renders lands here
+    monkeypatch.setitem(app.dependency_overrides, deps.played_steps, lambda: played)
+    streams = deps.resources_of(app).streams
     url = "/stream/sim?scenario=inc-inc&mode=none&n=10&step=0&speed=20"  # 60 steps, 3 s
     with client.stream("GET", url) as response:
         for line in response.iter_lines():
             if line.startswith("event: step"):
                 break
-    time.sleep(0.5)  # ten more steps' worth at speed 20, had the server gone on
-    assert 1 <= len(rendered) <= 3
+    deadline = time.monotonic() + 2
+    while streams.active and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert streams.active == 0  # the stream ended (and gave back its place under the limit)
+    assert 1 <= len(played) <= 3  # within a step or two of the client leaving, not 60 steps
 
 
 @pytest.mark.parametrize(
@@ -496,13 +533,19 @@ def test_expected_outcome_follows_the_design_table() -> None:
     assert sim_view.expected_outcome(INC_INC_1) == "rc = 3, not freed"
     dec = Config(scenario=Scenario.DEC_DEC, mode=Mode.NONE, n=4)
     assert sim_view.expected_outcome(dec) == "rc = 0, freed exactly once"
+    inc_dec = Config(scenario=Scenario.INC_DEC, mode=Mode.GLOBAL_LOCK, n=2)
+    assert sim_view.expected_outcome(inc_dec) == "rc = 1, not freed"
 
 
-def test_too_many_players_get_429(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sim_pages._streams, "open", sim_pages.MAX_STREAMS)
-    response = client.get("/stream/sim?n=1")
-    assert response.status_code == 429
-    assert response.headers["Retry-After"] == "5"
+def test_players_past_the_stream_limit_get_429() -> None:
+    with TestClient(create_app(Settings(max_streams=1))) as small:
+        with small.stream("GET", "/stream/sim?n=10&speed=2") as playing:
+            lines = playing.iter_lines()  # kept: a dropped iterator closes the stream
+            assert next(lines).startswith("event: step")
+            refused = small.get("/stream/sim?n=1")
+        assert small.get("/stream/sim?n=1").status_code == 200  # the place is free again
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "5"
 
 
 @pytest.mark.parametrize("scenario", list(Scenario))

@@ -1,6 +1,7 @@
 """The /explore histogram, drawn from the core's `Exploration`: one bar per outcome group.
 
-Each bar says what kind of outcome it is (correct, lost update, use after free, double free) by
+Each bar says what kind of outcome it is (correct, lost update, use after free, double free,
+freed early: while A was still taking its reference) by
 colour and by label, its exact count of schedules and its share, and links to a witness
 schedule in /sim at its last step, where the same outcome shows.
 """
@@ -29,6 +30,7 @@ KIND_LABELS = {
     "lost-update": "lost update",
     "use-after-free": "use after free",
     "double-free": "double free",
+    "freed-early": "freed early",
 }
 
 ROW_HEIGHT = 76  # a label line, the bar, a count line
@@ -51,11 +53,22 @@ class Bar:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ThreadSteps:
+    """Every micro-step one thread takes in some schedule: the explorer's proof of what a
+    thread never does (mode biased, inc-inc: the owner never uses an atomic or a lock)."""
+
+    thread: str
+    ops: tuple[str, ...]
+    atomic_or_locking: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Histogram:
     total_text: str
     bars: tuple[Bar, ...]
     height: int
     kinds: tuple[tuple[str, str], ...]  # (kind, label) present, for the legend
+    steps: tuple[ThreadSteps, ...]
 
     @property
     def any_without_gil(self) -> bool:
@@ -70,6 +83,8 @@ def kind_of(outcome: OutcomeCount) -> str:
         return "double-free"
     if outcome.use_after_free:
         return "use-after-free"
+    if outcome.freed:  # inc-dec only: freed while A was still taking its reference
+        return "freed-early"
     return "lost-update"
 
 
@@ -132,6 +147,14 @@ def build(exploration: Exploration) -> Histogram:
         bars=tuple(bars),
         height=len(bars) * ROW_HEIGHT,
         kinds=tuple((kind, KIND_LABELS[kind]) for kind in KIND_LABELS if kind in seen),
+        steps=tuple(
+            ThreadSteps(
+                thread=thread.value,
+                ops=tuple(op.value for op in ops),
+                atomic_or_locking=tuple(op.value for op in exploration.atomic_or_locking(thread)),
+            )
+            for thread, ops in exploration.ops.items()
+        ),
     )
 
 

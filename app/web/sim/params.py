@@ -1,6 +1,5 @@
-"""Query parameters shared by the simulator's pages and its JSON API, and the one bounded
-runner for explorations (the largest take seconds of CPU): the bounds and the descriptions
-that 422s and /docs show are written once."""
+"""Query parameters shared by the simulator's pages and its JSON API, and how both run an
+exploration: the bounds and the descriptions that 422s and /docs show are written once."""
 
 from __future__ import annotations
 
@@ -18,7 +17,13 @@ MAX_SCHEDULE_CHARS = 4000  # a whole run at n = MAX_N_SIMULATE, spelled letter b
 EXPLORE_TIMEOUT_S = 30.0
 
 ScenarioQuery = Annotated[Scenario, Query(description="Which calls the two threads make.")]
-ModeQuery = Annotated[Mode, Query(description="How the reference count is protected.")]
+ModeQuery = Annotated[
+    Mode,
+    Query(
+        description="How the reference count is protected; biased and immortal are "
+        "free-threaded CPython 3.13t's biased reference counting and immortal objects."
+    ),
+]
 SimNQuery = Annotated[int, Query(ge=1, le=MAX_N_SIMULATE, description="Calls per thread.")]
 ExploreNQuery = Annotated[int, Query(ge=1, le=MAX_N_EXPLORE, description="Calls per thread.")]
 IntervalQuery = Annotated[
@@ -37,15 +42,8 @@ SeedQuery = Annotated[
     Query(ge=0, le=MAX_SEED, description="Random choices after the schedule runs out."),
 ]
 
-# At most one exploration per core at a time and a few waiting; then 429 with Retry-After.
-# Worker processes, not threads: an exploration is seconds of pure Python, which in a thread
-# would hold the server's GIL and slow every page (seen: /healthz from 12 ms to 140 ms). They
-# run at a lower CPU priority too: on two cores, pages must not wait behind seconds of counting.
-_explorations = JobRunner(queue=8, processes=True, nice=10)
-
-
-async def explore(scenario: Scenario, mode: Mode, n: int) -> Exploration:
-    """The explorer, off the event loop and out of the server's process, bounded (each worker
-    keeps the core's cache of results)."""
+async def explore(scenario: Scenario, mode: Mode, n: int, *, runner: JobRunner) -> Exploration:
+    """The explorer, off the event loop and out of the server's process, on the app's bounded
+    runner for explorations (each worker keeps the core's cache of results)."""
     job = partial(explore_exactly, Scenario(scenario), Mode(mode), n)
-    return await _explorations.run(job, timeout=EXPLORE_TIMEOUT_S)
+    return await runner.run(job, timeout=EXPLORE_TIMEOUT_S)

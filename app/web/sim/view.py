@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
+from app.lab import native
 from app.sim import (
     Config,
     Event,
@@ -22,12 +24,15 @@ from app.sim import (
     Run,
     Scenario,
     ScheduleError,
+    State,
     Status,
     Step,
     Thread,
     code_listing,
     simulate,
 )
+from app.sim.biased import IMMORTAL_LOCAL, MAYBE_WEAKREF, flags_of, shared_count
+from app.web.infra.wording import plural
 
 STATUS_LABELS = {
     Status.READY: "ready",
@@ -43,6 +48,9 @@ EVENT_LABELS = {
     Event.DOUBLE_FREE: "double free",
     Event.FAILED_CHECK: "failed check",
     Event.FREED: "object freed",
+    Event.IMMORTAL: "immortal: nothing written",
+    Event.QUEUED: "queued to the owner",
+    Event.MERGED: "counts merged",
 }
 
 SCENARIO_LABELS = {
@@ -55,8 +63,11 @@ MODE_LABELS = {
     Mode.NONE: "no lock",
     Mode.GLOBAL_LOCK: "one global lock",
     Mode.OBJECT_LOCK: "a lock inside the object",
+    Mode.UNLOCK_THEN_FREE: "a lock inside the object, unlocked before the free",
     Mode.ATOMIC: "atomic instructions",
     Mode.GIL: "the GIL",
+    Mode.BIASED: "biased counting (3.13t)",
+    Mode.IMMORTAL: "an immortal object (3.13t)",
 }
 
 
@@ -117,6 +128,32 @@ class Banner:
     headline: str
     detail: str
     expected: str
+    why: str = ""  # why a run that looks fine is not correct (DESIGN.md's words)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SplitCount:
+    """Modes biased and immortal: the object's fields as free-threaded CPython lays them out."""
+
+    owner: str | None  # ob_tid: the owning thread, None for 0
+    local: int  # ob_ref_local
+    shared: int  # ob_ref_shared as stored
+    shared_count: int  # ob_ref_shared >> 2
+    flags: str  # its low two bits by name
+    queued: bool  # on the owner's merge queue
+    immortal: bool
+
+    @classmethod
+    def of(cls, state: State) -> SplitCount:
+        return cls(
+            owner=_name(state.owner),
+            local=state.local,
+            shared=state.shared,
+            shared_count=shared_count(state.shared),
+            flags=flags_of(state.shared),
+            queued=state.queued,
+            immortal=state.local == IMMORTAL_LOCAL,
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -136,10 +173,12 @@ class SimView:
     freed: bool
     lock: str | None
     gil: str | None
+    split: SplitCount | None  # modes biased and immortal: rc is then the true count
     wrote: bool  # the step just taken changed rc: the cell flashes
     timeline: tuple[TimelineCell, ...]
     log: tuple[LogEntry, ...]
     banner: Banner
+    native_url: str | None  # the same race in real C with free() for real: once it is freed
     narration: str
     scrub_query: tuple[tuple[str, str], ...]  # the permalink's fields other than `step`
 
@@ -171,16 +210,30 @@ def build(run: Run, step: int, *, embed: bool = False) -> SimView:
         freed=state.freed,
         lock=_name(state.lock),
         gil=_name(state.gil),
+        split=SplitCount.of(state) if config.mode.free_threaded else None,
         wrote=last is not None and last.op in _WRITES_RC,
         timeline=_timeline(run, step),
         log=_log(run, step, url),
         banner=_banner(run, step),
+        native_url=native_race_url(config) if state.freed else None,
         narration=narrate(run, step),
         scrub_query=tuple((key, value) for key, value in params.items() if key != "step"),
     )
 
 
-_WRITES_RC = frozenset({Op.WRITE, Op.ATOMIC_ADD, Op.ATOMIC_SUB})
+_WRITES_RC = frozenset(
+    {
+        Op.WRITE,
+        Op.ATOMIC_ADD,
+        Op.ATOMIC_SUB,
+        Op.STORE_LOCAL_INC,
+        Op.STORE_LOCAL_DEC,
+        Op.DEC_SHARED,
+        Op.MARK_MERGED,
+        Op.TAKE_LOCAL,
+        Op.MERGE,
+    }
+)
 
 
 def _name(thread: Thread | None) -> str | None:
@@ -281,17 +334,75 @@ _EVENT_TEXT = {
     Event.DOUBLE_FREE: "{thread} freed the object a second time",
     Event.FAILED_CHECK: "{thread} saw rc = {rc} at its check and stopped",
     Event.FREED: "{thread} freed the object",
+    Event.IMMORTAL: "{thread} saw the immortal count and wrote nothing",
+    Event.QUEUED: "{thread} queued the object to its owner, A, to merge at A's next check",
+    Event.MERGED: "{thread} merged the counts: no thread owns the object now (rc = {rc})",
 }
 
 
 def expected_outcome(config: Config) -> str:
     """The scenario's correct outcome in words (DESIGN.md's table)."""
     n = config.n
+    if config.mode is Mode.IMMORTAL:
+        return "rc unchanged (immortal), never freed"
     if config.scenario == Scenario.INC_INC:
         return f"rc = {2 * n + 1}, not freed"
     if config.scenario == Scenario.DEC_DEC:
         return "rc = 0, freed exactly once"
-    return "rc = 1 and not freed, or freed once with A stopping at its check"
+    return "rc = 1, not freed"
+
+
+# DESIGN.md, "Outcome of a finished run": why no inc-dec run that frees the object is correct.
+_SEED_SAFE = (
+    "The seed calls this outcome safe: it is not. A's check read the freed object. The "
+    "simulator keeps freed memory's last value (0), which is why the check gives up here; a "
+    "real allocator reuses that memory (glibc writes its free-list pointer over the first "
+    "words), so on real hardware the check passes and A goes on incrementing freed memory."
+)
+_FREED_UNDER_A = (
+    "Nothing touched freed memory this time only because A gave up at its check just before "
+    "B's free: A was taking a reference to an object it held none to, and one step later the "
+    "same check reads freed memory. No lock fixes this: a thread may only take a reference to "
+    "an object it already holds one to, the rule CPython keeps."
+)
+_DANGLING = (
+    "Nothing touched freed memory before the run ended, but A finished its call believing it "
+    "holds a reference to an object B has freed: A's next use of it is a use after free."
+)
+_TOUCHED_FREED = (
+    "A run that touches freed memory is never correct: a real allocator has already handed "
+    "that memory back to its free lists, or to another object."
+)
+
+
+def _why(run: Run) -> str:
+    outcome = run.outcome
+    if run.config.scenario is Scenario.INC_DEC and outcome.freed:
+        a_gave_up = run.states[-1].a.stopped is Status.FAILED  # at a check that read rc <= 0
+        if outcome.use_after_free and a_gave_up:
+            return _SEED_SAFE
+        if not outcome.use_after_free:
+            return _FREED_UNDER_A if a_gave_up else _DANGLING
+    return _TOUCHED_FREED if outcome.use_after_free or outcome.double_free else ""
+
+
+def native_race_url(config: Config) -> str | None:
+    """The native lab running this scenario with real free(): what freed memory really holds.
+
+    Mode gil runs as one global lock (both keep whole calls apart). A thousand calls per thread
+    free the object in most inc-dec runs; ten runs show the spread, crashes included."""
+    mode = native.counterpart(config.mode)
+    if mode is None:
+        return None
+    params = {
+        "experiment": config.scenario.value,
+        "mode": mode.value,
+        "iterations": 1_000,
+        "runs": 10,
+        "free": "real",
+        "run": "true",
+    }
+    return "/lab?" + urlencode(params) + "#results-heading"
 
 
 def _banner(run: Run, step: int) -> Banner:
@@ -307,11 +418,11 @@ def _banner(run: Run, step: int) -> Banner:
         )
     problems = []
     if outcome.lost_updates:
-        problems.append(_plural(outcome.lost_updates, "lost update"))
+        problems.append(plural(outcome.lost_updates, "lost update"))
     if outcome.use_after_free:
-        problems.append(_plural(outcome.use_after_free, "use after free", "uses after free"))
+        problems.append(plural(outcome.use_after_free, "use after free", "uses after free"))
     if outcome.double_free:
-        problems.append(_plural(outcome.double_free, "double free"))
+        problems.append(plural(outcome.double_free, "double free"))
     result = f"rc = {outcome.final_rc}, {'freed' if outcome.freed else 'not freed'}"
     detail = result + (": " + ", ".join(problems) if problems else "")
     return Banner(
@@ -320,11 +431,9 @@ def _banner(run: Run, step: int) -> Banner:
         headline="Correct" if outcome.correct else "Wrong result",
         detail=detail,
         expected=expected,
+        why=_why(run),
     )
 
-
-def _plural(count: int, one: str, many: str | None = None) -> str:
-    return f"{count} {one}" if count == 1 else f"{count} {many or one + 's'}"
 
 
 def narrate(run: Run, step: int) -> str:
@@ -360,6 +469,38 @@ def _test(t: str, s: Step, reg: int | None) -> str:
     return f"{t} tests rc = {s.rc}: not zero, nothing to free"
 
 
+def _load_local(t: str, s: Step, reg: int | None) -> str:
+    if Event.IMMORTAL in s.events:
+        return f"{t} reads ob_ref_local = {reg}: the object is immortal, so the call writes nothing"
+    return f"{t} reads ob_ref_local = {reg} (a plain load)"
+
+
+def _is_owner(t: str, s: Step, reg: int | None) -> str:
+    if s.owner is not None and s.owner.value == t:
+        return f"{t} reads ob_tid: it owns the object, so it takes the fast path"
+    return f"{t} reads ob_tid: it does not own the object, so it takes the shared, atomic path"
+
+
+def _store_local_dec(t: str, s: Step, reg: int | None) -> str:
+    tail = ": its local count is 0, so it merges" if s.ref_local == 0 else ""
+    return f"{t} stores ob_ref_local = {s.ref_local} with a plain store{tail}"
+
+
+def _dec_shared(t: str, s: Step, reg: int | None) -> str:
+    if reg in (0, MAYBE_WEAKREF):  # the shared field it replaced
+        return (
+            f"{t} finds the shared count at 0 and marks it queued with a compare-and-swap: "
+            "the reference it drops was counted by the owner"
+        )
+    return f"{t} subtracts 1 from the shared count with a compare-and-swap: rc = {s.rc}"
+
+
+def _queue(t: str, s: Step, reg: int | None) -> str:
+    if s.queued:
+        return f"{t} pushes the object onto A's merge queue and sets A's eval-breaker bit"
+    return f"{t} finds the owner gone and merges the counts itself"
+
+
 _OP_TEXT: dict[Op, Callable[[str, Step, int | None], str]] = {
     Op.LOCK: lambda t, s, reg: f"{t} takes the lock",
     Op.CHECK: _check,
@@ -372,4 +513,27 @@ _OP_TEXT: dict[Op, Callable[[str, Step, int | None], str]] = {
     Op.UNLOCK: lambda t, s, reg: f"{t} releases the lock",
     Op.ATOMIC_ADD: lambda t, s, reg: f"{t} adds 1 to rc in one atomic step: rc = {s.rc}",
     Op.ATOMIC_SUB: lambda t, s, reg: f"{t} subtracts 1 from rc in one atomic step: rc = {s.rc}",
+    Op.LOAD_LOCAL: _load_local,
+    Op.IS_OWNER: _is_owner,
+    Op.STORE_LOCAL_INC: lambda t, s, reg: (
+        f"{t} stores ob_ref_local = {s.ref_local} with a plain store: no atomic, no lock"
+    ),
+    Op.STORE_LOCAL_DEC: _store_local_dec,
+    Op.LOAD_SHARED: lambda t, s, reg: (
+        f"{t} loads ob_ref_shared = {s.ref_shared}: "
+        + ("0, so it frees the object at once" if s.ref_shared == 0 else "not 0, so it merges")
+    ),
+    Op.CLEAR_OWNER: lambda t, s, reg: f"{t} gives up ownership: ob_tid = 0",
+    Op.MARK_MERGED: lambda t, s, reg: (
+        f"{t} sets the shared flags to merged with a compare-and-swap: rc = {s.rc}"
+    ),
+    Op.DEC_SHARED: _dec_shared,
+    Op.QUEUE: _queue,
+    Op.TAKE_LOCAL: lambda t, s, reg: (
+        f"{t} merges: it takes ob_ref_local = {reg} and sets it and ob_tid to 0"
+    ),
+    Op.MERGE: lambda t, s, reg: (
+        f"{t} adds its {reg} local references, minus the queue's one, to the shared count "
+        f"with a compare-and-swap: rc = {s.rc}" + (", so it frees the object" if s.rc == 0 else "")
+    ),
 }
