@@ -20,7 +20,7 @@ import enum
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -320,4 +320,28 @@ def cost_table(iterations: int) -> tuple[CostRow, ...]:
         )
         for mode in COST_MODES
         for layout in Layout
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RelativeCost:
+    """How many plain increments one update under `mode` costs, in one layout."""
+
+    mode: Mode
+    layout: Layout
+    times_plain: float
+
+
+def relative_costs(rows: Sequence[CostRow], layout: Layout) -> tuple[RelativeCost, ...]:
+    """Each locking mode's cost in `layout` over the plain increment's in the same layout,
+    from a measured table: what a page says about "N times a plain increment" comes from here,
+    never from prose. Empty when the table lacks the plain row or it measured 0."""
+    in_layout = [row for row in rows if row.layout is layout]
+    plain = next((row.ns_per_op for row in in_layout if row.mode is Mode.NONE), 0.0)
+    if plain <= 0:
+        return ()
+    return tuple(
+        RelativeCost(mode=row.mode, layout=layout, times_plain=row.ns_per_op / plain)
+        for row in in_layout
+        if row.mode is not Mode.NONE
     )

@@ -116,6 +116,7 @@ class PlayView:
     lanes: tuple[Lane, Lane]
     rc: int
     freed: bool
+    split: sim_view.SplitCount | None  # modes biased and immortal
     lock: str | None
     gil: str | None
     history: tuple[HistoryCell, ...]
@@ -190,6 +191,7 @@ def build(challenge: Challenge, schedule: str, *, show_hint: bool, gave_up: bool
         lanes=(lane(Thread.A), lane(Thread.B)),
         rc=state.rc,
         freed=state.freed,
+        split=sim_view.SplitCount.of(state) if challenge.config.mode.free_threaded else None,
         lock=state.lock.value if state.lock else None,
         gil=state.gil.value if state.gil and challenge.config.mode is Mode.GIL else None,
         history=tuple(_cell(step) for step in run.steps[:k]),
@@ -267,6 +269,10 @@ _OP_WORDS = {
     Op.LOCK: "lock", Op.CHECK: "check", Op.READ: "read", Op.ADD: "add", Op.SUB: "sub",
     Op.WRITE: "write", Op.TEST: "test", Op.FREE: "free", Op.UNLOCK: "unlock",
     Op.ATOMIC_ADD: "atomic add", Op.ATOMIC_SUB: "atomic sub",
+    Op.LOAD_LOCAL: "load local", Op.IS_OWNER: "owner?", Op.STORE_LOCAL_INC: "store local +1",
+    Op.STORE_LOCAL_DEC: "store local -1", Op.LOAD_SHARED: "load shared",
+    Op.CLEAR_OWNER: "clear owner", Op.MARK_MERGED: "mark merged", Op.DEC_SHARED: "dec shared",
+    Op.QUEUE: "queue", Op.TAKE_LOCAL: "take local", Op.MERGE: "merge",
 }  # fmt: skip
 
 

@@ -25,6 +25,7 @@ from app.lab.native import Freeing, NativeError
 from app.lab.trial import Trial, run_trial, series
 from app.sim import Mode, Scenario
 from app.web.infra.page_cache import pure
+from app.web.infra.security import is_embed
 from app.web.infra.templating import templates
 
 router = APIRouter(tags=["native lab"])
@@ -360,9 +361,17 @@ async def lab_seed(request: Request) -> HTMLResponse:
 async def lab_cost(
     request: Request, iterations: CostIterations = DEFAULT_COST_ITERATIONS
 ) -> HTMLResponse:
-    """The whole lab page with the chart filled in, or only the chart for htmx."""
+    """The whole lab page with the chart filled in, only the chart for htmx, or the chart
+    alone in a minimal page with `embed=1` (a lesson's iframe)."""
     rows = await _cost(iterations)
-    context = _page_context(race_query(), run=False, cost=rows, cost_iterations=iterations)
+    relative = native.relative_costs(rows, native.Layout.ONE_THREAD)
+    context = _page_context(
+        race_query(), run=False, cost=rows, cost_iterations=iterations, relative=relative
+    )
+    if is_embed(request.scope["query_string"]):
+        return templates.TemplateResponse(  # type: ignore[return-value]
+            request, "lab_cost_panel.html", {**context, "embed": True}
+        )
     block = "cost" if request.headers.get("HX-Request") else None
     return templates.TemplateResponse(  # type: ignore[return-value]
         request, "lab.html", context, block_name=block
