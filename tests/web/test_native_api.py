@@ -229,8 +229,12 @@ def test_a_real_free_reports_what_the_check_read_from_freed_memory(client: TestC
     # What the simulator's "freed object" link opens: inc-dec under one lock, free() for real.
     params = {"experiment": "inc-dec", "mode": "global-lock", "iterations": 1000, "runs": 20,
               "free": "real"}  # fmt: skip
-    runs = client.get("/api/native/race", params=params).json()["runs"]
-    read = [run["freed_read"] for run in runs if run["freed_read"] is not None]
+    runs: list[dict[str, Any]] = []
+    for _ in range(3):  # B frees first in about half the runs; many of those then crash
+        runs += client.get("/api/native/race", params=params).json()["runs"]
+        read = [run["freed_read"] for run in runs if run["freed_read"] is not None]
+        if read:
+            break
     if native.cpu_count() > 1:
         assert read, runs
     assert all(value != 0 for value in read), runs  # glibc's pointer, never a clean 0
