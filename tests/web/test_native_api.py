@@ -276,3 +276,18 @@ def test_the_lab_page_shows_both_builds_and_runs_them_on_request(client: TestCli
     panel = client.get("/lab/seed", headers={"HX-Request": "true"}).text
     assert "<html" not in panel
     assert panel.count("Printed, 10 runs:") == 2
+
+
+def test_a_real_free_run_says_what_its_runs_did(client: TestClient) -> None:
+    """Issue 17.4: after real frees the page said "Final count of 0 runs: No finished run yet"
+    and "Runs that lost updates 0". Every dec-dec run frees the count, so none leaves one."""
+    params = {"experiment": "dec-dec", "mode": "atomic", "iterations": 1000, "runs": 2,
+              "free": "real"}
+    with client.stream("GET", "/stream/native/race", params=params) as stream:
+        events = _events("".join(stream.iter_text()))
+    last_run, done = events[-2][1], events[-1][1]
+    assert "Final count of 0 runs" not in last_run and "No finished run yet" not in last_run
+    assert "No final count to plot" in last_run
+    assert "none could be counted" in last_run
+    assert "freed the count for real" in done or "crashed" in done
+    assert done.startswith("<span>Done: 2 runs (")

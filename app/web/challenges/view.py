@@ -39,6 +39,7 @@ from app.sim.challenges import (
 )
 from app.sim.errors import InvalidParameter
 from app.sim.run import Run
+from app.web.infra.wording import plural
 from app.web.lessons import content as lessons
 from app.web.lessons.content import Lesson
 from app.web.sim import view as sim_view
@@ -290,16 +291,13 @@ def _cell(step: Step) -> HistoryCell:
 def _outcome_text(outcome: Outcome) -> str:
     parts = [f"rc = {outcome.final_rc}", "freed" if outcome.freed else "not freed"]
     if outcome.lost_updates:
-        parts.append(_plural(outcome.lost_updates, "lost update"))
+        parts.append(plural(outcome.lost_updates, "lost update"))
     if outcome.use_after_free:
-        parts.append(_plural(outcome.use_after_free, "use after free", "uses after free"))
+        parts.append(plural(outcome.use_after_free, "use after free", "uses after free"))
     if outcome.double_free:
-        parts.append(_plural(outcome.double_free, "double free"))
+        parts.append(plural(outcome.double_free, "double free"))
     return ", ".join(parts)
 
-
-def _plural(count: int, one: str, many: str | None = None) -> str:
-    return f"{count} {one}" if count == 1 else f"{count} {many or one + 's'}"
 
 
 def _live_text(

@@ -327,7 +327,8 @@ async def stream_race(request: Request, query: RaceParams) -> AsyncIterator[Serv
         current = series(query.experiment, query.mode, query.iterations, trials)
         html = _fragment(request, "result", trial=trial, series=current, query=query)
         yield ServerSentEvent(raw_data=html, event="result")
-    yield ServerSentEvent(raw_data=_fragment(request, "done", count=len(trials)), event="done")
+    done = series(query.experiment, query.mode, query.iterations, trials)
+    yield ServerSentEvent(raw_data=_fragment(request, "done", series=done), event="done")
 
 
 def _page_context(query: RaceQuery, *, run: bool, **extra: Any) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from app.sim import (
     simulate,
 )
 from app.sim.biased import IMMORTAL_LOCAL, MAYBE_WEAKREF, flags_of, shared_count
+from app.web.infra.wording import plural
 
 STATUS_LABELS = {
     Status.READY: "ready",
@@ -417,11 +418,11 @@ def _banner(run: Run, step: int) -> Banner:
         )
     problems = []
     if outcome.lost_updates:
-        problems.append(_plural(outcome.lost_updates, "lost update"))
+        problems.append(plural(outcome.lost_updates, "lost update"))
     if outcome.use_after_free:
-        problems.append(_plural(outcome.use_after_free, "use after free", "uses after free"))
+        problems.append(plural(outcome.use_after_free, "use after free", "uses after free"))
     if outcome.double_free:
-        problems.append(_plural(outcome.double_free, "double free"))
+        problems.append(plural(outcome.double_free, "double free"))
     result = f"rc = {outcome.final_rc}, {'freed' if outcome.freed else 'not freed'}"
     detail = result + (": " + ", ".join(problems) if problems else "")
     return Banner(
@@ -433,9 +434,6 @@ def _banner(run: Run, step: int) -> Banner:
         why=_why(run),
     )
 
-
-def _plural(count: int, one: str, many: str | None = None) -> str:
-    return f"{count} {one}" if count == 1 else f"{count} {many or one + 's'}"
 
 
 def narrate(run: Run, step: int) -> str:
