@@ -3,7 +3,12 @@ and a real-free crash that leaves the server serving."""
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -204,6 +209,74 @@ def test_the_cost_chart_renders_as_a_fragment_and_as_a_page(client: TestClient) 
     assert "false sharing" in fragment.text
     page = client.get("/lab/cost", params={"iterations": 1000})
     assert "<html" in page.text and 'id="cost-atomic-false-sharing"' in page.text
+
+
+def _state_and_parent(pid: int) -> tuple[str, int]:
+    try:
+        state, parent = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[:2]
+    except OSError:
+        return "gone", 0
+    return state, int(parent)
+
+
+def _running(pid: int) -> bool:
+    return _state_and_parent(pid)[0] not in ("gone", "Z")
+
+
+def _live_children(pid: int) -> list[int]:
+    return [
+        int(entry.name)
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and _state_and_parent(int(entry.name))[1] == pid
+        and _running(int(entry.name))
+    ]
+
+
+def test_the_lab_comes_back_at_once_when_its_worker_dies_with_a_forked_child(
+    client: TestClient,
+) -> None:
+    """Issue 16.1, as reported: kill -9 the lab's worker while the child it forked for a
+    real-free run lives. That request answers 503 'run it again' at once (it hung, then 504),
+    the child dies too, and races and the cost table work again right away."""
+    url = "/api/native/race?experiment=inc-dec&mode=object-lock&iterations=2000000&free=real"
+    answers: list[Any] = []
+    for _ in range(20):  # a run whose child ends before the kill lands is tried again
+        request = threading.Thread(target=lambda: answers.append(client.get(url)))
+        request.start()
+        pair = None
+        while request.is_alive() and pair is None:
+            pair = next(
+                (
+                    (worker, grandchild)
+                    for worker in _live_children(os.getpid())
+                    for grandchild in _live_children(worker)
+                ),
+                None,
+            )
+            time.sleep(0.01)
+        if pair is None:
+            continue
+        worker, child = pair
+        os.kill(worker, signal.SIGKILL)
+        killed = time.monotonic()
+        request.join(30)
+        if answers[-1].status_code == 200:
+            continue  # the run finished just before the kill
+        assert time.monotonic() - killed < 3
+        assert answers[-1].status_code == 503, answers[-1].text
+        assert "run it again" in answers[-1].json()["detail"]
+        break
+    else:
+        pytest.fail("no run was caught with its child alive")
+    deadline = time.monotonic() + 3
+    while _running(child):
+        assert time.monotonic() < deadline, "the forked child outlived its worker"
+        time.sleep(0.05)
+    started = time.monotonic()
+    assert client.get("/api/native/cost?iterations=1000").status_code == 200
+    race = client.get("/api/native/race?experiment=inc-inc&mode=atomic&iterations=1000")
+    assert race.status_code == 200
+    assert time.monotonic() - started < 10
 
 
 def test_the_ratios_under_the_cost_chart_come_from_its_own_table(client: TestClient) -> None:
