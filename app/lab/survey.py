@@ -25,7 +25,7 @@ from app.lab import gil, scripts
 from app.lab.conditions import Conditions, busy_during
 from app.lab.interpreter import int_layout
 from app.lab.interpreters import Interpreter
-from app.lab.jobs import TimedOut
+from app.lab.jobs import TimedOut, WorkerDied
 from app.sim.pyrace import Switching, switching_of
 
 Statement = Literal["inplace", "call"]
@@ -105,7 +105,7 @@ class Row:
 def _run(interpreter: Interpreter, name: str, *args: object, timeout: float) -> dict[str, Any]:
     try:
         report = scripts.run(name, *args, timeout=timeout, python=interpreter.executable)
-    except (scripts.ScriptFailed, TimedOut, OSError) as exc:
+    except (scripts.ScriptFailed, TimedOut, WorkerDied, OSError) as exc:
         raise ExperimentFailed(f"{name} on Python {interpreter.version}: {exc}") from exc
     if not isinstance(report, dict):
         raise ExperimentFailed(f"{name} on Python {interpreter.version} printed no JSON object")
