@@ -235,8 +235,9 @@ def _panel(request: Request, name: str, context: dict[str, Any]) -> Response:
     """One panel of the GIL lab: its block for htmx, or a page around it for a plain link
     (with minimal chrome when `?embed=1`, for a lesson's iframe)."""
     embed = is_embed(request.scope["query_string"])
-    context = {"section": "gil", "panel": name, "embed": embed, **context}
-    if request.headers.get("HX-Request") == "true":
+    fragment = request.headers.get("HX-Request") == "true"
+    context = {"section": "gil", "panel": name, "embed": embed, "fragment": fragment, **context}
+    if fragment:
         return templates.TemplateResponse(request, "gil_panel.html", context, block_name="panel")
     return templates.TemplateResponse(request, "gil_panel.html", context)
 
