@@ -29,6 +29,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from app.lab.conditions import marked
+
 T = TypeVar("T")
 
 
@@ -111,6 +113,9 @@ class JobRunner:
             if self._admitted >= self.capacity:
                 raise Busy(self.retry_after)
             self._admitted += 1
+        # Marked while it runs (not while it waits for the exclusive lock), so measurements
+        # elsewhere can say that another lab job shared the machine (app.lab.conditions).
+        job = partial(marked, job)
         if self._exclusive is not None:
             job = partial(_holding, self._exclusive, job)
         try:

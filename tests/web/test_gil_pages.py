@@ -62,6 +62,19 @@ def test_timeline_json_has_the_contract_fields(client: TestClient) -> None:
     assert body["interval_ms"] == 5
     assert body["handoffs"] == len(body["slices"]) - 1
     assert set(body["slices"][0]) == {"thread", "start_ms", "end_ms"}
+    # The white space between and inside slices, and how busy the machine was (issue 17.3).
+    gaps = body["handover_gaps"]
+    assert gaps["count"] == len(body["slices"]) - 1
+    assert 0 <= gaps["low"] <= gaps["median"] <= gaps["high"]
+    assert body["longest_stall_ms"] <= body["stall_total_ms"] + 1e-9
+    assert body["conditions"]["cpus"] >= 1
+
+
+def test_the_timeline_panel_explains_its_white_space(client: TestClient) -> None:
+    page = client.get("/gil/timeline?interval_ms=1&duration_ms=100").text
+    assert 'id="timeline-gaps"' in page
+    assert "the GIL was changing hands, for a median of" in page
+    assert "below what the sampler sees" in page
 
 
 def test_pyrace_json(client: TestClient) -> None:
@@ -164,9 +177,13 @@ def live_server() -> Iterator[str]:
 def test_threaded_fetches_overlap_their_waits(live_server: str) -> None:
     body = httpx.get(f"{live_server}/api/gil/io?seconds=0.2&requests=3", timeout=30).json()
     assert body["requests"] == 3
-    # Three requests of 0.2 s: about 0.6 s in turn, about 0.2 s in threads.
-    assert body["sequential_s"] >= 0.55
-    assert body["threaded_s"] < 0.6 * body["sequential_s"]
+    # Three requests of 0.2 s: about 0.6 s in turn, about 0.2 s in threads, in every round.
+    assert body["sequential"]["low"] >= 0.55
+    assert body["threaded"]["high"] < 0.6 * body["sequential"]["low"]
+    assert body["sequential"]["count"] == body["threaded"]["count"] == 3
+    assert body["sequential_s"] == body["sequential"]["median"]
+    assert "waits overlap" in body["verdict"]
+    assert set(body["conditions"]) == {"cpus", "load_average", "other_jobs", "busy", "reasons"}
 
 
 def test_the_delay_endpoint_does_not_block_the_server(live_server: str) -> None:

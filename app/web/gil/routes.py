@@ -198,7 +198,7 @@ async def _fetch(request: Request, seconds: float, requests: int) -> workloads.F
     return await _run(
         ("fetch", url, requests),
         lambda: workloads.measure_fetch(delay_url=url, delay_s=seconds, requests=requests),
-        limit_s=10.0 + (2 * requests + 2) * seconds,
+        limit_s=workloads.fetch_timeout_s(seconds, requests),
     )
 
 
@@ -264,6 +264,7 @@ def _timeline_context(timeline: gil.Timeline, duration_ms: int) -> dict[str, Any
     return {
         **_simulated_context(timeline.interval_ms),
         "timeline": timeline,
+        "gap_us": gil.GAP_US,
         "timeline_chart": gil_charts.timeline_chart(timeline),
         "distribution_chart": gil_charts.distribution_chart(timeline),
         "duration_ms": duration_ms,
@@ -333,15 +334,15 @@ async def gil_io_panel(
     cpu = await _cpu(2_000_000, 2)
     fetch_chart = gil_charts.bar_chart(
         [
-            (f"{fetch.requests} requests in turn", fetch.sequential_s, "sequential"),
-            (f"{fetch.requests} requests in threads", fetch.threaded_s, "threads"),
+            (f"{fetch.requests} requests in turn", fetch.sequential.median, "sequential"),
+            (f"{fetch.requests} requests in threads", fetch.threaded.median, "threads"),
         ]
     )
     cpu_chart = gil_charts.bar_chart(
         [
-            (f"{cpu.workers} countdowns in turn", cpu.sequential_s, "sequential"),
-            (f"in {cpu.workers} threads", cpu.threads_s, "threads"),
-            (f"in {cpu.workers} processes", cpu.processes_s, "processes"),
+            (f"{cpu.workers} countdowns in turn", cpu.sequential.median, "sequential"),
+            (f"in {cpu.workers} threads", cpu.threads.median, "threads"),
+            (f"in {cpu.workers} processes", cpu.processes.median, "processes"),
         ]
     )
     context = {
