@@ -52,7 +52,7 @@ def test_a_gil_preset_fills_the_form_and_shows_its_progress(page: Page, live_ser
     page.route("**/gil/timeline?*",
                lambda route: route.continue_() if held else held.append(route))
     page.get_by_role("link", name="20 ms", exact=True).click()
-    busy = page.locator("#timeline-busy")
+    busy = page.locator("#timeline-measuring")
     expect(busy).to_be_visible()
     expect(busy).to_contain_text("Measuring")
     expect(busy.locator(".spinner")).to_be_visible()
