@@ -10,11 +10,12 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.lab.jobs import JobRunner
 from app.main import create_app
-from app.web.gil import routes as gil
+from app.web.infra import deps
 from app.web.infra.settings import Settings
 from tests.live_server import serve
 
@@ -145,11 +146,11 @@ def test_a_bad_page_parameter_is_a_readable_400(client: TestClient) -> None:
 
 
 def test_a_full_lab_answers_429_with_retry_after(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
+    app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     busy = JobRunner(workers=1, queue=0, retry_after=7)
     release = threading.Event()
-    monkeypatch.setattr(gil, "_runner", busy)
+    monkeypatch.setitem(app.dependency_overrides, deps.measurements, lambda: busy)
     blocker = threading.Thread(target=lambda: asyncio.run(busy.run(release.wait, timeout=10)))
     blocker.start()
     try:

@@ -7,8 +7,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.sim import Mode, Scenario, Thread, code_listing
 from app.sim.challenges import CHALLENGES, Challenge
+from app.web.infra.deps import PagesDep
 from app.web.infra.page_cache import pure
-from app.web.infra.templating import templates
 from app.web.lessons.content import LESSONS, find, neighbours
 
 router = APIRouter(tags=["lessons"], include_in_schema=False)
@@ -26,10 +26,8 @@ def _challenges_for(page: str) -> tuple[Challenge, ...]:
 
 @router.get("/", response_class=HTMLResponse, summary="The lessons, in order")
 @pure
-def index(request: Request) -> Response:
-    return templates.TemplateResponse(
-        request, "lessons/index.html", {"section": "lessons", "lessons": LESSONS}
-    )
+def index(request: Request, pages: PagesDep) -> Response:
+    return pages.render(request, "lessons/index.html", {"section": "lessons", "lessons": LESSONS})
 
 
 @router.get("/lessons", summary="The lessons live at /")
@@ -40,11 +38,11 @@ def lessons_folder() -> RedirectResponse:
 
 @router.get("/lessons/{slug}", response_class=HTMLResponse, summary="One lesson")
 @pure
-def lesson(request: Request, slug: str) -> Response:
+def lesson(request: Request, pages: PagesDep, slug: str) -> Response:
     found = find(slug)
     if found is None:
         # Not the generic error page: a student who mistyped a slug wants the list of lessons.
-        return templates.TemplateResponse(
+        return pages.render(
             request,
             "lessons/not_found.html",
             {"section": "lessons", "lessons": LESSONS, "slug": slug},
@@ -60,7 +58,8 @@ def lesson(request: Request, slug: str) -> Response:
         "next": following,
         "examples": {example.key: example for example in found.examples},
         "frames": {frame.key: frame for frame in found.frames},
+        "proofs": {proof.key: proof for proof in found.proofs},
         "listing": _listing,
         "challenges": _challenges_for(found.slug),
     }
-    return templates.TemplateResponse(request, found.template, context)
+    return pages.render(request, found.template, context)
