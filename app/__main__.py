@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uvicorn
 
-from app.web.settings import Settings
+from app.web.infra.settings import Settings
 
 
 def main() -> None:

@@ -7,25 +7,19 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES
 
-from app.web import (
-    api_docs,
-    challenge_pages,
-    challenges,
-    errors,
-    gil,
-    health,
-    lessons,
-    native_lab,
-    security,
-    sim_api,
-    sim_pages,
-    templating,
-    versions,
-)
-from app.web.assets import STATIC_DIR
-from app.web.limits import StreamLimit
-from app.web.page_cache import PageCache
-from app.web.settings import Settings
+from app.web.challenges import api as challenges
+from app.web.challenges import pages as challenge_pages
+from app.web.gil import routes as gil
+from app.web.gil import versions
+from app.web.infra import api_docs, errors, health, security, templating
+from app.web.infra.assets import STATIC_DIR
+from app.web.infra.limits import StreamLimit
+from app.web.infra.page_cache import PageCache
+from app.web.infra.settings import Settings
+from app.web.lab import routes as native_lab
+from app.web.lessons import pages as lessons
+from app.web.sim import api as sim_api
+from app.web.sim import pages as sim_pages
 
 # What Starlette leaves uncompressed by default, except event streams (create_app says why).
 COMPRESSED_ALREADY = tuple(
@@ -40,7 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="GIL Lab",
         summary="Experiments that show what CPython's Global Interpreter Lock solves.",
         version="0.1.0",
-        docs_url=None,  # app.web.api_docs serves /docs from the vendored Swagger UI
+        docs_url=None,  # app.web.infra.api_docs serves /docs from the vendored Swagger UI
         redoc_url=None,
     )
     app.state.settings = settings

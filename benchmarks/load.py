@@ -31,9 +31,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.main import create_app
-from app.web.serving import live_server
-from app.web.settings import Settings
-from app.web.sitemap import get_paths, page_paths
+from app.web.infra.settings import Settings
+from app.web.infra.sitemap import get_paths, page_paths
+from tests.serving import live_server
 
 # URLs from the contract (DESIGN.md), used only when the app serves their route.
 EXPLORER = [
@@ -47,7 +47,7 @@ PERMALINKS = [
     "/sim?scenario=inc-dec&mode=object-lock&n=1&seed=7",
 ]
 # A permalink nobody has opened yet (a new seed each time): the server renders it, where the
-# fixed URLs above are soon answers it has kept (app.web.page_cache). One page load in three.
+# fixed URLs above are soon answers it has kept (app.web.infra.page_cache). One page load in three.
 FRESH_PERMALINK = "/sim?scenario={scenario}&mode={mode}&n={n}&seed={seed}&step={step}"
 FRESH_SHARE = 1 / 3
 

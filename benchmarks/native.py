@@ -27,7 +27,7 @@ from fastapi.testclient import TestClient
 from app.lab import native
 from app.lab.native import Layout
 from app.main import create_app
-from app.web.settings import Settings
+from app.web.infra.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 NATIVE = ROOT / "native"

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.web.settings import Settings
+from app.web.infra.settings import Settings
 
 
 @pytest.fixture(scope="session")
@@ -21,3 +21,18 @@ def app() -> FastAPI:
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A private Redis for the tests that run against the Redis backend. In CI (CI=true) a
+    missing redis-server fails the run, since .ci/run installs it; elsewhere it skips loudly."""
+    from tests.redis_server import REDIS_SERVER, in_ci, redis_server
+
+    if REDIS_SERVER is None:
+        message = "redis-server is not installed: the Redis backend is NOT tested"
+        if in_ci():
+            pytest.fail(message + " (CI must install it: apt-get install redis-server)")
+        pytest.skip(message + " (apt-get install redis-server)")
+    with redis_server() as url:
+        yield url

@@ -1,10 +1,10 @@
 """The Python-level race measured: `n += 1` against `n = n + one()` in two real threads.
 
 Runs scripts/python_race.py in a fresh interpreter (blocking: call it through a JobRunner).
-What it shows depends on the version: up to 3.9 the interpreter may switch threads between
-almost any two bytecodes, so both statements lose updates; from 3.10 it checks for a switch
-only at loop back-edges, calls and returns, so `n += 1` (no call inside) loses none while
-`n = n + one()` (a call between the load and the store) still does. Neither is atomic.
+What it shows depends on where the version checks for a switch (app.sim.pyrace.Switching):
+up to 3.9 before almost every bytecode, so both statements lose updates; from 3.10 only at
+back-edges and around calls, so `n += 1` (no call inside) loses none while `n = n + one()`
+(a call between the load and the store) still does. Neither is atomic.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from app.lab import scripts
+from app.sim.pyrace import Switching, switching_of
 
 Statement = Literal["inplace", "call"]
 STATEMENT_CODE: dict[str, str] = {"inplace": "n += 1", "call": "n = n + one()"}
@@ -40,10 +41,10 @@ class RaceResult:
         return 2 * self.iterations
 
     @property
-    def switches_only_at_checkpoints(self) -> bool:
-        """True from 3.10 on: a switch only at loop back-edges, calls and returns."""
+    def switching(self) -> Switching:
+        """Where this interpreter checks for a GIL drop request."""
         major, minor = (int(part) for part in self.python.split(".")[:2])
-        return (major, minor) >= (3, 10)
+        return switching_of((major, minor))
 
 
 def measure_race(*, statement: Statement, iterations: int = 200_000, runs: int = 3) -> RaceResult:

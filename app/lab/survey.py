@@ -24,6 +24,7 @@ from typing import Any, Literal, get_args
 from app.lab import gil, scripts
 from app.lab.interpreters import Interpreter
 from app.lab.jobs import TimedOut
+from app.sim.pyrace import Switching, switching_of
 
 Statement = Literal["inplace", "call"]
 STATEMENTS: tuple[Statement, ...] = get_args(Statement)
@@ -37,8 +38,6 @@ IntervalMs = Literal["5", "1", "0.1"]
 CONVOY_INTERVALS_MS: tuple[float, ...] = tuple(float(value) for value in get_args(IntervalMs))
 SLICE_DURATION_MS = 400  # about 80 slices at 5 ms: enough for a steady median
 IMMORTAL_REFCOUNT = 2**32 - 1  # what 3.12+ reports for an immortal object on 64-bit builds
-# A gap between switch points: 3.10 moved the checks to back-edges, calls and returns.
-SWITCH_ONLY_AT_CALLS = (3, 10)
 
 
 class ExperimentFailed(Exception):
@@ -239,35 +238,35 @@ def explain_race(interpreter: Interpreter, race: RaceResult) -> str:
             f"No GIL in this build, yet no update was lost in {runs} runs: the threads "
             "barely overlapped here; the statement is no more atomic than with the GIL."
         )
+    switching = switching_of(version)
     if race.statement == "inplace":
-        if version < SWITCH_ONLY_AT_CALLS:
+        if switching is Switching.ANY_BYTECODE:
             if lost:
                 return (
-                    f"{interpreter.series} may hand the GIL over between any two bytecodes, "
-                    f"so a thread switched out between the load and the store of `n += 1` "
-                    f"writes back a stale value: {share} of the updates were lost."
+                    f"{interpreter.series} checks for a switch {switching.rule}, so after the "
+                    f"load of `n` and after the add: a thread switched out there writes back a "
+                    f"stale value, and {share} of the updates were lost."
                 )
             return (
-                f"{interpreter.series} may switch between any two bytecodes of `n += 1`, but "
-                f"no run of {runs} happened to: run it again."
+                f"{interpreter.series} may switch after the load of `n` in `n += 1`, but no "
+                f"run of {runs} happened to: run it again."
             )
         if lost:
             return (
-                f"{interpreter.series} checks for a switch only at back-edges, calls and "
-                f"returns, none of which lies inside `n += 1`, yet {share} of the updates were "
-                "lost: something else switched threads here (a signal, a debugger, a tracer)."
+                f"{interpreter.series} checks for a switch only {switching.rule}, none of "
+                f"which lies inside `n += 1`, yet {share} of the updates were lost: something "
+                "else switched threads here (a signal, a debugger, a tracer)."
             )
         return (
-            f"{interpreter.series} checks for a switch only at loop back-edges, calls and "
-            "returns, so `n += 1` no longer loses updates; it is not atomic, just never "
-            "interrupted in the middle."
+            f"{interpreter.series} checks for a switch only {switching.rule}, so `n += 1` no "
+            "longer loses updates; it is not atomic, just never interrupted in the middle."
         )
     # call
     if lost:
         return (
             f"The call to `one()` between the load of `n` and the store is a switch point on "
-            f"every version, {interpreter.series} included: {share} of the updates were lost "
-            f"({lost} of {runs} runs)."
+            f"every version (entering a Python function checks), {interpreter.series} "
+            f"included: {share} of the updates were lost ({lost} of {runs} runs)."
         )
     return (
         f"No update lost in {runs} runs, but the call to `one()` is a switch point: the race "

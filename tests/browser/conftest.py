@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from app.main import create_app
-from app.web.settings import Settings
+from app.web.infra.settings import Settings
 from tests.live_server import serve
 
 CHROMIUM = Path(os.environ.get("GILLAB_CHROMIUM", "/usr/bin/chromium"))

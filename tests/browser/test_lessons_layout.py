@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page
 
-from app.lessons import LESSONS
+from app.web.lessons.content import LESSONS
 
 pytestmark = pytest.mark.browser
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from app.main import create_app
-from app.web.settings import Settings
+from app.web.infra.settings import Settings
 
 # The areas whose operations run real experiments (seconds of real cores per call), by the
 # OpenAPI tag their router gives them: a new endpoint in those routers is covered by itself.

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from app.main import create_app
-from app.web.serving import LiveServer, live_server
-from app.web.settings import Settings
-from app.web.sitemap import page_paths
+from app.web.infra.settings import Settings
+from app.web.infra.sitemap import page_paths
+from tests.serving import LiveServer, live_server
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app.web.serving import free_port, live_server
+from tests.serving import free_port, live_server
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"

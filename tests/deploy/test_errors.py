@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 
 from app.lab.jobs import Busy, TimedOut, WorkerDied
 from app.main import create_app
-from app.web import params
-from app.web.errors import BadParameter
-from app.web.settings import Settings
+from app.web.infra.errors import BadParameter
+from app.web.infra.settings import Settings
+from app.web.sim import params
 
 SECRET = "s3cr3t-detail-that-must-stay-in-the-log"
 

@@ -13,9 +13,9 @@ from urllib.parse import urlencode
 import pytest
 
 from app.main import create_app
-from app.web.serving import LiveServer, live_server
-from app.web.settings import Settings
-from app.web.sitemap import get_paths
+from app.web.infra.settings import Settings
+from app.web.infra.sitemap import get_paths
+from tests.serving import LiveServer, live_server
 
 # Long but bounded jobs of each kind (a second or more of work each on this machine).
 LONG_JOBS = [

@@ -33,7 +33,7 @@ from schemathesis.specs.openapi.checks import (
 
 from app.main import create_app
 from app.sim import MAX_N_EXPLORE
-from app.web.settings import Settings
+from app.web.infra.settings import Settings
 from tests.deploy.openapi_params import LAB_TAGS, STREAMS
 
 CASES_PER_OPERATION = 30

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from app.lab.jobs import JobRunner
 from app.main import create_app
-from app.web.settings import Settings
+from app.web.infra.settings import Settings
 from tests.deploy.openapi_params import LAB_TAGS, Parameter, invalid_values, query_parameters
 
 LAB_PARAMETERS = [
@@ -55,6 +55,6 @@ def test_bad_lab_parameters_are_refused_before_any_work(
         assert response.status_code == 422, (value, response.text)
         locations = [error["loc"] for error in response.json()["detail"]]
         assert ["query", parameter.name] in locations, (value, locations)
-    else:  # a page: a readable 400 that names the parameter (app/web/errors.py)
+    else:  # a page: a readable 400 that names the parameter (app/web/infra/errors.py)
         assert response.status_code == 400, (value, response.status_code)
         assert f"{parameter.name}:" in response.text, value

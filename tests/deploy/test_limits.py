@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
-from app.web.limits import StreamLimit
-from app.web.settings import Settings
+from app.web.infra.limits import StreamLimit
+from app.web.infra.settings import Settings
 
 
 def test_defaults_without_environment() -> None:

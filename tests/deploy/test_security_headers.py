@@ -9,10 +9,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.web.assets import SCRIPTS
-from app.web.security import is_embed, page_policy
-from app.web.settings import Settings
-from app.web.sitemap import page_paths
+from app.web.infra.assets import SCRIPTS
+from app.web.infra.security import is_embed, page_policy
+from app.web.infra.settings import Settings
+from app.web.infra.sitemap import page_paths
 
 
 def _directives(policy: str) -> dict[str, list[str]]:

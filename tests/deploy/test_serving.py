@@ -11,7 +11,7 @@ import zlib
 
 import httpx
 
-from app.web.serving import live_server
+from tests.serving import live_server
 
 
 def test_several_workers_serve_one_port() -> None:

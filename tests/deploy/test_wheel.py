@@ -24,10 +24,10 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 
 from app.main import create_app
-from app.web.assets import STATIC_DIR
-from app.web.serving import LiveServer, live_server
-from app.web.settings import Settings
-from app.web.sitemap import page_paths, templated_page_paths
+from app.web.infra.assets import STATIC_DIR
+from app.web.infra.settings import Settings
+from app.web.infra.sitemap import page_paths, templated_page_paths
+from tests.serving import LiveServer, live_server
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_URLS = 400  # a bound on the crawl, far above what the site links to
@@ -96,7 +96,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_installed_package_does_not_come_from_the_checkout(installed: Path) -> None:
     result = subprocess.run(
-        [installed, "-c", "import app, app.web.assets as a; print(app.__file__, a.TEMPLATES_DIR)"],
+        [
+            installed, "-c",
+            "import app, app.web.infra.assets as a; print(app.__file__, a.TEMPLATES_DIR)",
+        ],
         cwd=installed.parent.parent.parent, capture_output=True, text=True, check=True,
     )
     assert str(ROOT) not in result.stdout

@@ -99,8 +99,11 @@ def _race(statement: str, *lost: int) -> RaceResult:
 
 def test_explanations_follow_the_version_and_the_measurement() -> None:
     old, new = _interpreter("3.9.18"), _interpreter("3.12.1")
-    assert "any two bytecodes" in explain_race(old, _race("inplace", 700, 500))
-    assert "back-edges" in explain_race(new, _race("inplace", 0, 0))
+    assert "except right after a FAST_DISPATCH one" in explain_race(old, _race("inplace", 700, 5))
+    assert "any two bytecodes" not in explain_race(old, _race("inplace", 700, 5))
+    assert "back-edges and at RESUME" in explain_race(new, _race("inplace", 0, 0))
+    ten = _interpreter("3.10.13")
+    assert "after a call returns" in explain_race(ten, _race("inplace", 0, 0))
     # An unexpected loss is reported as such, not explained away.
     assert "something else switched" in explain_race(new, _race("inplace", 3, 0))
     assert "every version" in explain_race(new, _race("call", 400, 0))

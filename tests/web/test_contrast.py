@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from app.web.assets import STATIC_DIR
+from app.web.infra.assets import STATIC_DIR
 
 SITE_CSS = (STATIC_DIR / "css" / "site.css").read_text()
 # Backgrounds that carry text in var(--on-strong): lane badges, timeline cells, thread tags,

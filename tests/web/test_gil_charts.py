@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.lab.gil import Run, derive_timeline
-from app.web.gil_charts import (
+from app.web.gil.charts import (
     LEFT,
     MAX_DRAWN_SLICES,
     RIGHT,

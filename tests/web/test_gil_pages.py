@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 
 from app.lab.jobs import JobRunner
 from app.main import create_app
-from app.web import gil
-from app.web.settings import Settings
+from app.web.gil import routes as gil
+from app.web.infra.settings import Settings
 from tests.live_server import serve
 
 
@@ -70,6 +70,30 @@ def test_pyrace_json(client: TestClient) -> None:
     assert body["outcome"]["final_counter"] == 8
     assert body["outcome"]["refcounts_consistent"] is True
     assert body["steps"][0]["instruction"] == "LOAD_GLOBAL counter"
+
+
+def test_the_pyrace_view_never_shows_a_small_int_freed(client: TestClient) -> None:
+    """Issue 13.4: the panel showed `int 0 -1 (freed)`; no CPython frees a small int."""
+    page = client.get("/gil/pyrace?statement=inplace&switching=any-bytecode&n=2&interval=3").text
+    assert "(freed)" not in page
+    assert "a small int, never freed" in page
+    assert "immortal from 3.12" in page
+
+
+@pytest.mark.parametrize(
+    ("switching", "versions", "store"),
+    [
+        ("any-bytecode", "3.6 to 3.9", "INPLACE_ADD"),
+        ("checkpoints", "3.10", "INPLACE_ADD"),
+        ("resume", "3.11 to 3.13", "BINARY_OP +="),
+    ],
+)
+def test_each_switching_rule_names_its_versions_and_opcodes(
+    client: TestClient, switching: str, versions: str, store: str
+) -> None:
+    page = client.get(f"/gil/pyrace?switching={switching}&n=2").text
+    assert f"Python {versions} checks whether another thread asked for the GIL" in page
+    assert f"<code>{store}</code>" in page
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from app.lab import native
 from app.lab.jobs import Busy
-from app.web import native_lab
+from app.web.lab import routes as native_lab
 
 ONE_CPU = pytest.mark.skipif(
     native.cpu_count() < 2, reason="only one CPU: the two threads can never run at once"

@@ -13,9 +13,11 @@ from fastapi.responses import StreamingResponse
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.web import page_cache, sim_pages, sim_view
-from app.web.page_cache import PageCache, pure
-from app.web.settings import Settings
+from app.web.infra import page_cache
+from app.web.infra.page_cache import PageCache, pure
+from app.web.infra.settings import Settings
+from app.web.sim import pages as sim_pages
+from app.web.sim import view as sim_view
 
 HTMX = {"HX-Request": "true"}
 

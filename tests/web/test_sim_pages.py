@@ -23,7 +23,8 @@ from app.sim import (
     explore,
     simulate,
 )
-from app.web import sim_pages, sim_view
+from app.web.sim import pages as sim_pages
+from app.web.sim import view as sim_view
 
 HTMX = {"HX-Request": "true"}
 INC_INC_1 = Config(scenario=Scenario.INC_INC, mode=Mode.NONE, n=1)
@@ -479,7 +480,7 @@ def test_explore_bad_parameters_are_a_readable_400(client: TestClient, query: st
 
 
 def test_percentages_never_round_a_real_count_to_zero() -> None:
-    from app.web.explore_view import abbreviate, percent
+    from app.web.sim.explore_view import abbreviate, percent
 
     assert percent(1, 3) == "33.3%"
     assert percent(1, 10**20) == "< 0.001%"

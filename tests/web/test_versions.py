@@ -12,7 +12,7 @@ from app.lab import interpreters, survey_cache
 from app.lab.interpreters import Interpreter
 from app.lab.jobs import Busy, JobRunner
 from app.lab.survey import ConvoyResult, Facts, RaceResult, Row
-from app.web import versions
+from app.web.gil import versions
 
 RUNNING = platform.python_version()
 

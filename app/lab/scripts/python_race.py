@@ -7,10 +7,11 @@ statement ITERATIONS times, started together at a gate; the script does that RUN
 prints one JSON object with the lost updates of each run. INTERVAL_MS, when given, is passed
 to sys.setswitchinterval (the default is the interpreter's own).
 
-The GIL makes each bytecode indivisible, not each statement: a switch between the load of `n`
-and the store back loses the other thread's updates. Where the interpreter may switch is what
-differs between versions (up to 3.9: almost any bytecode; from 3.10: loop back-edges, calls
-and returns only), so `n += 1` loses updates on old versions and `n = n + one()` on all.
+The GIL passes only where the interpreter checks for a drop request, between bytecodes, never
+inside a statement's whole: a switch between the load of `n` and the store back loses the other
+thread's updates. Where the checks fall differs between versions (3.6-3.9: before almost every
+bytecode; 3.10: back-edges, function starts and returns from calls; 3.11+: back-edges and
+function starts), so `n += 1` loses updates on old versions and `n = n + one()` on all.
 
 Standard library only, no syntax newer than 3.6: every CPython from 3.6 on runs this file.
 """

@@ -33,7 +33,7 @@ class Settings:
     offline: bool = False
     # Live server-sent event streams per worker process; past it, new streams get 429.
     max_streams: int = 200
-    # Megabytes of finished pages kept per worker process (app.web.page_cache); 0 turns it off.
+    # Megabytes of finished pages kept per worker process (app.web.infra.page_cache); 0: none.
     cache_mb: int = 32
 
     @classmethod

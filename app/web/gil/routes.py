@@ -26,8 +26,8 @@ from app.sim import (
     pyrace,
     simulate,
 )
-from app.web import gil_charts
-from app.web.gil_models import (
+from app.web.gil import charts as gil_charts
+from app.web.gil.models import (
     CpuModel,
     DelayModel,
     FactsModel,
@@ -36,9 +36,9 @@ from app.web.gil_models import (
     RaceModel,
     TimelineModel,
 )
-from app.web.page_cache import pure
-from app.web.security import is_embed
-from app.web.templating import templates
+from app.web.infra.page_cache import pure
+from app.web.infra.security import is_embed
+from app.web.infra.templating import templates
 
 router = APIRouter(tags=["gil"])
 T = TypeVar("T")
@@ -98,8 +98,8 @@ Iterations = Annotated[
 ]
 Runs = Annotated[int, Query(ge=lost_updates.MIN_RUNS, le=lost_updates.MAX_RUNS)]
 SwitchingParam = Annotated[
-    Literal["any-bytecode", "checkpoints"],
-    Query(description="where the interpreter may switch: up to 3.9, or 3.10+"),
+    Literal["any-bytecode", "checkpoints", "resume"],
+    Query(description="where the interpreter checks for a switch: 3.6-3.9, 3.10, or 3.11-3.13"),
 ]
 PyN = Annotated[int, Query(ge=1, le=pyrace.MAX_N, description="iterations per thread")]
 Bytecodes = Annotated[
@@ -281,6 +281,7 @@ def _pyrace_context(statement: str, switching: str, n: int, interval: int) -> di
             "interval": interval,
         },
         "pyrace_statements": pyrace.SOURCE,
+        "pyrace_switching": tuple(pyrace.Switching),
     }
 
 

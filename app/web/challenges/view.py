@@ -12,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from app import lessons
-from app.lessons import Lesson
 from app.sim import (
     Mode,
     Op,
@@ -41,8 +39,10 @@ from app.sim.challenges import (
 )
 from app.sim.errors import InvalidParameter
 from app.sim.run import Run
-from app.web import sim_view
-from app.web.sim_view import CodeLine, code_lines
+from app.web.lessons import content as lessons
+from app.web.lessons.content import Lesson
+from app.web.sim import view as sim_view
+from app.web.sim.view import CodeLine, code_lines
 
 # The same words as /sim's page, so a student meets one vocabulary.
 STATUS_LABELS = sim_view.STATUS_LABELS

@@ -41,10 +41,10 @@ from app.lab.survey import (
     measure_race,
 )
 from app.lab.survey_cache import SurveyCache
-from app.web import gil as gil_area
-from app.web.errors import BadParameter
-from app.web.templating import templates
-from app.web.version_charts import convoy_chart, lost_updates_chart
+from app.web.gil import routes as gil_area
+from app.web.gil.version_charts import convoy_chart, lost_updates_chart
+from app.web.infra.errors import BadParameter
+from app.web.infra.templating import templates
 
 router = APIRouter()
 

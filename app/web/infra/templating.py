@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import Request
 from jinja2_fragments.fastapi import Jinja2Blocks
 
-from app.web.assets import SCRIPTS, TEMPLATES_DIR
-from app.web.settings import Settings
+from app.web.infra.assets import SCRIPTS, TEMPLATES_DIR
+from app.web.infra.settings import Settings
 
 templates = Jinja2Blocks(directory=TEMPLATES_DIR)
 
@@ -19,7 +19,7 @@ def configure(settings: Settings) -> None:
 def is_htmx(request: Request) -> bool:
     """Whether to answer with the blocks that change rather than the whole page: an htmx
     request, except a history restore after a cache miss, which wants the whole page back.
-    (app.web.page_cache keys on both headers.)"""
+    (app.web.infra.page_cache keys on both headers.)"""
     return (
         request.headers.get("HX-Request") == "true"
         and request.headers.get("HX-History-Restore-Request") != "true"

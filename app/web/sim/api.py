@@ -16,9 +16,9 @@ from app.sim import (
     simulate,
 )
 from app.sim.permalink import DEFAULT_N
-from app.web import params
-from app.web.page_cache import pure
-from app.web.params import (
+from app.web.infra.page_cache import pure
+from app.web.sim import params
+from app.web.sim.params import (
     ExploreNQuery,
     IntervalQuery,
     ModeQuery,

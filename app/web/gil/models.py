@@ -164,7 +164,6 @@ class PyOutcomeModel(BaseModel):
     lost_updates: int
     switches: int
     refcounts_consistent: bool
-    use_after_free: int
 
 
 class PyRaceModel(BaseModel):
@@ -204,7 +203,6 @@ class PyRaceModel(BaseModel):
                 lost_updates=o.lost_updates,
                 switches=o.switches,
                 refcounts_consistent=o.refcounts_consistent,
-                use_after_free=o.use_after_free,
             ),
         )
 

@@ -9,8 +9,8 @@ The policy the pages are written for:
 - fetches and event streams only back to this site;
 - framing: by this site only, except the embed mode (`?embed=1`) that teachers put in slides.
 
-The API reference (/docs, app.web.api_docs) is generated with an inline script; it gets a policy
-of its own that admits exactly that script (by its hash, computed from the page as rendered),
+The API reference (/docs, app.web.infra.api_docs) is generated with an inline script; it gets a
+policy of its own that admits exactly that script (by its hash, computed from the page as rendered),
 and inline styles, which Swagger UI sets as it draws.
 """
 
@@ -26,8 +26,8 @@ from fastapi import FastAPI
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.web import api_docs
-from app.web.assets import SCRIPTS
+from app.web.infra import api_docs
+from app.web.infra.assets import SCRIPTS
 
 _EMBED_VALUES = {"1", "true", "yes", "on"}
 _INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
@@ -76,7 +76,7 @@ def _inline_script_hashes(html: bytes) -> list[str]:
 
 
 def docs_policy(app: FastAPI) -> str:
-    """The policy for /docs (app.web.api_docs): its one inline script, by hash."""
+    """The policy for /docs (app.web.infra.api_docs): its one inline script, by hash."""
     hashes = _inline_script_hashes(bytes(api_docs.page(app).body))
     directives: dict[str, Iterable[str]] = {
         "default-src": ["'self'"],

@@ -13,8 +13,8 @@ from pydantic import BaseModel, Field
 
 from app.sim import Mode, Scenario
 from app.sim.challenges import CHALLENGES, Challenge, UnknownChallenge, check, find, odds
-from app.web.page_cache import pure
-from app.web.sim_api import OutcomeModel
+from app.web.infra.page_cache import pure
+from app.web.sim.api import OutcomeModel
 
 router = APIRouter(prefix="/api/challenges", tags=["challenges"])
 

@@ -22,8 +22,8 @@ from app.lab.jobs import Busy, JobRunner, TimedOut, WorkerDied
 from app.lab.native import Freeing, NativeError
 from app.lab.trial import Trial, run_trial, series
 from app.sim import Mode, Scenario
-from app.web.page_cache import pure
-from app.web.templating import templates
+from app.web.infra.page_cache import pure
+from app.web.infra.templating import templates
 
 router = APIRouter(tags=["native lab"])
 

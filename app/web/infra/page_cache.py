@@ -11,7 +11,7 @@ whether gzip is accepted.
 Never kept: streams (a body sent in several parts), anything but a 200, answers larger than
 MAX_ENTRY_BYTES, and every route not marked pure (the labs' measurements differ on each run).
 Each worker process keeps its own table; all of them serve the same bytes. `Kept`, the table,
-also keeps the simulator's played steps (app.web.sim_pages).
+also keeps the simulator's played steps (app.web.sim.pages).
 """
 
 from __future__ import annotations

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.lessons import LESSONS, find, neighbours
 from app.sim import Mode, Scenario, Thread, code_listing
 from app.sim.challenges import CHALLENGES, Challenge
-from app.web.page_cache import pure
-from app.web.templating import templates
+from app.web.infra.page_cache import pure
+from app.web.infra.templating import templates
+from app.web.lessons.content import LESSONS, find, neighbours
 
 router = APIRouter(tags=["lessons"], include_in_schema=False)
 

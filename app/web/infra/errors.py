@@ -17,8 +17,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.lab.jobs import Busy, TimedOut, WorkerDied
 from app.sim import InvalidParameter
-from app.web.security import is_embed
-from app.web.templating import templates
+from app.web.infra.security import is_embed
+from app.web.infra.templating import templates
 
 
 class BadParameter(Exception):

@@ -15,11 +15,11 @@ from fastapi.responses import HTMLResponse, Response
 
 from app.sim import ScheduleError, format_schedule
 from app.sim.challenges import valid_prefix
-from app.web import challenge_view
-from app.web.challenges import MAX_SCHEDULE_CHARS, challenge_or_404
-from app.web.errors import BadParameter
-from app.web.page_cache import pure
-from app.web.templating import is_htmx, templates
+from app.web.challenges import view as challenge_view
+from app.web.challenges.api import MAX_SCHEDULE_CHARS, challenge_or_404
+from app.web.infra.errors import BadParameter
+from app.web.infra.page_cache import pure
+from app.web.infra.templating import is_htmx, templates
 
 router = APIRouter(tags=["pages"])
 

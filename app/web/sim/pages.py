@@ -38,17 +38,18 @@ from app.sim import (
 )
 from app.sim.permalink import DEFAULT_N, MAX_SEED
 from app.sim.predict import Score
-from app.web import explore_view, params, predict_view, sim_view
-from app.web.errors import BadParameter
-from app.web.page_cache import Kept, pure
-from app.web.params import (
+from app.web.infra.errors import BadParameter
+from app.web.infra.page_cache import Kept, pure
+from app.web.infra.templating import is_htmx, templates
+from app.web.sim import explore_view, params, predict_view
+from app.web.sim import view as sim_view
+from app.web.sim.params import (
     IntervalQuery,
     ModeQuery,
     ScenarioQuery,
     ScheduleQuery,
     SeedQuery,
 )
-from app.web.templating import is_htmx, templates
 
 router = APIRouter(tags=["pages"])
 
@@ -136,7 +137,7 @@ def _run_params(config: Config, *, embed: bool) -> dict[str, str]:
 
 def _random_url(config: Config, *, embed: bool) -> str:
     """The "new random schedule" link: /sim/random draws the seed, so this page stays a pure
-    function of its URL (and can be served from app.web.page_cache)."""
+    function of its URL (and can be served from app.web.infra.page_cache)."""
     return "/sim/random?" + urlencode(_run_params(config, embed=embed))
 
 
@@ -230,7 +231,7 @@ def _predict_page(
     guess: str | None,
     said: str | None,
 ) -> Response:
-    """Predict mode (app.web.predict_view): a guess is judged here and becomes the next state's
+    """Predict mode (app.web.sim.predict_view): a guess is judged here and becomes the next state's
     URL, where the score has moved on; the page itself is /sim's, plus the predict panel."""
     score = Score.parse(score_text)
     fragment = is_htmx(request)

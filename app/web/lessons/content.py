@@ -309,8 +309,8 @@ LESSONS: tuple[Lesson, ...] = (
         frames=(
             LabFrame(
                 key="any-bytecode",
-                title="Bytecode simulation: counter += 1 in two threads when the interpreter may "
-                "switch after any bytecode (up to Python 3.9)",
+                title="Bytecode simulation: counter += 1 in two threads when the interpreter "
+                "checks for a switch before almost every bytecode (Python 3.6 to 3.9)",
                 path="/gil/pyrace",
                 params=(
                     ("statement", "inplace"),
@@ -320,13 +320,14 @@ LESSONS: tuple[Lesson, ...] = (
                 ),
             ),
             LabFrame(
-                key="checkpoints-call",
+                key="resume-call",
                 title="Bytecode simulation: counter = counter + one() when the interpreter "
-                "switches only at back-edges, calls and returns (Python 3.10 and later)",
+                "checks for a switch only at back-edges and at the start of every function "
+                "(Python 3.11 to 3.13)",
                 path="/gil/pyrace",
                 params=(
                     ("statement", "call"),
-                    ("switching", "checkpoints"),
+                    ("switching", "resume"),
                     ("n", 2),
                     ("interval", 3),
                 ),
