@@ -48,15 +48,29 @@ class WorkerDied(Exception):
     """The worker process running a job ended abruptly."""
 
 
+def _lock_path(lock: str) -> Path:
+    return Path(tempfile.gettempdir()) / f"gil-lab-{os.getuid()}-{lock}.lock"
+
+
 def _holding(lock: str, job: Callable[[], T]) -> T:
     """Run `job` holding the machine-wide lock `lock` (an flock, released if the process dies)."""
-    path = Path(tempfile.gettempdir()) / f"gil-lab-{os.getuid()}-{lock}.lock"
-    with path.open("a") as handle:
+    with _lock_path(lock).open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             return job()
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def held(lock: str) -> bool:
+    """Whether some process on this machine runs a job holding `lock` right now."""
+    with _lock_path(lock).open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
 
 
 class JobRunner:

@@ -25,7 +25,7 @@ import statistics
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from app._native import ffi, lib
 from app.sim import MAX_N_SIMULATE, Mode, Scenario
@@ -58,8 +58,6 @@ def _code(member: enum.Enum) -> int | None:
 _MODE_CODES = {mode: code for mode in Mode if (code := _code(mode)) is not None}
 NATIVE_MODES = tuple(_MODE_CODES)
 """The modes race.c implements, in the simulator's order."""
-FREE_THREADED_MODES = tuple(mode for mode in NATIVE_MODES if mode.value in ("biased", "immortal"))
-"""Modes on CPython 3.13t's object header: a local and a shared count instead of one."""
 _EXPERIMENT_CODES = {scenario: _code(scenario) for scenario in Scenario}
 IMMORTAL_RC = int(lib.RACE_IMMORTAL_RC)
 """An immortal object's count (what sys.getrefcount reports for one on 3.12 and 3.13)."""
@@ -86,7 +84,7 @@ class Layout(enum.StrEnum):
     def measures(self, mode: Mode) -> bool:
         """Whether the cost table has this layout for `mode` (not-owner only means something
         where objects have owners)."""
-        return self is not Layout.NOT_OWNER or mode.value == "biased"
+        return self is not Layout.NOT_OWNER or mode is Mode.BIASED
 
     @property
     def objects(self) -> int:
@@ -122,6 +120,9 @@ class NativeError(RuntimeError):
     """The C side could not run the experiment (a failed pthread or fork call)."""
 
 
+SharedFlags = Literal["none", "maybe-weakref", "queued", "merged"]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SplitCount:
     """The free-threaded header at the end of a run (modes biased and immortal): the owner's
@@ -138,11 +139,11 @@ class SplitCount:
         return self.ref_shared >> int(lib.RACE_SHARED_SHIFT)
 
     @property
-    def flags(self) -> str:
+    def flags(self) -> SharedFlags:
         return _FLAG_NAMES[self.ref_shared & int(lib.RACE_SHARED_FLAGS)]
 
 
-_FLAG_NAMES = {
+_FLAG_NAMES: dict[int, SharedFlags] = {
     0: "none",
     int(lib.RACE_SHARED_MAYBE_WEAKREF): "maybe-weakref",
     int(lib.RACE_SHARED_QUEUED): "queued",
@@ -229,7 +230,7 @@ def _params(
 
 
 def _initial_rc(scenario: Scenario, mode: Mode, iterations: int) -> int:
-    if mode.value == "immortal":
+    if mode is Mode.IMMORTAL:
         return IMMORTAL_RC
     return 2 * iterations if scenario is Scenario.DEC_DEC else 1
 
@@ -254,7 +255,7 @@ def _result_of(
         failed_checks=int(raw.failed_checks),
         crashed=None,
         elapsed_ns=int(raw.elapsed_ns),
-        split=_split_of(raw) if mode in FREE_THREADED_MODES else None,
+        split=_split_of(raw) if mode.free_threaded else None,
     )
 
 

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from app.lab import gil, interpreter, lost_updates, workloads
 from app.lab.jobs import JobRunner
+from app.lab.load import MEASUREMENTS
 from app.lab.scripts import ScriptFailed
 from app.sim import (
     MAX_INTERVAL,
@@ -54,7 +55,7 @@ def measurement_runner() -> JobRunner:
     across all the server's worker processes too (GILLAB_WORKERS)."""
     global _runner
     if _runner is None:
-        _runner = JobRunner(workers=1, queue=12, retry_after=5, exclusive="measurements")
+        _runner = JobRunner(workers=1, queue=12, retry_after=5, exclusive=MEASUREMENTS)
     return _runner
 
 

@@ -9,17 +9,17 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import partial
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from jinja2_fragments import render_block
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
-from app.lab import native
+from app.lab import load, native
 from app.lab.jobs import Busy, JobRunner, TimedOut, WorkerDied
-from app.lab.native import Freeing, NativeError
+from app.lab.native import Freeing, Layout, NativeError
 from app.lab.trial import Trial, run_trial, series
 from app.sim import Mode, Scenario
 from app.web.infra.page_cache import pure
@@ -37,9 +37,19 @@ STREAM_WAIT_S = 60  # how long a streamed series waits for a turn while the lab 
 COST_TIMEOUT_S = 30.0
 DEFAULT_ITERATIONS = 1_000_000
 DEFAULT_COST_ITERATIONS = 200_000
+DEFAULT_COST_REPEATS = 5
 
-ModeName = Literal["none", "global-lock", "object-lock", "atomic"]
 FreeName = Literal["observed", "real"]
+_MODE_NAMES = ", ".join(mode.value for mode in native.NATIVE_MODES)
+
+
+def _native(mode: Mode) -> Mode:
+    if mode not in native.NATIVE_MODES:
+        raise ValueError(f"mode {mode.value!r} has no native experiment; choose {_MODE_NAMES}")
+    return mode
+
+
+NativeMode = Annotated[Mode, AfterValidator(_native)]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,7 +74,9 @@ def race_query(
     experiment: Annotated[Scenario, Query(description="the scenario: who calls what")] = (
         Scenario.INC_INC
     ),
-    mode: Annotated[ModeName, Query(description="how the count is protected")] = "none",
+    mode: Annotated[
+        NativeMode, Query(description=f"how the count is protected: {_MODE_NAMES}")
+    ] = Mode.NONE,
     iterations: Annotated[
         int, Query(ge=1, le=native.MAX_ITERATIONS, description="calls per thread")
     ] = DEFAULT_ITERATIONS,
@@ -76,7 +88,7 @@ def race_query(
 ) -> RaceQuery:
     return RaceQuery(
         experiment=experiment,
-        mode=Mode(mode),
+        mode=mode,
         iterations=iterations,
         runs=runs,
         free=Freeing(free),
@@ -88,6 +100,28 @@ CostIterations = Annotated[
     int,
     Query(ge=1_000, le=native.MAX_COST_ITERATIONS, description="calls per thread per cell"),
 ]
+CostRepeats = Annotated[
+    int,
+    Query(ge=1, le=native.MAX_COST_REPEATS, description="passes over every cell (median, range)"),
+]
+
+
+class SplitCountModel(BaseModel):
+    ref_local: int = Field(description="ob_ref_local: the owner's count")
+    ref_shared: int = Field(description="ob_ref_shared: shared count << 2 | flags")
+    shared_count: int = Field(description="ref_shared >> 2; final_rc = ref_local + this")
+    flags: native.SharedFlags
+    owned: bool = Field(description="thread A still owns the object (never merged)")
+    queued: int = Field(description="times B queued the object to its owner")
+    merges: int = Field(description="merges of the two counts")
+
+    @classmethod
+    def of(cls, split: native.SplitCount) -> SplitCountModel:
+        return cls(
+            ref_local=split.ref_local, ref_shared=split.ref_shared,
+            shared_count=split.shared_count, flags=split.flags, owned=split.owned,
+            queued=split.queued, merges=split.merges,
+        )  # fmt: skip
 
 
 class RunModel(BaseModel):
@@ -104,6 +138,9 @@ class RunModel(BaseModel):
     replay: str | None = Field(
         description="a /sim link replaying this run's first calls step by step (mode none)"
     )
+    split: SplitCountModel | None = Field(
+        description="modes biased and immortal: the free-threaded header at the end"
+    )
 
     @classmethod
     def of(cls, trial: Trial) -> RunModel:
@@ -113,12 +150,13 @@ class RunModel(BaseModel):
             freed=r.freed, use_after_free=r.use_after_free, double_free=r.double_free,
             crashed=r.crashed, elapsed_ns=r.elapsed_ns,
             replay=trial.replay.url if trial.replay else None,
+            split=SplitCountModel.of(r.split) if r.split else None,
         )  # fmt: skip
 
 
 class RaceResponse(BaseModel):
     experiment: Scenario
-    mode: ModeName
+    mode: Mode
     iterations: int
     free: FreeName
     cpus: int = Field(description="CPUs the server may use; with 1 no race can show")
@@ -126,25 +164,52 @@ class RaceResponse(BaseModel):
 
 
 class CostRowModel(BaseModel):
-    mode: ModeName
+    mode: Mode
     threads: int
     objects: int
-    layout: Literal["one-thread", "one-object", "two-objects", "false-sharing"] = Field(
-        description="two-objects: separate cache lines; false-sharing: one cache line"
+    layout: Layout = Field(
+        description="two-objects: separate cache lines; false-sharing: one cache line; "
+        "not-owner (biased only): one thread on an object another thread owns"
     )
-    ns_per_op: float = Field(description="wall time / calls per thread")
+    ns_per_op: float = Field(description="wall time / calls per thread: the median pass")
+    low_ns: float = Field(description="the fastest pass")
+    high_ns: float = Field(description="the slowest pass")
+    samples: list[float] = Field(description="every pass, in order")
+    thread_ns: list[float] = Field(
+        description="each thread's own time per call (median); in biased one-object, the "
+        "owner first"
+    )
+
+    @classmethod
+    def of(cls, row: native.CostRow) -> CostRowModel:
+        return cls(
+            mode=row.mode, threads=row.threads, objects=row.objects, layout=row.layout,
+            ns_per_op=round(row.ns_per_op, 3), low_ns=round(row.low, 3),
+            high_ns=round(row.high, 3), samples=[round(ns, 3) for ns in row.samples],
+            thread_ns=[round(ns, 3) for ns in row.thread_ns],
+        )  # fmt: skip
+
+
+class ConditionsModel(BaseModel):
+    busy: bool = Field(description="measured while the machine was busy: read with care")
+    reason: str | None
+    load_average: float = Field(description="one-minute load average, before or after")
+    cpus: int
+
+    @classmethod
+    def of(cls, conditions: load.Conditions) -> ConditionsModel:
+        return cls(
+            busy=conditions.busy, reason=conditions.reason,
+            load_average=round(conditions.load_average, 2), cpus=conditions.cpus,
+        )  # fmt: skip
 
 
 class CostResponse(BaseModel):
     iterations: int
+    repeats: int
     cpus: int
+    conditions: ConditionsModel
     rows: list[CostRowModel]
-
-
-def _mode_name(mode: Mode) -> ModeName:
-    if mode is Mode.GIL:
-        raise ValueError("mode gil has no native experiment")
-    return cast(ModeName, mode.value)
 
 
 async def _trial(number: int, query: RaceQuery) -> Trial:
@@ -152,8 +217,11 @@ async def _trial(number: int, query: RaceQuery) -> Trial:
     return await _runner.run(job, timeout=RUN_TIMEOUT_S)
 
 
-async def _cost(iterations: int) -> tuple[native.CostRow, ...]:
-    return await _runner.run(partial(native.cost_table, iterations), timeout=COST_TIMEOUT_S)
+async def _cost(
+    iterations: int, repeats: int
+) -> tuple[tuple[native.CostRow, ...], load.Conditions]:
+    job = partial(load.measured, partial(native.cost_table, iterations, repeats))
+    return await _runner.run(job, timeout=COST_TIMEOUT_S)
 
 
 @router.get("/api/native/race", response_model=RaceResponse, summary="Run the C race")
@@ -161,7 +229,7 @@ async def api_race(query: RaceParams) -> RaceResponse:
     trials = [await _trial(number, query) for number in range(1, query.runs + 1)]
     return RaceResponse(
         experiment=query.experiment,
-        mode=_mode_name(query.mode),
+        mode=query.mode,
         iterations=query.iterations,
         free=query.free.value,
         cpus=native.cpu_count(),
@@ -170,21 +238,17 @@ async def api_race(query: RaceParams) -> RaceResponse:
 
 
 @router.get("/api/native/cost", response_model=CostResponse, summary="Measure lock costs")
-async def api_cost(iterations: CostIterations = DEFAULT_COST_ITERATIONS) -> CostResponse:
-    rows = await _cost(iterations)
+async def api_cost(
+    iterations: CostIterations = DEFAULT_COST_ITERATIONS,
+    repeats: CostRepeats = DEFAULT_COST_REPEATS,
+) -> CostResponse:
+    rows, conditions = await _cost(iterations, repeats)
     return CostResponse(
         iterations=iterations,
+        repeats=repeats,
         cpus=native.cpu_count(),
-        rows=[
-            CostRowModel(
-                mode=_mode_name(row.mode),
-                threads=row.threads,
-                objects=row.objects,
-                layout=row.layout.value,
-                ns_per_op=round(row.ns_per_op, 3),
-            )
-            for row in rows
-        ],
+        conditions=ConditionsModel.of(conditions),
+        rows=[CostRowModel.of(row) for row in rows],
     )
 
 
@@ -198,11 +262,13 @@ def _context(query: RaceQuery | None, **extra: Any) -> dict[str, Any]:
             "runs": native.MAX_RUNS,
             "window": native.REPLAY_WINDOW,
             "cost_iterations": native.MAX_COST_ITERATIONS,
+            "cost_repeats": native.MAX_COST_REPEATS,
         },
         "scenarios": list(Scenario),
         "modes": list(native.NATIVE_MODES),
         "layouts": list(native.Layout),
         "default_cost_iterations": DEFAULT_COST_ITERATIONS,
+        "default_cost_repeats": DEFAULT_COST_REPEATS,
         **extra,
     }
 
@@ -265,11 +331,16 @@ async def lab_page(
 
 @router.get("/lab/cost", response_class=HTMLResponse, summary="The lock-cost chart")
 async def lab_cost(
-    request: Request, iterations: CostIterations = DEFAULT_COST_ITERATIONS
+    request: Request,
+    iterations: CostIterations = DEFAULT_COST_ITERATIONS,
+    repeats: CostRepeats = DEFAULT_COST_REPEATS,
 ) -> HTMLResponse:
     """The whole lab page with the chart filled in, or only the chart for htmx."""
-    rows = await _cost(iterations)
-    context = _page_context(race_query(), run=False, cost=rows, cost_iterations=iterations)
+    rows, conditions = await _cost(iterations, repeats)
+    context = _page_context(
+        race_query(), run=False, cost=rows, cost_conditions=conditions,
+        cost_iterations=iterations, cost_repeats=repeats,
+    )  # fmt: skip
     block = "cost" if request.headers.get("HX-Request") else None
     return templates.TemplateResponse(  # type: ignore[return-value]
         request, "lab.html", context, block_name=block
