@@ -1,6 +1,8 @@
 # syntax=docker/dockerfile:1
 # GIL Lab for a classroom: `docker build -t gil-lab .` then `docker run --init -p 8000:8000 gil-lab`.
 # Everything the site needs is inside the image (htmx is vendored), so it serves with no internet.
+# GILLAB_OFFLINE=1 by default: pages load the image's own htmx and never wait on a CDN that a
+# school firewall may silently drop (`docker run -e GILLAB_OFFLINE=0` to use the CDN).
 
 # Other CPythons for the versions page (/versions): the same experiments on each. Every image is
 # pinned to the same Debian release as the runtime, so their binaries find the same libraries.
@@ -30,7 +32,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     GILLAB_HOST=0.0.0.0 \
     GILLAB_PORT=8000 \
-    GILLAB_WORKERS=1
+    GILLAB_WORKERS=1 \
+    GILLAB_OFFLINE=1
 
 # The wheels are bind-mounted from the build stage, so they never become a layer of the image.
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \

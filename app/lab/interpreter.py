@@ -14,7 +14,6 @@ from app.lab import scripts
 # What the classic story quotes, for a 64-bit CPython before 3.11.
 CLASSIC_GETSIZEOF = 28
 CLASSIC_SWITCH_INTERVAL_MS = 5.0
-CLASSIC_NAMED_REFCOUNT = 2  # one name and getrefcount's own argument
 IMMORTAL_REFCOUNT = 2**32 - 1  # what 3.12+ reports for an immortal object on 64-bit builds
 
 
@@ -38,7 +37,9 @@ class Facts:
     id_before: int
     id_after: int
     refcount_sequence: tuple[RefcountStep, ...]
-    refcount_module_literal: int
+    refcount_module_literal: int  # x = 2781; sys.getrefcount(x) in a script
+    refcount_compiled_literal: int  # the same in a module's compiled code
+    refcount_interactive_literal: int  # the same typed at the interactive prompt
     refcount_small_int_1: int
     refcount_none: int
     pointer_bits: int
@@ -67,6 +68,8 @@ def parse(report: dict[str, Any]) -> Facts:
             for step in report["refcount_sequence"]
         ),
         refcount_module_literal=int(report["refcount_module_literal"]),
+        refcount_compiled_literal=int(report["refcount_compiled_literal"]),
+        refcount_interactive_literal=int(report["refcount_interactive_literal"]),
         refcount_small_int_1=int(report["refcount_small_int_1"]),
         refcount_none=int(report["refcount_none"]),
         pointer_bits=int(report["pointer_bits"]),
@@ -78,20 +81,29 @@ def measure_facts(*, python: str | None = None) -> Facts:
     return parse(scripts.run("interpreter_facts", timeout=10.0, python=python))
 
 
+def int_layout(version: tuple[int, int], size: int) -> str:
+    """Why sys.getsizeof(2781) is `size` bytes on a 64-bit CPython of `version`: the words of an
+    int's header (Include/cpython/longintrepr.h of that version) and its one 30-bit digit."""
+    if size != CLASSIC_GETSIZEOF:
+        return f"{size} bytes, not {CLASSIC_GETSIZEOF}: this build's int layout differs."
+    if version >= (3, 12):
+        third = (
+            "lv_tag (8: not a size but a tag, the number of digits shifted left by 3 with the "
+            "sign in its two low bits, 0 positive, 1 zero, 2 negative)"
+        )
+    else:
+        third = "ob_size (8: the number of digits, negative for a negative int)"
+    return (
+        f"{size} bytes: the reference count and the type pointer (8 bytes each), {third}, and "
+        "one 30-bit digit stored in 4 bytes."
+    )
+
+
 def explain(facts: Facts) -> dict[str, str]:
     """For each fact, a sentence on why this interpreter shows what it shows."""
     notes: dict[str, str] = {}
     version = facts.version_info
-    if facts.getsizeof_2781 == CLASSIC_GETSIZEOF:
-        notes["getsizeof"] = (
-            f"{facts.getsizeof_2781} bytes, as the classic figure: a reference count and a type "
-            "pointer (8 bytes each), a size field (8), and one 30-bit digit stored in 4 bytes."
-        )
-    else:
-        notes["getsizeof"] = (
-            f"{facts.getsizeof_2781} bytes, not {CLASSIC_GETSIZEOF}: the integer header differs in "
-            f"this build ({facts.pointer_bits}-bit, Python {facts.python})."
-        )
+    notes["getsizeof"] = int_layout(version, facts.getsizeof_2781)
     notes["id"] = (
         "The ids differ: ints are immutable, so x = x + 1 makes a new object and rebinds "
         "the name; the old object is freed when its count reaches zero."
@@ -102,13 +114,15 @@ def explain(facts: Facts) -> dict[str, str]:
         "An object only names refer to reads 2 with one name: the name and getrefcount's own "
         "argument. Each new name or container slot adds one; del takes it away."
     )
-    if facts.refcount_module_literal != CLASSIC_NAMED_REFCOUNT:
-        notes["refcount_literal"] = (
-            f"The classic snippet, x = 2781; sys.getrefcount(x) in a script, reads "
-            f"{facts.refcount_module_literal}, not {CLASSIC_NAMED_REFCOUNT}: the literal is also "
-            "held by the code object's constants, and a script's parsed syntax tree stays alive "
-            "while the script runs. Imported from a module it reads one less."
-        )
+    notes["refcount_literal"] = (
+        f"At the interactive prompt it reads {facts.refcount_interactive_literal}, the classic "
+        "figure: the name and getrefcount's own argument, because each statement there is "
+        "compiled and run on its own and the code that held the constant is gone. In a module "
+        f"it reads {facts.refcount_compiled_literal}: the module's code object also keeps "
+        f"2781 among its constants. In a script it reads {facts.refcount_module_literal}: "
+        "while a script runs, the parser's arena still holds the constant it parsed (CPython "
+        "frees it only when the script ends)."
+    )
     if facts.refcount_small_int_1 == IMMORTAL_REFCOUNT or version >= (3, 12):
         notes["small_int"] = (
             f"sys.getrefcount(1) reads {facts.refcount_small_int_1:,}: since 3.12 small ints, "

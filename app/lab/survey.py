@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal, get_args
 
 from app.lab import gil, scripts
+from app.lab.interpreter import int_layout
 from app.lab.interpreters import Interpreter
 from app.lab.jobs import TimedOut
 from app.sim.pyrace import Switching, switching_of
@@ -299,12 +300,7 @@ def explain_facts(interpreter: Interpreter, facts: Facts) -> dict[str, str]:
         else f"{facts.refcount_fresh_int}: the name that holds it and what this version adds "
         "while calling getrefcount."
     )
-    notes["sizeof_2781"] = (
-        f"{facts.sizeof_2781} bytes: the reference count, the type pointer and the size (8 "
-        "bytes each on 64 bits) and one 30-bit digit in 4 bytes."
-        if facts.sizeof_2781 == 28
-        else f"{facts.sizeof_2781} bytes: this build's int header differs from the classic 28."
-    )
+    notes["sizeof_2781"] = int_layout(version, facts.sizeof_2781)
     notes["switch_interval_ms"] = (
         f"{facts.switch_interval_ms:g} ms: a thread waiting for the GIL asks the holder to "
         "drop it after this long (the default since Python 3.2)."

@@ -95,15 +95,20 @@
   // Pause must win over steps already on their way: the moment Play/Pause sends its request,
   // close the player's EventSource, so no step that was in flight lands after the pause
   // (a detached player would still swap #stage, and the address bar would lag behind it).
+  // htmx may arrive after this file (static/js/loader.js adds it once the page has loaded).
   var streams = [];
-  if (window.htmx && window.htmx.createEventSource) {
+  function trackStreams() {
+    if (!window.htmx || !window.htmx.createEventSource || window.htmx.createEventSource.tracked) return;
     var createEventSource = window.htmx.createEventSource;
     window.htmx.createEventSource = function (url) {
       var source = createEventSource(url);
       streams.push(source);
       return source;
     };
+    window.htmx.createEventSource.tracked = true;
   }
+  trackStreams();
+  document.addEventListener("gillab:scripts-loaded", trackStreams);
   document.addEventListener("htmx:beforeRequest", function (event) {
     if (event.detail.elt && event.detail.elt.id === "play-toggle") {
       streams.forEach(function (source) { source.close(); });

@@ -3,7 +3,8 @@
 Reusable by every area's browser tests: `live_server` is the base URL of a real uvicorn
 serving the app on a free port; `page` is a fresh Playwright page (own context, so no cookies
 or history leak between tests) with a default timeout short enough that a broken page fails
-fast. No network reaches the pinned CDN here, so every page exercises the vendored fallback.
+fast. The server runs in offline mode (htmx from static/vendor/, deferred, so it is running
+once a page has loaded); tests/browser/test_network.py covers the CDN path and its fallback.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ DEFAULT_TIMEOUT_MS = 10_000
 @pytest.fixture(scope="session")
 def live_server() -> Iterator[str]:
     """Serve the app on 127.0.0.1 and a free port; yield its base URL."""
-    with serve(create_app(Settings())) as base_url:
+    with serve(create_app(Settings(offline=True))) as base_url:
         yield base_url
 
 

@@ -1,7 +1,7 @@
 """Every page under the real Content-Security-Policy in Chromium: no violation, htmx running.
 
 The header tests prove what the policy says; this proves the pages live with it (htmx's own
-behaviour, the vendored fallback written by static/js/fallback.js, every stylesheet). Both with
+behaviour, the vendored fallback that static/js/loader.js adds, every stylesheet). Both with
 the CDN tags (unreachable here, so the fallback runs) and in offline mode.
 """
 

@@ -37,7 +37,8 @@ def test_offline_mode_admits_no_cdn_at_all() -> None:
 def test_no_inline_styles_and_streams_only_to_this_site() -> None:
     directives = _directives(page_policy(offline=False, embed=False))
     assert directives["style-src"] == ["'self'"]
-    assert directives["connect-src"] == ["'self'"]
+    # Besides this site, only the exact pinned CDN files, which static/js/loader.js probes.
+    assert directives["connect-src"] == ["'self'", *(script.cdn_url for script in SCRIPTS)]
     assert directives["object-src"] == ["'none'"]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -27,6 +28,45 @@ def test_facts_of_the_running_interpreter() -> None:
     if sys.version_info >= (3, 12):
         assert facts.refcount_small_int_1 == 2**32 - 1
         assert "immortal" in notes["small_int"]
+
+
+def test_the_seeds_2_is_the_prompts_figure_and_a_module_and_a_script_read_more(
+    tmp_path: Path,
+) -> None:
+    """Issue 13.13: x = 2781; sys.getrefcount(x) reads 2 at the prompt, 3 in a module, 4 in a
+    script. The facts script imitates the prompt and the module; check it against the real
+    prompt, a real import and a real script of the same interpreter."""
+    import subprocess
+
+    facts = measure_facts()
+    assert (
+        facts.refcount_interactive_literal,
+        facts.refcount_compiled_literal,
+        facts.refcount_module_literal,
+    ) == (2, 3, 4)
+    snippet = "import sys\nx = 2781\nprint(sys.getrefcount(x))\n"
+    (tmp_path / "snippet.py").write_text(snippet)
+    (tmp_path / "main.py").write_text("import snippet\n")
+
+    def run(*args: str, stdin: str = "") -> str:
+        command = [sys.executable, "-I", "-B", *args]
+        done = subprocess.run(
+            command, cwd=tmp_path, input=stdin, capture_output=True, text=True, check=True
+        )
+        return done.stdout
+
+    # The prompt echoes the value of an expression statement (its ">>>" go to stderr).
+    prompt = run("-i", "-q", stdin="import sys\nx = 2781\nsys.getrefcount(x)\n")
+    assert prompt.split() == [str(facts.refcount_interactive_literal)]
+    # -I drops the script's directory from sys.path; -P does not exist before 3.11, so import
+    # the module by adding its directory explicitly.
+    imported = run("-c", f"import sys; sys.path.insert(0, {str(tmp_path)!r}); import snippet")
+    assert imported.split() == [str(facts.refcount_compiled_literal)]
+    assert run(str(tmp_path / "snippet.py")).split() == [str(facts.refcount_module_literal)]
+    notes = explain(facts)["refcount_literal"]
+    assert "At the interactive prompt it reads 2" in notes
+    assert "In a module it reads 3" in notes
+    assert "In a script it reads 4" in notes
 
 
 def test_the_race_loses_updates_only_where_the_version_switches() -> None:

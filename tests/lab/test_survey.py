@@ -137,3 +137,15 @@ def test_the_slice_sentence_says_when_slices_stretch_past_the_interval() -> None
     assert "about one switch interval" in steady
     stretched = explain_facts(new, replace(base, median_slice_ms=12.0))["median_slice_ms"]
     assert "2.4 times the switch interval" in stretched
+
+
+def test_the_int_header_word_after_the_type_is_lv_tag_from_312() -> None:
+    """Issue 13.10: from 3.12 the third word of an int is lv_tag (digit count << 3 | sign),
+    not a size; up to 3.11 it is ob_size, the signed digit count."""
+    base = Facts(refcount_one=7, refcount_fresh_int=2, sizeof_2781=28, switch_interval_ms=5.0)
+    new = explain_facts(_interpreter("3.12.1"), base)["sizeof_2781"]
+    old = explain_facts(_interpreter("3.11.7"), base)["sizeof_2781"]
+    assert "lv_tag" in new and "not a size" in new and "ob_size" not in new
+    assert "ob_size" in old and "lv_tag" not in old
+    odd = explain_facts(_interpreter("3.12.1"), replace(base, sizeof_2781=32))["sizeof_2781"]
+    assert "layout differs" in odd

@@ -17,9 +17,28 @@ import sysconfig
 from typing import Any, Dict, List
 
 # The seed's snippet as a script runs it, at module level. The literal 2781 is also held by
-# the module's code object (its constants), so this reads more than the 2 often quoted.
+# the module's code object (its constants) and, while a script runs, by the parser's arena
+# (pyrun_file in Python/pythonrun.c frees it only after the script ends): 4, not the 2 quoted.
 x = 2781
 MODULE_LITERAL_REFCOUNT = sys.getrefcount(x)
+
+
+def compiled_literal_refcount() -> int:
+    """The snippet as an imported module's code runs it: compiled first (the parse tree is
+    gone), then executed: the name, the code object's constant, the argument."""
+    namespace = {"sys": sys}  # type: Dict[str, Any]
+    exec(compile("x = 2782\nr = sys.getrefcount(x)\n", "<module>", "exec"), namespace)
+    return int(namespace["r"])
+
+
+def interactive_literal_refcount() -> int:
+    """The snippet typed at the interactive prompt: each statement is compiled and run on its
+    own, so the code holding the constant 2783 is gone when getrefcount runs: the name and
+    the argument."""
+    namespace = {"sys": sys}  # type: Dict[str, Any]
+    exec(compile("x = 2783\n", "<stdin>", "single"), namespace)
+    exec(compile("r = sys.getrefcount(x)\n", "<stdin>", "single"), namespace)
+    return int(namespace["r"])
 
 
 def refcount_sequence() -> List[Dict[str, Any]]:
@@ -66,6 +85,8 @@ def main() -> None:
                 "id_rebinding": rebinding(),
                 "refcount_sequence": refcount_sequence(),
                 "refcount_module_literal": MODULE_LITERAL_REFCOUNT,
+                "refcount_compiled_literal": compiled_literal_refcount(),
+                "refcount_interactive_literal": interactive_literal_refcount(),
                 "refcount_small_int_1": sys.getrefcount(small),
                 "refcount_none": sys.getrefcount(None),
                 "small_int_cached": (small + 0) is (int("1")),

@@ -223,6 +223,8 @@ class FactsModel(BaseModel):
     id_after: int
     refcount_sequence: list[RefcountStepModel]
     refcount_module_literal: int
+    refcount_compiled_literal: int
+    refcount_interactive_literal: int
     refcount_small_int_1: int
     notes: dict[str, str] = Field(description="why each value is what it is on this version")
 
@@ -242,6 +244,8 @@ class FactsModel(BaseModel):
                 for step in facts.refcount_sequence
             ],
             refcount_module_literal=facts.refcount_module_literal,
+            refcount_compiled_literal=facts.refcount_compiled_literal,
+            refcount_interactive_literal=facts.refcount_interactive_literal,
             refcount_small_int_1=facts.refcount_small_int_1,
             notes=explain(facts),
         )

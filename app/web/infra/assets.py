@@ -27,7 +27,7 @@ STATIC_DIR = _find("static")
 class Script:
     """A front-end library pinned to one version, from the CDN with a vendored fallback."""
 
-    name: str  # what static/js/fallback.js checks for: "htmx" or "sse"
+    name: str
     cdn_url: str
     integrity: str
     vendored: str  # path under /static

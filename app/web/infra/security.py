@@ -6,7 +6,7 @@ The policy the pages are written for:
   tags, and listed here too so a browser that knows CSP 3 checks them twice); no inline script,
   no inline event handler, no eval of anything a user sent;
 - styles only from this site (base.html tells htmx not to inject its indicator <style>);
-- fetches and event streams only back to this site;
+- fetches and event streams only back to this site (and, to probe them, the pinned CDN files);
 - framing: by this site only, except the embed mode (`?embed=1`) that teachers put in slides.
 
 The API reference (/docs, app.web.infra.api_docs) is generated with an inline script; it gets a
@@ -48,15 +48,18 @@ def _policy(directives: dict[str, Iterable[str]]) -> str:
 def page_policy(*, offline: bool, embed: bool) -> str:
     """The Content-Security-Policy for the site's own pages."""
     scripts = ["'self'"]
+    # static/js/loader.js probes the CDN files with fetch() before it adds their tags.
+    fetches = ["'self'"]
     if not offline:
         for script in SCRIPTS:
             scripts += [script.cdn_url, f"'{script.integrity}'"]
+            fetches.append(script.cdn_url)
     directives: dict[str, Iterable[str]] = {
         "default-src": ["'self'"],
         "script-src": scripts,
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
-        "connect-src": ["'self'"],
+        "connect-src": fetches,
         "font-src": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'none'"],
