@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES
 
+from app.live.classes import open_classes
 from app.web.challenges import api as challenges
 from app.web.challenges import pages as challenge_pages
 from app.web.gil import routes as gil
@@ -18,6 +22,10 @@ from app.web.infra.page_cache import PageCache
 from app.web.infra.settings import Settings
 from app.web.lab import routes as native_lab
 from app.web.lessons import pages as lessons
+from app.web.live import api as live_api
+from app.web.live import deps as live_deps
+from app.web.live import pages as live_pages
+from app.web.live import stream as live_stream
 from app.web.sim import api as sim_api
 from app.web.sim import pages as sim_pages
 
@@ -30,7 +38,23 @@ COMPRESSED_ALREADY = tuple(
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     templating.configure(settings)
+    # Live classes outlive requests: their store opens and closes with the server.
+    live = open_classes(
+        redis_url=settings.redis_url,
+        sqlite_path=settings.live_db_path(),
+        max_classes=settings.max_classes,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await live.start()
+        try:
+            yield
+        finally:
+            await live.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="GIL Lab",
         summary="Experiments that show what CPython's Global Interpreter Lock solves.",
         version="0.1.0",
@@ -38,7 +62,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.live = live
     errors.install(app)
+    live_deps.install(app)
     # Pages, CSS and the vendored scripts shrink several times, and so do event streams: a played
     # step re-sends the run's timeline (9 KB at n = 2, 73 KB at n = 30; 0.4 and 5 KB gzipped),
     # and a class plays at once on one network. Starlette flushes each streamed chunk
@@ -65,4 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(challenges.router)
     app.include_router(challenge_pages.router)
     app.include_router(lessons.router)
+    app.include_router(live_api.router)
+    app.include_router(live_stream.router)
+    app.include_router(live_pages.router)
     return app

@@ -181,6 +181,8 @@ typedef struct worker {
     long increments, decrements, failed_checks, frees, use_after_free, double_free;
     long queued, merges; /* biased mode */
     uintptr_t tid;
+    int read_freed;      /* this thread has loaded the count from freed memory */
+    long freed_value;    /* the first value it loaded there */
     long *record, recorded;
     struct timespec start, end;
 } worker;
@@ -190,9 +192,12 @@ static long long ns_between(const struct timespec *a, const struct timespec *b) 
     return (long long)(b->tv_sec - a->tv_sec) * 1000000000LL + (b->tv_nsec - a->tv_nsec);
 }
 
-/* Every access to the object first asks whether it was freed: that is the quarantine's count. */
-static inline void touch(worker *w) {
-    if (atomic_load_explicit(&w->shared->freed, memory_order_relaxed)) w->use_after_free++;
+/* Every access to the object first asks whether it was freed: that is the quarantine's count.
+ * Returns whether it was. */
+static inline int touch(worker *w) {
+    int freed = atomic_load_explicit(&w->shared->freed, memory_order_relaxed);
+    if (freed) w->use_after_free++;
+    return freed;
 }
 
 static inline long seen(worker *w, long value) {
@@ -200,9 +205,16 @@ static inline long seen(worker *w, long value) {
     return value;
 }
 
+/* A load of the count. The first one from freed memory is kept: with a real free() it shows
+ * what glibc left there (its free-list pointer), which is what a check after the free sees. */
 static inline long rc_load(worker *w) {
-    touch(w);
-    return seen(w, atomic_load_explicit(&w->shared->object->rc, memory_order_relaxed));
+    int after_free = touch(w);
+    long value = atomic_load_explicit(&w->shared->object->rc, memory_order_relaxed);
+    if (after_free && !w->read_freed) {
+        w->read_freed = 1;
+        w->freed_value = value;
+    }
+    return seen(w, value);
 }
 
 static inline void rc_store(worker *w, long value) {
@@ -210,13 +222,19 @@ static inline void rc_store(worker *w, long value) {
     atomic_store_explicit(&w->shared->object->rc, value, memory_order_relaxed);
 }
 
+static inline int lock_in_object(int mode) {
+    return mode == RACE_OBJECT_LOCK || mode == RACE_UNLOCK_THEN_FREE;
+}
+
 static inline void lock(worker *w) {
     shared *s = w->shared;
     if (s->mode == RACE_GLOBAL_LOCK) {
         pthread_mutex_lock(&s->global_lock);
-    } else if (s->mode == RACE_OBJECT_LOCK) {
-        touch(w);
+    } else if (lock_in_object(s->mode)) {
+        /* Counted once the lock is taken, as the simulator's `lock` step is: a thread that
+         * waited here while the other freed the object then locks freed memory. */
         pthread_mutex_lock(&s->object->lock);
+        touch(w);
     }
 }
 
@@ -224,7 +242,7 @@ static inline void unlock(worker *w) {
     shared *s = w->shared;
     if (s->mode == RACE_GLOBAL_LOCK) {
         pthread_mutex_unlock(&s->global_lock);
-    } else if (s->mode == RACE_OBJECT_LOCK) {
+    } else if (lock_in_object(s->mode)) {
         touch(w);
         pthread_mutex_unlock(&s->object->lock);
     }
@@ -233,8 +251,10 @@ static inline void unlock(worker *w) {
 static void release_object(worker *w) {
     shared *s = w->shared;
     w->frees++;
-    if (atomic_exchange(&s->freed, 1)) w->double_free++;
+    /* free() first, then the flag: a thread that sees the flag set then loads what free()
+     * left in the memory (the flag's store orders free()'s writes before that load). */
     if (s->real_free) free(s->object); /* only ever in a child: race_run refuses real_free */
+    if (atomic_exchange(&s->freed, 1)) w->double_free++;
 }
 
 /* ---- Biased reference counting, step by step as CPython 3.13t does it. ---- */
@@ -447,9 +467,14 @@ static inline int dec(worker *w) {
     w->decrements++;
     if (reached_zero) {
         /* The seed frees before it unlocks (as the simulator does): in object-lock mode that
-         * unlock already touches freed memory. */
-        release_object(w);
-        unlock(w);
+         * unlock already touches freed memory. The last owner may as well unlock first. */
+        if (w->shared->mode == RACE_UNLOCK_THEN_FREE) {
+            unlock(w);
+            release_object(w);
+        } else {
+            release_object(w);
+            unlock(w);
+        }
         return 0;
     }
     unlock(w);
@@ -508,7 +533,7 @@ static void *work(void *arg) {
 
 static int valid(const race_params *p) {
     return p->experiment >= RACE_INC_INC && p->experiment <= RACE_DEC_DEC &&
-           p->mode >= RACE_NONE && p->mode <= RACE_IMMORTAL && p->iterations >= 0 &&
+           p->mode >= RACE_NONE && p->mode <= RACE_UNLOCK_THEN_FREE && p->iterations >= 0 &&
            p->record_calls >= 0;
 }
 
@@ -586,6 +611,10 @@ static int run(const race_params *p, race_result *r, long *record_a, long *recor
         r->double_free += workers[i].double_free;
         r->queued += workers[i].queued;
         r->merges += workers[i].merges;
+    }
+    for (int i = 0; i < 2 && !r->read_freed; i++) { /* A's first: in inc-dec only A reads */
+        r->read_freed = workers[i].read_freed;
+        r->freed_value = workers[i].freed_value;
     }
     r->recorded_a = workers[0].recorded;
     r->recorded_b = workers[1].recorded;

@@ -3,11 +3,12 @@
  * Two threads, A and B, update the reference count of one shared object, exactly as the
  * simulator's scenarios describe (DESIGN.md): inc-inc (both increment, unchecked), inc-dec
  * (A increments, checked; B decrements and frees at 0) and dec-dec (both decrement from 2n).
- * Each runs in one of six modes: no lock, one global mutex, a mutex inside the object, C11
- * atomics, or, on the free-threaded object header of CPython 3.13t, biased reference counting
- * (PEP 703: the owner's local count, everyone else's atomic shared count, merged through a
- * queue the owner drains) or an immortal object (PEP 683: read, compared, never written). The
- * free-threaded modes follow docs/semantics.md: Py_INCREF and Py_DECREF have no check.
+ * Each runs in one of seven modes: no lock, one global mutex, a mutex inside the object (freed,
+ * as the seed does it, before it is unlocked; or unlocked first), C11 atomics, or, on the
+ * free-threaded object header of CPython 3.13t, biased reference counting (PEP 703: the owner's
+ * local count, everyone else's atomic shared count, merged through a queue the owner drains)
+ * or an immortal object (PEP 683: read, compared, never written). The free-threaded modes
+ * follow docs/semantics.md: Py_INCREF and Py_DECREF have no check.
  *
  * Freeing is either observed (the object is quarantined: never really freed, each later access
  * and each second free is counted) or real (free() is called; only ever in a forked child, see
@@ -26,7 +27,8 @@ enum race_mode {
     RACE_ATOMIC = 3,
     RACE_BIASED = 4,   /* 3.13t's header: A owns the object; A's updates are plain stores to
                         * its local count, B's atomic adds to the shared count (no checks) */
-    RACE_IMMORTAL = 5  /* 3.13t's header on an immortal object: read, compare, never written */
+    RACE_IMMORTAL = 5, /* 3.13t's header on an immortal object: read, compare, never written */
+    RACE_UNLOCK_THEN_FREE = 6 /* object-lock, but dec_ref unlocks before it frees */
 };
 enum race_layout {
     RACE_ONE_THREAD = 0,     /* one thread, one object (in biased mode: the owner) */
@@ -71,6 +73,9 @@ typedef struct race_result {
     long window_rc;       /* the count when both threads had left the recorded window */
     long recorded_a;      /* values in record_a */
     long recorded_b;      /* values in record_b */
+    int read_freed;       /* some thread loaded the count after the free */
+    long freed_value;     /* the first such load's value (A's if it made one): with a real
+                             free(), what glibc left in the freed memory */
     /* Biased mode only (0 otherwise): the two counts as left at the end, and what it took. */
     long ref_local;       /* the owner's count */
     long ref_shared;      /* the shared word: count << RACE_SHARED_SHIFT | flags */

@@ -23,7 +23,7 @@ import os
 import signal
 import statistics
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -61,6 +61,15 @@ NATIVE_MODES = tuple(_MODE_CODES)
 _EXPERIMENT_CODES = {scenario: _code(scenario) for scenario in Scenario}
 IMMORTAL_RC = int(lib.RACE_IMMORTAL_RC)
 """An immortal object's count (what sys.getrefcount reports for one on 3.12 and 3.13)."""
+COST_MODES = tuple(mode for mode in NATIVE_MODES if mode is not Mode.UNLOCK_THEN_FREE)
+"""Modes the lock-cost table times: unlock-then-free's inc_ref is object-lock's."""
+
+
+def counterpart(mode: Mode) -> Mode | None:
+    """The native mode that runs what the simulator's `mode` runs (None: none does). The GIL
+    keeps whole calls apart, which is what one global lock around each call does."""
+    mode = Mode.GLOBAL_LOCK if mode is Mode.GIL else Mode(mode)
+    return mode if mode in NATIVE_MODES else None
 
 
 class Freeing(enum.StrEnum):
@@ -162,6 +171,10 @@ class RaceResult:
     use_after_free: int | None
     double_free: int | None
     failed_checks: int | None
+    # The first value a thread loaded from the count after the free (None: no load did). With
+    # observed freeing the memory keeps its last value; with real freeing it is what glibc
+    # wrote over it, which is what inc-dec's check after the free really reads.
+    freed_read: int | None
     crashed: str | None  # e.g. "SIGABRT: free(): double free detected in tcache 2"
     elapsed_ns: int
     split: SplitCount | None = None  # modes biased and immortal, when the run reported
@@ -253,6 +266,7 @@ def _result_of(
         use_after_free=int(raw.use_after_free),
         double_free=int(raw.double_free),
         failed_checks=int(raw.failed_checks),
+        freed_read=int(raw.freed_value) if raw.read_freed else None,
         crashed=None,
         elapsed_ns=int(raw.elapsed_ns),
         split=_split_of(raw) if mode.free_threaded else None,
@@ -312,6 +326,7 @@ def run_race(
             use_after_free=None,
             double_free=None,
             failed_checks=None,
+            freed_read=None,
             crashed=_crash_text(status, text),
             elapsed_ns=elapsed,
         )
@@ -374,7 +389,7 @@ def cost_table(iterations: int, repeats: int = 1) -> tuple[CostRow, ...]:
         raise ValueError(f"iterations must be from 1 to {MAX_COST_ITERATIONS}")
     if not 1 <= repeats <= MAX_COST_REPEATS:
         raise ValueError(f"repeats must be from 1 to {MAX_COST_REPEATS}")
-    cells = [(mode, layout) for mode in NATIVE_MODES for layout in Layout if layout.measures(mode)]
+    cells = [(mode, layout) for mode in COST_MODES for layout in Layout if layout.measures(mode)]
     passes = [[_cost_pass(mode, layout, iterations) for mode, layout in cells]
               for _ in range(repeats)]  # fmt: skip
     rows = []
@@ -394,3 +409,27 @@ def cost_table(iterations: int, repeats: int = 1) -> tuple[CostRow, ...]:
             )
         )
     return tuple(rows)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RelativeCost:
+    """How many plain increments one update under `mode` costs, in one layout."""
+
+    mode: Mode
+    layout: Layout
+    times_plain: float
+
+
+def relative_costs(rows: Sequence[CostRow], layout: Layout) -> tuple[RelativeCost, ...]:
+    """Each locking mode's cost in `layout` over the plain increment's in the same layout,
+    from a measured table: what a page says about "N times a plain increment" comes from here,
+    never from prose. Empty when the table lacks the plain row or it measured 0."""
+    in_layout = [row for row in rows if row.layout is layout]
+    plain = next((row.ns_per_op for row in in_layout if row.mode is Mode.NONE), 0.0)
+    if plain <= 0:
+        return ()
+    return tuple(
+        RelativeCost(mode=row.mode, layout=layout, times_plain=row.ns_per_op / plain)
+        for row in in_layout
+        if row.mode is not Mode.NONE
+    )

@@ -20,6 +20,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from app.live import stage
 from app.live.model import (
@@ -42,9 +43,11 @@ from app.live.model import (
     UnknownClass,
     WrongToken,
 )
+from app.live.redis_store import RedisStore
+from app.live.sqlite_store import SqliteStore
 from app.live.store import Store
 from app.sim import InvalidParameter, ScheduleError
-from app.sim.challenges import check
+from app.sim.challenges import Challenge, check
 from app.sim.predict import question as predict_question
 
 log = logging.getLogger(__name__)
@@ -122,6 +125,7 @@ class LiveClasses:
             self._housekeeping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._housekeeping
+        self.store.hub.end_all()  # open streams finish now, not at uvicorn's deadline
         await self.store.stop()
 
     async def _keep_house(self) -> None:
@@ -173,17 +177,28 @@ class LiveClasses:
 
     async def teacher(self, code: str, token: str | None, *, client: str) -> ClassRecord:
         record = await self.find(code, client=client)
-        if not token or not _same(token, record.teacher_hash):
+        if not self.is_teacher(record, token):
             raise WrongToken("only this class's teacher may do that (wrong or missing token)")
         return record
+
+    @staticmethod
+    def is_teacher(record: ClassRecord, token: str | None) -> bool:
+        return bool(token) and _same(token or "", record.teacher_hash)
+
+    async def member_of(self, record: ClassRecord, token: str | None) -> Member | None:
+        """The member whose token this is, or None."""
+        student_id, _, _ = (token or "").partition(".")
+        member = await self.store.member(record.code, student_id) if student_id else None
+        if member is None or token is None or not _same(token, member.token_hash):
+            return None
+        return member
 
     async def student(
         self, code: str, token: str | None, *, client: str
     ) -> tuple[ClassRecord, Member]:
         record = await self.find(code, client=client)
-        student_id, _, _ = (token or "").partition(".")
-        member = await self.store.member(record.code, student_id) if student_id else None
-        if member is None or token is None or not _same(token, member.token_hash):
+        member = await self.member_of(record, token)
+        if member is None:
             raise WrongToken("not a member's token for this class (join it first)")
         return record, member
 
@@ -364,12 +379,18 @@ class LiveClasses:
         await self._touch(record)
 
     # Challenges
-    async def hand_in(self, record: ClassRecord, member: Member, schedule: str) -> HandIn:
+    @staticmethod
+    def assigned(record: ClassRecord) -> Challenge:
         shown = stage.parse(record.state_url) if record.state_url else None
         if shown is None or shown.challenge is None:
             raise Conflict("no challenge is assigned to the class right now")
+        return shown.challenge
+
+    async def hand_in(self, record: ClassRecord, member: Member, schedule: str) -> HandIn:
+        """Judge a member's run of the assigned challenge and keep it (the latest counts)."""
+        challenge = self.assigned(record)
         try:
-            verdict = check(shown.challenge, schedule)
+            verdict = check(challenge, schedule)
         except (InvalidParameter, ScheduleError) as error:
             raise BadInput("schedule", str(error)) from None
         outcome = verdict.run.outcome
@@ -381,24 +402,27 @@ class LiveClasses:
             student_id=member.student_id, schedule=verdict.run.schedule,
             outcome=json.dumps(key, sort_keys=True), solved=verdict.solved,
         )  # fmt: skip
-        await self.store.put_hand_in(record.code, shown.challenge.slug, hand_in)
+        await self.store.put_hand_in(record.code, challenge.slug, hand_in)
         await self._touch(record)
         return hand_in
 
-    async def challenge_results(self, record: ClassRecord) -> ChallengeResults | None:
-        shown = stage.parse(record.state_url) if record.state_url else None
-        if shown is None or shown.challenge is None:
-            return None
-        hand_ins = await self.store.hand_ins(record.code, shown.challenge.slug)
+    async def challenge_results(self, record: ClassRecord) -> ChallengeResults:
+        challenge = self.assigned(record)
+        hand_ins = await self.store.hand_ins(record.code, challenge.slug)
         counted = Counter((h.outcome, h.solved) for h in hand_ins)
         outcomes = [
             (json.loads(outcome), count, solved)
             for (outcome, solved), count in sorted(counted.items(), key=lambda kv: -kv[1])
         ]
         return ChallengeResults(
-            slug=shown.challenge.slug, handed_in=len(hand_ins),
+            slug=challenge.slug, handed_in=len(hand_ins),
             solved=sum(h.solved for h in hand_ins), outcomes=outcomes,
         )  # fmt: skip
+
+    async def latest_question(self, record: ClassRecord) -> QuestionRecord | None:
+        if not record.question_id:
+            return None
+        return await self.store.question(record.code, record.question_id)
 
     # The opening burst of a stream: everything a newcomer (or a reconnecting phone) needs.
     async def snapshot(self, record: ClassRecord) -> list[Event]:
@@ -407,11 +431,13 @@ class LiveClasses:
             self.state_event(shown),
             _event("members", members=await self.store.member_count(record.code)),
         ]
-        question = (
-            await self.store.question(record.code, record.question_id)
-            if record.question_id
-            else None
-        )
+        question = await self.latest_question(record)
         if question is not None:
             events.append(self.question_event(question))
         return events
+
+
+def open_classes(*, redis_url: str, sqlite_path: Path, max_classes: int) -> LiveClasses:
+    """The live classes of a server: on Redis when a URL is given, else on the SQLite file."""
+    store: Store = RedisStore(redis_url) if redis_url else SqliteStore(sqlite_path)
+    return LiveClasses(store, max_classes=max_classes)

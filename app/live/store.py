@@ -132,5 +132,13 @@ class Hub:
         finally:
             self._drop(code, queue)
 
+    def end_all(self) -> None:
+        for code, streams in list(self._streams.items()):
+            for queue in tuple(streams):
+                self._drop(code, queue)
+                while not queue.empty():
+                    queue.get_nowait()
+                queue.put_nowait(None)
+
     def listeners(self, code: str) -> int:
         return len(self._streams.get(code, ()))

@@ -195,9 +195,17 @@ CHALLENGES: tuple[Challenge, ...] = (
     ),
     _challenge(
         "clean-free", "Free it cleanly", "per-object-locks",
-        "Both threads drop references under the object's own mutex. Get the object freed "
-        "without any access to freed memory.",
+        "Both threads drop references under the object's own mutex, with the seed's dec_ref: "
+        "it frees the object, then unlocks the mutex that lived inside it. Get the object "
+        "freed without any access to freed memory.",
         "dec-dec", "object-lock", 1, Goal(freed=True, use_after_free=False),
+    ),
+    _challenge(
+        "no-reference", "No reference, no protection", "per-object-locks",
+        "Now dec_ref unlocks before it frees, as the owner of the last reference may: the "
+        "freeing thread never touches freed memory. A holds no reference to the object, "
+        "though. Make A touch it after B has freed it.",
+        "inc-dec", "unlock-then-free", 1, Goal(use_after_free=True),
     ),
     _challenge(
         "atomic-lose", "Lose an atomic update", "per-object-locks",

@@ -103,7 +103,7 @@ class Machine:
         self._instructions = {t: self.function(t).instructions for t in THREADS}
         self._has_lock = config.mode.has_lock
         self._gil = config.mode is Mode.GIL
-        self._object_lock = config.mode is Mode.OBJECT_LOCK
+        self._object_lock = config.mode.lock_in_object
         self._interval = config.interval or 1
 
     def function(self, thread: Thread) -> Function:
@@ -269,9 +269,11 @@ class Outcome:
 def outcome_of(config: Config, state: State) -> Outcome:
     """Judge a finished run against the scenario's correct outcome (DESIGN.md).
 
-    inc-dec has the seed's two correct outcomes: rc = 1 and never freed; or freed once with the
-    incrementing thread stopped at its check. That check necessarily reads the freed object,
-    so that outcome allows exactly that one use after free and no other.
+    A run that touched freed memory or freed twice is never correct. In inc-dec that leaves one
+    correct outcome, rc = 1 and never freed: the seed also calls "freed, and the incrementing
+    thread stops at its check" safe, but that check reads the freed object. Here freed memory
+    keeps its last value (0), so the check gives up; a real allocator writes its free-list
+    pointer over the count, the check passes, and the thread goes on incrementing freed memory.
     """
     rc, freed = state.rc, state.freed
     clean = state.use_after_free == 0 and state.double_free == 0
@@ -280,15 +282,7 @@ def outcome_of(config: Config, state: State) -> Outcome:
     elif config.scenario is Scenario.DEC_DEC:
         correct = clean and rc == 0 and freed
     else:
-        kept = clean and rc == 1 and not freed
-        released = (
-            freed
-            and rc == 0
-            and state.double_free == 0
-            and state.use_after_free == 1
-            and state.a.stopped is Status.FAILED
-        )
-        correct = kept or released
+        correct = clean and rc == 1 and not freed
     return Outcome(
         final_rc=rc,
         freed=freed,

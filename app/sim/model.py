@@ -34,10 +34,17 @@ class Mode(enum.StrEnum):
     OBJECT_LOCK = "object-lock"
     ATOMIC = "atomic"
     GIL = "gil"
+    # object-lock, but the thread that frees unlocks first (docs/semantics.md)
+    UNLOCK_THEN_FREE = "unlock-then-free"
 
     @property
     def has_lock(self) -> bool:
-        return self in (Mode.GLOBAL_LOCK, Mode.OBJECT_LOCK)
+        return self in (Mode.GLOBAL_LOCK, Mode.OBJECT_LOCK, Mode.UNLOCK_THEN_FREE)
+
+    @property
+    def lock_in_object(self) -> bool:
+        """The mutex lives in the object: lock and unlock after its free touch freed memory."""
+        return self in (Mode.OBJECT_LOCK, Mode.UNLOCK_THEN_FREE)
 
 
 class Thread(enum.StrEnum):

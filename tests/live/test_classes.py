@@ -238,7 +238,7 @@ async def test_a_challenge_as_a_class_counts_solved_runs_and_outcomes(
         await classes.hand_in(record, bo, "BBBB9")
     assert refused.value.parameter == "schedule"
     results = await classes.challenge_results(record)
-    assert results is not None and (results.slug, results.handed_in, results.solved) == (
+    assert (results.slug, results.handed_in, results.solved) == (
         "keep-count", 2, 1,
     )  # fmt: skip
     keys = {(o["final_rc"], solved): count for o, count, solved in results.outcomes}

@@ -242,3 +242,52 @@ def test_the_cost_chart_renders_as_a_fragment_and_as_a_page(client: TestClient) 
     assert "median" in fragment.text and 'class="cost-range"' in fragment.text
     page = client.get("/lab/cost", params={"iterations": 1000})
     assert "<html" in page.text and 'id="cost-atomic-false-sharing"' in page.text
+
+
+def test_the_ratios_under_the_cost_chart_come_from_its_own_table(client: TestClient) -> None:
+    """Issue 13.9: lesson 5 said "tens of times" where the table showed 3-4x and 12-15x; the
+    ratios are now computed from the figures the same panel shows."""
+    import re
+
+    page = client.get("/lab/cost", params={"iterations": 2000, "embed": 1}).text
+    assert "<html" in page and 'class="site-header"' not in page
+    cells = re.findall(
+        r"<tr><td>([a-z-]+)</td><td>1</td><td>1</td><td>one thread, one object</td>"
+        r"<td>([0-9.]+)</td></tr>",
+        page,
+    )
+    alone = {mode: float(ns) for mode, ns in cells}
+    assert set(alone) == {"none", "global-lock", "object-lock", "atomic"}
+    line = re.search(r'<p class="relative-costs" id="relative-costs">(.*?)</p>', page, re.S)
+    assert line is not None
+    shown = dict(
+        zip(
+            ("global-lock", "object-lock", "atomic"),
+            (float(x) for x in re.findall(r"<strong>([0-9.]+)\u00d7</strong>", line.group(1))),
+            strict=True,
+        )
+    )
+    for mode, times in shown.items():
+        # The table rounds to 0.01 ns, the line to 0.1: allow for both roundings.
+        low = (alone[mode] - 0.005) / (alone["none"] + 0.005)
+        high = (alone[mode] + 0.005) / max(alone["none"] - 0.005, 1e-9)
+        assert low - 0.05 <= times <= high + 0.05, (mode, times, alone)
+
+
+def test_a_real_free_reports_what_the_check_read_from_freed_memory(client: TestClient) -> None:
+    # What the simulator's "freed object" link opens: inc-dec under one lock, free() for real.
+    params = {"experiment": "inc-dec", "mode": "global-lock", "iterations": 1000, "runs": 20,
+              "free": "real"}  # fmt: skip
+    runs = client.get("/api/native/race", params=params).json()["runs"]
+    read = [run["freed_read"] for run in runs if run["freed_read"] is not None]
+    if native.cpu_count() > 1:
+        assert read, runs
+    assert all(value != 0 for value in read), runs  # glibc's pointer, never a clean 0
+
+
+def test_the_unlock_then_free_mode_runs_natively(client: TestClient) -> None:
+    params = {"experiment": "dec-dec", "mode": "unlock-then-free", "iterations": 1000, "runs": 3}
+    body = client.get("/api/native/race", params=params).json()
+    assert body["mode"] == "unlock-then-free"
+    for run in body["runs"]:  # the last owner unlocks, then frees: nothing touches freed memory
+        assert (run["final_rc"], run["freed"], run["use_after_free"]) == (0, True, 0), run

@@ -99,3 +99,20 @@ async def test_the_api_is_documented(http: httpx.AsyncClient) -> None:
     schema = (await http.get("/openapi.json")).json()
     assert {"/api/sim", "/api/explore"} <= set(schema["paths"])
     assert "SimResponse" in schema["components"]["schemas"]
+
+
+async def test_the_seeds_safe_inc_dec_outcome_is_not_correct(http: httpx.AsyncClient) -> None:
+    # DESIGN.md: B frees, then A's check reads the freed object; the seed calls this safe.
+    for mode, schedule in (("none", "B6A1"), ("global-lock", "B8A3")):
+        sim = await http.get(
+            "/api/sim", params={"scenario": "inc-dec", "mode": mode, "n": 1, "schedule": schedule}
+        )
+        outcome = sim.json()["outcome"]
+        assert (outcome["freed"], outcome["use_after_free"]) == (True, 1)
+        assert outcome["correct"] is False
+        explored = await http.get(
+            "/api/explore", params={"scenario": "inc-dec", "mode": mode, "n": 1}
+        )
+        verdicts = {(o["final_rc"], o["freed"]): o["correct"] for o in explored.json()["outcomes"]}
+        assert verdicts[(0, True)] is False
+        assert [key for key, correct in verdicts.items() if correct] == [(1, False)]

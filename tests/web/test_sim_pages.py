@@ -103,6 +103,42 @@ def test_finished_run_shows_outcome_against_the_correct_one(client: TestClient) 
     assert _by_id(correct, "outcome").startswith("Correct: rc = 3, not freed")
 
 
+def test_the_seeds_safe_outcome_is_a_wrong_result_and_the_page_says_why(
+    client: TestClient,
+) -> None:
+    page = client.get("/sim?scenario=inc-dec&mode=global-lock&n=1&schedule=B8A3&step=11").text
+    banner = _by_id(page, "outcome")
+    assert banner.startswith("Wrong result: rc = 0, freed: 1 use after free")
+    assert "Correct would be rc = 1, not freed." in banner
+    why = _by_id(page, "outcome-why")
+    assert "The seed calls this outcome safe: it is not." in why
+    assert "glibc writes its free-list pointer" in why
+    kept = client.get("/sim?scenario=inc-dec&mode=global-lock&n=1&schedule=A6B7&step=13").text
+    assert _by_id(kept, "outcome").startswith("Correct: rc = 1, not freed")
+    assert 'id="outcome-why"' not in kept
+
+
+def test_a_freed_state_links_to_the_same_race_in_c_with_a_real_free(client: TestClient) -> None:
+    base = "/sim?scenario=inc-dec&mode=global-lock&n=1&schedule=B8A3"
+    before = client.get(f"{base}&step=6").text  # B has not freed yet
+    assert 'id="native-real-free"' not in before
+    after = client.get(f"{base}&step=7").text
+    link = re.search(r'id="native-real-free" href="([^"]+)"', after)
+    assert link, "no link to the native lab from the freed object"
+    url = urlsplit(html.unescape(link.group(1)))
+    assert url.path == "/lab"
+    query = {key: values[0] for key, values in parse_qs(url.query).items()}
+    assert query == {
+        "experiment": "inc-dec", "mode": "global-lock", "iterations": "1000", "runs": "10",
+        "free": "real", "run": "true",
+    }  # fmt: skip
+    lab = client.get(f"{url.path}?{url.query}")
+    assert lab.status_code == 200 and "/stream/native/race?" in lab.text
+    # The GIL keeps whole calls apart: natively that is one global lock around each call.
+    gil = sim_view.native_race_url(Config(scenario=Scenario.INC_DEC, mode=Mode.GIL, n=2))
+    assert gil is not None and "mode=global-lock" in gil
+
+
 def test_event_log_links_each_event_to_its_step(client: TestClient) -> None:
     run = simulate(Config(scenario=Scenario.DEC_DEC, mode=Mode.NONE, n=1), "A4B4A2B2")
     page = client.get(_url(Permalink.of(run, len(run.steps)))).text
@@ -496,6 +532,8 @@ def test_expected_outcome_follows_the_design_table() -> None:
     assert sim_view.expected_outcome(INC_INC_1) == "rc = 3, not freed"
     dec = Config(scenario=Scenario.DEC_DEC, mode=Mode.NONE, n=4)
     assert sim_view.expected_outcome(dec) == "rc = 0, freed exactly once"
+    inc_dec = Config(scenario=Scenario.INC_DEC, mode=Mode.GLOBAL_LOCK, n=2)
+    assert sim_view.expected_outcome(inc_dec) == "rc = 1, not freed"
 
 
 def test_too_many_players_get_429(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -48,13 +48,8 @@ from app.web.sim.view import CodeLine, code_lines
 STATUS_LABELS = sim_view.STATUS_LABELS
 EVENT_LABELS = sim_view.EVENT_LABELS
 
-MODE_LABELS = {
-    Mode.NONE: "no lock",
-    Mode.GLOBAL_LOCK: "one global lock",
-    Mode.OBJECT_LOCK: "a lock inside the object",
-    Mode.ATOMIC: "atomic instructions",
-    Mode.GIL: "the GIL (you hand it over between calls)",
-}
+# /sim's labels, except that here the student plays the GIL's switching policy.
+MODE_LABELS = {**sim_view.MODE_LABELS, Mode.GIL: "the GIL (you hand it over between calls)"}
 
 
 def challenge_url(challenge: Challenge, schedule: str = "", **flags: bool) -> str:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 
 def _flag(value: str | None) -> bool:
@@ -35,6 +37,16 @@ class Settings:
     max_streams: int = 200
     # Megabytes of finished pages kept per worker process (app.web.infra.page_cache); 0: none.
     cache_mb: int = 32
+    # Live classes (app.live): Redis when several machines serve one class, else one SQLite
+    # file that every worker process of this machine shares ("" picks one per port in /tmp).
+    redis_url: str = ""
+    live_db: str = ""
+    max_classes: int = 100
+
+    def live_db_path(self) -> Path:
+        if self.live_db:
+            return Path(self.live_db)
+        return Path(tempfile.gettempdir()) / f"gil-lab-live-{self.port}.sqlite3"
 
     @classmethod
     def from_env(cls, env: os._Environ[str] | dict[str, str] | None = None) -> Settings:
@@ -48,4 +60,7 @@ class Settings:
             offline=_flag(env.get("GILLAB_OFFLINE")),
             max_streams=_count(env, "GILLAB_MAX_STREAMS", default.max_streams, least=1),
             cache_mb=_count(env, "GILLAB_CACHE_MB", default.cache_mb, least=0),
+            redis_url=env.get("GILLAB_REDIS_URL", "").strip(),
+            live_db=env.get("GILLAB_LIVE_DB", "").strip(),
+            max_classes=_count(env, "GILLAB_MAX_CLASSES", default.max_classes, least=1),
         )

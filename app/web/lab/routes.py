@@ -23,6 +23,7 @@ from app.lab.native import Freeing, Layout, NativeError
 from app.lab.trial import Trial, run_trial, series
 from app.sim import Mode, Scenario
 from app.web.infra.page_cache import pure
+from app.web.infra.security import is_embed
 from app.web.infra.templating import templates
 
 router = APIRouter(tags=["native lab"])
@@ -133,6 +134,10 @@ class RunModel(BaseModel):
     freed: bool | None
     use_after_free: int | None = Field(description="accesses to the object after its free")
     double_free: int | None
+    freed_read: int | None = Field(
+        description="the first value a thread loaded from the count after the free (null: "
+        "none did); with free=real, what the allocator left in the freed memory"
+    )
     crashed: str | None = Field(description="e.g. 'SIGABRT: free(): double free detected ...'")
     elapsed_ns: int
     replay: str | None = Field(
@@ -148,7 +153,7 @@ class RunModel(BaseModel):
         return cls(
             final_rc=r.final_rc, expected_rc=r.expected_rc, lost_updates=r.lost_updates,
             freed=r.freed, use_after_free=r.use_after_free, double_free=r.double_free,
-            crashed=r.crashed, elapsed_ns=r.elapsed_ns,
+            freed_read=r.freed_read, crashed=r.crashed, elapsed_ns=r.elapsed_ns,
             replay=trial.replay.url if trial.replay else None,
             split=SplitCountModel.of(r.split) if r.split else None,
         )  # fmt: skip
@@ -335,12 +340,18 @@ async def lab_cost(
     iterations: CostIterations = DEFAULT_COST_ITERATIONS,
     repeats: CostRepeats = DEFAULT_COST_REPEATS,
 ) -> HTMLResponse:
-    """The whole lab page with the chart filled in, or only the chart for htmx."""
+    """The whole lab page with the chart filled in, only the chart for htmx, or the chart
+    alone in a minimal page with `embed=1` (a lesson's iframe)."""
     rows, conditions = await _cost(iterations, repeats)
+    relative = native.relative_costs(rows, native.Layout.ONE_THREAD)
     context = _page_context(
         race_query(), run=False, cost=rows, cost_conditions=conditions,
-        cost_iterations=iterations, cost_repeats=repeats,
+        cost_iterations=iterations, cost_repeats=repeats, relative=relative,
     )  # fmt: skip
+    if is_embed(request.scope["query_string"]):
+        return templates.TemplateResponse(  # type: ignore[return-value]
+            request, "lab_cost_panel.html", {**context, "embed": True}
+        )
     block = "cost" if request.headers.get("HX-Request") else None
     return templates.TemplateResponse(  # type: ignore[return-value]
         request, "lab.html", context, block_name=block

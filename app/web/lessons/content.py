@@ -104,6 +104,16 @@ class Lesson:
         raise KeyError(f"lesson {self.slug!r} has no example {key!r}")
 
 
+# Lessons 7 and 8 both embed the measured convoy: where I/O meets CPU-bound work, and as a
+# promise the GIL does not make (latency).
+_CONVOY = LabFrame(
+    key="convoy",
+    title="The convoy effect: an I/O thread's round trip alone and beside one CPU-bound thread, "
+    "at switch intervals of 5, 1 and 0.1 ms",
+    path="/gil/convoy",
+    params=(),
+)
+
 LESSONS: tuple[Lesson, ...] = (
     Lesson(
         slug="objects-and-reference-counts",
@@ -243,6 +253,15 @@ LESSONS: tuple[Lesson, ...] = (
                 outcome=(("final_rc", 1), ("freed", True), ("lost_updates", 0)),
             ),
         ),
+        frames=(
+            LabFrame(
+                key="cost",
+                title="Native lab: nanoseconds per increment under each kind of lock, alone and "
+                "with two threads, measured as the page loads",
+                path="/lab/cost",
+                params=(),
+            ),
+        ),
     ),
     Lesson(
         slug="time-slices",
@@ -299,6 +318,7 @@ LESSONS: tuple[Lesson, ...] = (
                 path="/gil/io",
                 params=(("seconds", 0.2), ("requests", 3)),
             ),
+            _CONVOY,
         ),
     ),
     Lesson(
@@ -339,13 +359,7 @@ LESSONS: tuple[Lesson, ...] = (
                 path="/versions",
                 params=(),
             ),
-            LabFrame(
-                key="convoy",
-                title="The convoy effect: an I/O thread's round trip alone and beside one "
-                "CPU-bound thread, at switch intervals of 5, 1 and 0.1 ms",
-                path="/gil/convoy",
-                params=(),
-            ),
+            _CONVOY,
         ),
     ),
     Lesson(

@@ -1,6 +1,7 @@
 """The /explore histogram, drawn from the core's `Exploration`: one bar per outcome group.
 
-Each bar says what kind of outcome it is (correct, lost update, use after free, double free) by
+Each bar says what kind of outcome it is (correct, lost update, use after free, double free,
+freed early: while A was still taking its reference) by
 colour and by label, its exact count of schedules and its share, and links to a witness
 schedule in /sim at its last step, where the same outcome shows.
 """
@@ -29,6 +30,7 @@ KIND_LABELS = {
     "lost-update": "lost update",
     "use-after-free": "use after free",
     "double-free": "double free",
+    "freed-early": "freed early",
 }
 
 ROW_HEIGHT = 76  # a label line, the bar, a count line
@@ -70,6 +72,8 @@ def kind_of(outcome: OutcomeCount) -> str:
         return "double-free"
     if outcome.use_after_free:
         return "use-after-free"
+    if outcome.freed:  # inc-dec only: freed while A was still taking its reference
+        return "freed-early"
     return "lost-update"
 
 

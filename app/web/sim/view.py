@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
+from app.lab import native
 from app.sim import (
     Config,
     Event,
@@ -55,6 +57,7 @@ MODE_LABELS = {
     Mode.NONE: "no lock",
     Mode.GLOBAL_LOCK: "one global lock",
     Mode.OBJECT_LOCK: "a lock inside the object",
+    Mode.UNLOCK_THEN_FREE: "a lock inside the object, unlocked before the free",
     Mode.ATOMIC: "atomic instructions",
     Mode.GIL: "the GIL",
 }
@@ -117,6 +120,7 @@ class Banner:
     headline: str
     detail: str
     expected: str
+    why: str = ""  # why a run that looks fine is not correct (DESIGN.md's words)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -140,6 +144,7 @@ class SimView:
     timeline: tuple[TimelineCell, ...]
     log: tuple[LogEntry, ...]
     banner: Banner
+    native_url: str | None  # the same race in real C with free() for real: once it is freed
     narration: str
     scrub_query: tuple[tuple[str, str], ...]  # the permalink's fields other than `step`
 
@@ -175,6 +180,7 @@ def build(run: Run, step: int, *, embed: bool = False) -> SimView:
         timeline=_timeline(run, step),
         log=_log(run, step, url),
         banner=_banner(run, step),
+        native_url=native_race_url(config) if state.freed else None,
         narration=narrate(run, step),
         scrub_query=tuple((key, value) for key, value in params.items() if key != "step"),
     )
@@ -291,7 +297,60 @@ def expected_outcome(config: Config) -> str:
         return f"rc = {2 * n + 1}, not freed"
     if config.scenario == Scenario.DEC_DEC:
         return "rc = 0, freed exactly once"
-    return "rc = 1 and not freed, or freed once with A stopping at its check"
+    return "rc = 1, not freed"
+
+
+# DESIGN.md, "Outcome of a finished run": why no inc-dec run that frees the object is correct.
+_SEED_SAFE = (
+    "The seed calls this outcome safe: it is not. A's check read the freed object. The "
+    "simulator keeps freed memory's last value (0), which is why the check gives up here; a "
+    "real allocator reuses that memory (glibc writes its free-list pointer over the first "
+    "words), so on real hardware the check passes and A goes on incrementing freed memory."
+)
+_FREED_UNDER_A = (
+    "Nothing touched freed memory this time only because A gave up at its check just before "
+    "B's free: A was taking a reference to an object it held none to, and one step later the "
+    "same check reads freed memory. No lock fixes this: a thread may only take a reference to "
+    "an object it already holds one to, the rule CPython keeps."
+)
+_DANGLING = (
+    "Nothing touched freed memory before the run ended, but A finished its call believing it "
+    "holds a reference to an object B has freed: A's next use of it is a use after free."
+)
+_TOUCHED_FREED = (
+    "A run that touches freed memory is never correct: a real allocator has already handed "
+    "that memory back to its free lists, or to another object."
+)
+
+
+def _why(run: Run) -> str:
+    outcome = run.outcome
+    if run.config.scenario is Scenario.INC_DEC and outcome.freed:
+        a_gave_up = run.states[-1].a.stopped is Status.FAILED  # at a check that read rc <= 0
+        if outcome.use_after_free and a_gave_up:
+            return _SEED_SAFE
+        if not outcome.use_after_free:
+            return _FREED_UNDER_A if a_gave_up else _DANGLING
+    return _TOUCHED_FREED if outcome.use_after_free or outcome.double_free else ""
+
+
+def native_race_url(config: Config) -> str | None:
+    """The native lab running this scenario with real free(): what freed memory really holds.
+
+    Mode gil runs as one global lock (both keep whole calls apart). A thousand calls per thread
+    free the object in most inc-dec runs; ten runs show the spread, crashes included."""
+    mode = native.counterpart(config.mode)
+    if mode is None:
+        return None
+    params = {
+        "experiment": config.scenario.value,
+        "mode": mode.value,
+        "iterations": 1_000,
+        "runs": 10,
+        "free": "real",
+        "run": "true",
+    }
+    return "/lab?" + urlencode(params) + "#results-heading"
 
 
 def _banner(run: Run, step: int) -> Banner:
@@ -320,6 +379,7 @@ def _banner(run: Run, step: int) -> Banner:
         headline="Correct" if outcome.correct else "Wrong result",
         detail=detail,
         expected=expected,
+        why=_why(run),
     )
 
 

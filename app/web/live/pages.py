@@ -1,0 +1,96 @@
+"""The live-class pages: /class (type a code), /class/new (a teacher opens a class),
+/class/{code}/teach (the dashboard), /class/{code} (a student's phone) and the join QR code.
+
+The pages are server-rendered shells; static/js/live.js drives them as a client of the JSON
+API and the event stream, with the tokens as Bearer headers, never in cookies or the URL bar.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Annotated
+
+import segno
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from app.live.classes import CODE_ALPHABET, CODE_LENGTH, normalize_code
+from app.live.model import MAX_NAME_CHARS
+from app.sim.challenges import CHALLENGES
+from app.web.infra.templating import templates
+from app.web.live.api import Code
+from app.web.live.deps import Classes, Client
+
+router = APIRouter(tags=["pages"])
+
+# Runs a teacher starts from: the story of the lessons, one click each.
+STARTERS = (
+    ("Two increments race (no lock)", "/sim?scenario=inc-inc&mode=none&n=2"),
+    ("Increment against decrement", "/sim?scenario=inc-dec&mode=none&n=1"),
+    ("Two decrements free twice", "/sim?scenario=dec-dec&mode=none&n=1"),
+    ("One global lock", "/sim?scenario=inc-inc&mode=global-lock&n=1"),
+    ("The GIL", "/sim?scenario=inc-inc&mode=gil&n=2&interval=4"),
+)
+
+
+def _join_url(request: Request, code: str) -> str:
+    return f"{request.base_url}class/{code}"
+
+
+@router.get("/class", response_class=HTMLResponse, summary="Join a live class by its code")
+def class_index(
+    request: Request,
+    code: Annotated[str, Query(max_length=20, description="The class's join code")] = "",
+) -> Response:
+    if code.strip():
+        return RedirectResponse(f"/class/{normalize_code(code)[:CODE_LENGTH]}", status_code=303)
+    return templates.TemplateResponse(
+        request, "live/index.html", {"code_length": CODE_LENGTH, "alphabet": CODE_ALPHABET}
+    )
+
+
+@router.get("/class/new", response_class=HTMLResponse, summary="Open a live class (teacher)")
+def new_class_page(request: Request) -> Response:
+    return templates.TemplateResponse(request, "live/new.html", {})
+
+
+@router.post("/class/new", summary="Open a live class and go to its dashboard (teacher)")
+async def new_class(classes: Classes) -> Response:
+    record, token = await classes.create()
+    # The token rides in the fragment: browsers never send it to a server or in a Referer,
+    # and the dashboard moves it out of the address bar at once (it is projected).
+    return RedirectResponse(f"/class/{record.code}/teach#token={token}", status_code=303)
+
+
+@router.get(
+    "/class/{code}/teach", response_class=HTMLResponse, summary="A live class's dashboard"
+)
+async def teach(request: Request, code: Code, classes: Classes, client: Client) -> Response:
+    record = await classes.find(code, client=client)
+    context = {
+        "code": record.code, "join_url": _join_url(request, record.code), "starters": STARTERS,
+        "challenges": CHALLENGES,
+    }  # fmt: skip
+    return templates.TemplateResponse(request, "live/teach.html", context)
+
+
+@router.get(
+    "/class/{code}/qr.svg",
+    summary="The join link as a QR code (SVG)",
+    responses={200: {"content": {"image/svg+xml": {}}}},
+)
+async def join_qr(request: Request, code: Code, classes: Classes, client: Client) -> Response:
+    record = await classes.find(code, client=client)
+    qr = segno.make(_join_url(request, record.code), error="m")
+    svg = io.BytesIO()
+    qr.save(svg, kind="svg", scale=10, border=2, xmldecl=False, title=f"Join class {record.code}")
+    return Response(svg.getvalue(), media_type="image/svg+xml")
+
+
+@router.get("/class/{code}", response_class=HTMLResponse, summary="A student's live class")
+async def student(request: Request, code: Code, classes: Classes, client: Client) -> Response:
+    record = await classes.find(code, client=client)
+    if record.code != code:  # typed in lower case or with spaces: the canonical address
+        return RedirectResponse(f"/class/{record.code}", status_code=303)
+    context = {"code": record.code, "max_name": MAX_NAME_CHARS}
+    return templates.TemplateResponse(request, "live/student.html", context)
