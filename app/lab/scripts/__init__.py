@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,8 @@ SCRIPTS_DIR = Path(__file__).resolve().parent
 
 
 class ScriptFailed(Exception):
-    """A lab script exited non-zero or printed no JSON."""
+    """A lab script exited non-zero, printed no JSON, or printed a report its reader could not
+    read."""
 
 
 def path(name: str) -> Path:
@@ -31,9 +33,17 @@ def path(name: str) -> Path:
     return script
 
 
-def run(name: str, *args: object, timeout: float, python: str | None = None) -> Any:
-    """Run script `name` with `args` in a fresh isolated interpreter; return its parsed JSON."""
-    command = [python or sys.executable, "-I", str(path(name)), *(str(arg) for arg in args)]
+def run(
+    name: str,
+    *args: object,
+    timeout: float,
+    python: str | None = None,
+    options: Sequence[str] = (),
+) -> Any:
+    """Run script `name` with `args` in a fresh isolated interpreter (`options` are its `-X`
+    options, such as `gil=1`); return its parsed JSON."""
+    flags = [flag for option in options for flag in ("-X", option)]
+    command = [python or sys.executable, "-I", *flags, str(path(name)), *(str(arg) for arg in args)]
     try:
         completed = subprocess.run(
             command, capture_output=True, text=True, timeout=timeout, check=False

@@ -70,10 +70,12 @@ def main(argv: List[str]) -> None:
         best["sequential"] = min(best["sequential"], sequential(count, workers))
         best["threads"] = min(best["threads"], in_threads(count, workers))
         best["processes"] = min(best["processes"], in_processes(count, workers))
+    is_gil_enabled = getattr(sys, "_is_gil_enabled", None)  # 3.13+
     print(
         json.dumps(
             {
                 "python": platform.python_version(),
+                "gil_enabled": True if is_gil_enabled is None else bool(is_gil_enabled()),
                 "cpus": usable_cpus(),
                 # Other busy processes share the cores: processes cannot beat threads then.
                 "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,

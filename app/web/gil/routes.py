@@ -13,7 +13,8 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.lab import gil, interpreter, lost_updates, workloads
+from app.lab import facts as interpreter_facts
+from app.lab import gil, interpreters, lost_updates, workloads
 from app.lab.jobs import JobRunner
 from app.lab.load import MEASUREMENTS
 from app.lab.scripts import ScriptFailed
@@ -92,7 +93,7 @@ Count = Annotated[
 Workers = Annotated[
     int, Query(ge=workloads.MIN_WORKERS, le=workloads.MAX_WORKERS, description="threads/processes")
 ]
-StatementParam = Annotated[Literal["inplace", "call"], Query(description="n += 1 or n = n + one()")]
+StatementParam = Annotated[lost_updates.Statement, Query(description="n += 1 or n = n + one()")]
 Iterations = Annotated[
     int,
     Query(ge=lost_updates.MIN_ITERATIONS, le=lost_updates.MAX_ITERATIONS, description="per thread"),
@@ -118,7 +119,10 @@ async def _timeline(interval_ms: float, duration_ms: int, threads: int) -> gil.T
     return await _run(
         ("timeline", interval_ms, duration_ms, threads),
         lambda: gil.measure_timeline(
-            interval_ms=interval_ms, duration_ms=duration_ms, threads=threads
+            interpreters.current(),
+            interval_ms=interval_ms,
+            duration_ms=duration_ms,
+            threads=threads,
         ),
         limit_s=gil.timeout_s(duration_ms),
     )
@@ -173,7 +177,9 @@ async def api_cpu(count: Count = 2_000_000, workers: Workers = 2) -> CpuModel:
 
 @router.get("/api/gil/race", summary="Lost updates of a Python statement in two real threads")
 async def api_race(
-    statement: StatementParam = "inplace", iterations: Iterations = 200_000, runs: Runs = 3
+    statement: StatementParam = "inplace",
+    iterations: Iterations = lost_updates.DEFAULT_ITERATIONS,
+    runs: Runs = lost_updates.DEFAULT_RUNS,
 ) -> RaceModel:
     return RaceModel.of(await _race(statement, iterations, runs))
 
@@ -198,7 +204,9 @@ async def _fetch(request: Request, seconds: float, requests: int) -> workloads.F
     url = _delay_url(request, seconds)
     return await _run(
         ("fetch", url, requests),
-        lambda: workloads.measure_fetch(delay_url=url, delay_s=seconds, requests=requests),
+        lambda: workloads.measure_fetch(
+            interpreters.current(), delay_url=url, delay_s=seconds, requests=requests
+        ),
         limit_s=10.0 + (2 * requests + 2) * seconds,
     )
 
@@ -206,7 +214,7 @@ async def _fetch(request: Request, seconds: float, requests: int) -> workloads.F
 async def _cpu(count: int, workers: int) -> workloads.CpuTimes:
     return await _run(
         ("cpu", count, workers),
-        lambda: workloads.measure_cpu(count=count, workers=workers),
+        lambda: workloads.measure_cpu(interpreters.current(), count=count, workers=workers),
         limit_s=workloads.cpu_timeout_s(count, workers),
     )
 
@@ -216,13 +224,19 @@ async def _race(
 ) -> lost_updates.RaceResult:
     return await _run(
         ("race", statement, iterations, runs),
-        lambda: lost_updates.measure_race(statement=statement, iterations=iterations, runs=runs),
-        limit_s=10.0 + runs * iterations / 50_000,
+        lambda: lost_updates.measure_race(
+            interpreters.current(), statement=statement, iterations=iterations, runs=runs
+        ),
+        limit_s=lost_updates.timeout_s(iterations, runs),
     )
 
 
-async def _facts() -> interpreter.Facts:
-    return await _run(("facts",), interpreter.measure_facts, limit_s=10.0)
+async def _facts() -> interpreter_facts.Facts:
+    return await _run(
+        ("facts",),
+        lambda: interpreter_facts.measure_facts(interpreters.current()),
+        limit_s=interpreter_facts.FACTS_TIMEOUT_S,
+    )
 
 
 def _pyrace(statement: str, switching: str, n: int, interval: int) -> pyrace.PyRace:
@@ -303,7 +317,7 @@ async def gil_page(
         **_timeline_context(timeline, duration_ms),
         **_pyrace_context("inplace", "any-bytecode", 5, 3),
         "facts": facts,
-        "notes": interpreter.explain(facts),
+        "notes": interpreter_facts.explain(facts),
         "seconds": seconds,
     }
     return templates.TemplateResponse(request, "gil.html", context)
