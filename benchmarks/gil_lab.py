@@ -26,8 +26,9 @@ def main() -> None:
         )
     cpu = measure_cpu(current(), count=2_000_000, workers=2)
     print(
-        f"CPU-bound, 2 x count down from 2,000,000: in turn {cpu.sequential_s:.2f} s, "
-        f"threads {cpu.threads_s:.2f} s, processes {cpu.processes_s:.2f} s"
+        f"CPU-bound, 2 x count down from 2,000,000, median of {cpu.sequential.count} rounds: "
+        f"in turn {cpu.sequential.median:.2f} s, threads {cpu.threads.median:.2f} s, "
+        f"processes {cpu.processes.median:.2f} s"
     )
 
 

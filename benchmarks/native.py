@@ -73,7 +73,7 @@ int main(int argc, char **argv) {
 
 Cell = tuple[str, str]  # (mode, layout)
 CELLS = [
-    (mode, layout) for mode in native.NATIVE_MODES for layout in Layout if layout.measures(mode)
+    (mode, layout) for mode in native.COST_MODES for layout in Layout if layout.measures(mode)
 ]
 
 
@@ -162,7 +162,7 @@ def main() -> None:
     print("-" * len(header))
     ratios = []
     for layout in Layout:
-        for mode in native.NATIVE_MODES:
+        for mode in native.COST_MODES:
             if not layout.measures(mode):
                 continue
             cell = (mode.value, layout.value)
@@ -179,7 +179,7 @@ def main() -> None:
           f"median {statistics.median(ratios):.3f}, "
           f"range {min(ratios):.3f} to {max(ratios):.3f}")
     one_thread = [app[(m.value, "one-thread")] / c[(m.value, "one-thread")]
-                  for m in native.NATIVE_MODES]  # fmt: skip
+                  for m in native.COST_MODES]  # fmt: skip
     print(f"one-thread cells only (least disturbed by other load): "
           f"{', '.join(f'{r:.3f}' for r in one_thread)}")
     if busy_rounds:

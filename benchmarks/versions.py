@@ -54,7 +54,7 @@ def main() -> None:
             f"{facts.getsizeof_2781:>4}" if facts else f"{'-':>4}",
             f"{facts.switch_interval_ms:>4g}ms" if facts else f"{'-':>6}",
             f"{row.median_slice_ms:>5.2f}ms" if row.median_slice_ms else f"{'-':>7}",
-            f"{row.cpu.thread_speedup:>6.2f}x" if row.cpu else f"{'-':>7}",
+            f"{row.cpu.thread_speedup.median:>6.2f}x" if row.cpu else f"{'-':>7}",
             *(f"{_convoy(row, interval):>14}" for interval in CONVOY_INTERVALS_MS),
             f"{time.perf_counter() - started:7.1f}",
         ]

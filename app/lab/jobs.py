@@ -29,6 +29,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from app.lab.conditions import marked
+
 T = TypeVar("T")
 
 
@@ -48,29 +50,15 @@ class WorkerDied(Exception):
     """The worker process running a job ended abruptly."""
 
 
-def _lock_path(lock: str) -> Path:
-    return Path(tempfile.gettempdir()) / f"gil-lab-{os.getuid()}-{lock}.lock"
-
-
 def _holding(lock: str, job: Callable[[], T]) -> T:
     """Run `job` holding the machine-wide lock `lock` (an flock, released if the process dies)."""
-    with _lock_path(lock).open("a") as handle:
+    path = Path(tempfile.gettempdir()) / f"gil-lab-{os.getuid()}-{lock}.lock"
+    with path.open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             return job()
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def held(lock: str) -> bool:
-    """Whether some process on this machine runs a job holding `lock` right now."""
-    with _lock_path(lock).open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        return False
 
 
 class JobRunner:
@@ -125,6 +113,9 @@ class JobRunner:
             if self._admitted >= self.capacity:
                 raise Busy(self.retry_after)
             self._admitted += 1
+        # Marked while it runs (not while it waits for the exclusive lock), so measurements
+        # elsewhere can say that another lab job shared the machine (app.lab.conditions).
+        job = partial(marked, job)
         if self._exclusive is not None:
             job = partial(_holding, self._exclusive, job)
         try:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from app._native import ffi, lib
+from app.lab.conditions import Spread
 from app.sim import MAX_N_SIMULATE, Mode, Scenario
 
 MAX_ITERATIONS = 2_000_000
@@ -205,17 +206,13 @@ class CostRow:
     thread_ns: tuple[float, ...]  # each thread's own time per call, median over the passes
 
     @property
+    def spread(self) -> Spread:
+        return Spread.of(self.samples)
+
+    @property
     def ns_per_op(self) -> float:
         """The median pass."""
-        return statistics.median(self.samples)
-
-    @property
-    def low(self) -> float:
-        return min(self.samples)
-
-    @property
-    def high(self) -> float:
-        return max(self.samples)
+        return self.spread.median
 
 
 def cpu_count() -> int:

@@ -31,6 +31,7 @@ from app.lab.workloads import CpuTimes
 SLICE_DURATION_MS = 400  # about 80 slices at 5 ms: enough for a steady median
 CPU_COUNT = 1_000_000  # per worker: about 0.1 s on an idle core
 CPU_WORKERS = 2
+CPU_ROUNDS = 3
 _FAILURES = (ScriptFailed, TimedOut, OSError, KeyError, TypeError, ValueError)
 T = TypeVar("T")
 
@@ -84,7 +85,13 @@ def measure_row(interpreter: Interpreter, *, runs: int = lost_updates.DEFAULT_RU
         median = timeline.median_slice_ms if timeline is not None else None
     cpu = attempt(
         "CPU-bound threads",
-        partial(workloads.measure_cpu, interpreter, count=CPU_COUNT, workers=CPU_WORKERS),
+        partial(
+            workloads.measure_cpu,
+            interpreter,
+            count=CPU_COUNT,
+            workers=CPU_WORKERS,
+            rounds=CPU_ROUNDS,
+        ),
     )
     convoys = [
         attempt(
@@ -110,7 +117,7 @@ ROW_TIMEOUT_S = (
     2 * lost_updates.timeout_s(lost_updates.DEFAULT_ITERATIONS, lost_updates.MAX_RUNS)
     + facts.FACTS_TIMEOUT_S
     + gil.timeout_s(SLICE_DURATION_MS)
-    + workloads.cpu_timeout_s(CPU_COUNT, CPU_WORKERS)
+    + workloads.cpu_timeout_s(CPU_COUNT, CPU_WORKERS, CPU_ROUNDS)
     + len(convoy.INTERVALS_MS) * convoy.TIMEOUT_S
 )
 
@@ -125,7 +132,7 @@ def explain(row: Row) -> list[str]:
         if row.median_slice_ms is not None:
             why.append(gil.explain_median_slice(row.median_slice_ms, row.facts.switch_interval_ms))
     if row.cpu is not None:
-        why.append(workloads.explain_cpu(interpreter, row.cpu))
+        why.append(row.cpu.thread_verdict())
     if row.convoy:
         why.append(convoy.explain(interpreter, row.convoy))
     return why

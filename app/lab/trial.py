@@ -85,6 +85,17 @@ class Series:
         return sum(1 for t in self.trials if t.result.crashed)
 
     @property
+    def freed_for_real(self) -> int:
+        """Runs that freed the count with real free() and went on: glibc wrote over the count,
+        so neither a final count nor lost updates can be read from it."""
+        return sum(1 for t in self.trials if not t.result.crashed and t.result.lost_updates is None)
+
+    @property
+    def lossy(self) -> int:
+        """Runs with a readable count that lost updates."""
+        return sum(1 for t in self.trials if t.result.lost_updates)
+
+    @property
     def expected(self) -> int | None:
         """The correct final count, when the scenario has one number for it."""
         if self.mode is Mode.IMMORTAL:

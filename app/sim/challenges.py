@@ -47,6 +47,7 @@ LESSONS: tuple[str, ...] = (
     "per-object-locks",
     "time-slices",
     "what-the-gil-does-not-promise",
+    "free-threading",
 )
 _LESSON_SLUGS = frozenset(LESSONS)
 
@@ -235,6 +236,40 @@ CHALLENGES: tuple[Challenge, ...] = (
         "The GIL keeps every call whole, yet A increments an object it holds no reference "
         "to. Make A's check read the object after B has freed it.",
         "inc-dec", "gil", 1, Goal(freed=True, use_after_free=True),
+    ),
+    _challenge(
+        "owner-lose", "Lose an update without the GIL", "free-threading",
+        "No GIL now: free-threaded CPython's biased counting. A owns the object and bumps its "
+        "local count with a plain load and store, no atomic; B adds atomically to the shared "
+        "count. Interleave them so that one of the four increments is lost.",
+        "inc-inc", "biased", 2, Goal(final_rc=4),
+    ),
+    _challenge(
+        "beat-the-merge", "Beat the merge", "free-threading",
+        "B drops the only reference, but A counted it locally, so B cannot free the object: it "
+        "queues it to A, who merges at its next call boundary. Get A's increment in first, so "
+        "that the merge finds a count of 1 and the object lives.",
+        "inc-dec", "biased", 1, Goal(final_rc=1, freed=False),
+    ),
+    _challenge(
+        "freed-at-the-merge", "Freed at the merge", "free-threading",
+        "Let B drop the only reference before A increments: A itself frees the object when it "
+        "merges the queued counts, then goes on to increment it. Make A touch the memory it "
+        "has just freed.",
+        "inc-dec", "biased", 1, Goal(freed=True, use_after_free=True),
+    ),
+    _challenge(
+        "dangling", "A dangling reference", "free-threading",
+        "After A's merge nobody owns the object and a decrement that reaches zero frees it at "
+        "once. Have B free it while A's second increment is on its way in, so that the run "
+        "ends with rc = 1 on freed memory that nobody touched yet.",
+        "inc-dec", "biased", 2, Goal(final_rc=1, freed=True, use_after_free=False),
+    ),
+    _challenge(
+        "kill-the-immortal", "Free an immortal", "free-threading",
+        "None, True and small ints are immortal: their count reads 4294967295 and Py_DECREF "
+        "writes nothing. Both threads drop two references each. Get the object freed.",
+        "dec-dec", "immortal", 2, Goal(freed=True),
     ),
 )  # fmt: skip
 

@@ -32,7 +32,11 @@ Every scenario and mode fits at n <= MAX_N_EXPLORE (the largest, dec-dec in mode
 n = 12, needs about 125,000); a few seconds of one core at most."""
 
 OutcomeKey = tuple[int, bool, bool, bool]  # final_rc, freed, use_after_free?, double_free?
-_LIVE_REGISTER = frozenset({Op.ADD, Op.SUB, Op.WRITE})
+# Ops before which a register is still to be used (in modes biased and immortal the owner's
+# register lives from load-local through is-owner to its store, and from take-local to merge).
+_LIVE_REGISTER = frozenset(
+    {Op.ADD, Op.SUB, Op.WRITE, Op.IS_OWNER, Op.STORE_LOCAL_INC, Op.STORE_LOCAL_DEC, Op.MERGE}
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,6 +60,11 @@ class Exploration:
     total: int
     outcomes: tuple[OutcomeCount, ...]  # sorted: correct first, then by count, descending
     states: int  # distinct merged states visited
+    ops: dict[Thread, tuple[Op, ...]]  # every op each thread takes in some schedule, in order
+
+    def atomic_or_locking(self, thread: Thread) -> tuple[Op, ...]:
+        """The ops of `thread` that use an atomic instruction or take a lock, in any schedule."""
+        return tuple(op for op in self.ops[thread] if op.atomic or op.locks)
 
 
 class Explorer:
@@ -67,10 +76,12 @@ class Explorer:
     def __init__(self, config: Config) -> None:
         self.machine = Machine(config, any_boundary=True)
         self.memo: dict[tuple[object, ...], dict[OutcomeKey, int]] = {}
+        self.ops: set[tuple[Thread, Op]] = set()  # (thread, op) of every step taken
         self._ops_a = tuple(i.op for i in self.machine.function(Thread.A).instructions)
         self._ops_b = tuple(i.op for i in self.machine.function(Thread.B).instructions)
-        # Swapping A and B maps schedules one to one and keeps every outcome group.
-        self.symmetric = config.scenario is not Scenario.INC_DEC
+        # Swapping A and B maps schedules one to one and keeps every outcome group, unless
+        # the threads differ (inc-dec) or the object does (in mode biased A owns it).
+        self.symmetric = config.scenario is not Scenario.INC_DEC and config.mode is not Mode.BIASED
 
     def key(self, state: State) -> tuple[object, ...]:
         a, b, lock = state.a, state.b, state.lock
@@ -102,6 +113,10 @@ class Explorer:
             state.double_free > 0,
             first,
             second,
+            state.local,
+            state.shared,
+            state.owner,
+            state.queued,
         )
 
     def counts(self, state: State) -> dict[OutcomeKey, int]:
@@ -115,10 +130,10 @@ class Explorer:
             outcome = (state.rc, state.freed, state.use_after_free > 0, state.double_free > 0)
             result = {outcome: 1}
         elif len(runnable) == 1:
-            result = self.counts(self.machine.transition(state, runnable[0])[0])
+            result = self.counts(self._successor(state, runnable[0]))
         else:
-            first = self.counts(self.machine.transition(state, runnable[0])[0])
-            second = self.counts(self.machine.transition(state, runnable[1])[0])
+            first = self.counts(self._successor(state, runnable[0]))
+            second = self.counts(self._successor(state, runnable[1]))
             result = dict(first)
             for outcome, count in second.items():
                 result[outcome] = result.get(outcome, 0) + count
@@ -126,6 +141,11 @@ class Explorer:
             raise TooLarge("n", f"this exploration needs more than {MAX_STATES:,} states")
         self.memo[key] = result
         return result
+
+    def _successor(self, state: State, thread: Thread) -> State:
+        successor, instruction, _ = self.machine.transition(state, thread)
+        self.ops.add((thread, instruction.op))
+        return successor
 
     def witness(self, outcome: OutcomeKey) -> tuple[str, State]:
         """Follow, from the start, any step that can still reach `outcome`."""
@@ -180,4 +200,8 @@ def explore(scenario: Scenario, mode: Mode, n: int) -> Exploration:
         total=sum(o.count for o in outcomes),
         outcomes=tuple(outcomes),
         states=len(explorer.memo),
+        ops={
+            thread: tuple(op for op in Op if (thread, op) in explorer.ops)
+            for thread in (Thread.A, Thread.B)
+        },
     )

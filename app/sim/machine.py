@@ -5,6 +5,9 @@ function n times on one object. A step is one memory access to the object or one
 computation of one thread. `Machine.advance` is the only way a state changes; states and step
 records are immutable, so a run is a tuple of them and a replay is deterministic.
 
+Modes biased and immortal (docs/semantics.md) replace the one count with free-threaded
+CPython 3.13t's ob_tid, ob_ref_local and ob_ref_shared, and have their own step function.
+
 What it leaves out on purpose: memory reuse after free (freed memory keeps its last value and
 every later access is counted), compiler and CPU reordering (every access is sequentially
 consistent), and the thread's loop counter (its `calls_done` stands for it).
@@ -18,11 +21,22 @@ Invariants a change must keep:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
+from app.sim import biased
 from app.sim.errors import ScheduleError
-from app.sim.model import THREADS, Config, Event, Mode, Op, Scenario, Status, Thread
+from app.sim.model import (
+    IMMORTAL_REFCNT,
+    THREADS,
+    Config,
+    Event,
+    Mode,
+    Op,
+    Scenario,
+    Status,
+    Thread,
+)
 from app.sim.program import Function, Instruction, Next, function_for
 
 # Operations that access the object's memory (so count a use-after-free once it is freed).
@@ -53,6 +67,12 @@ class State(NamedTuple):
     use_after_free: int = 0
     double_free: int = 0
     lost_updates: int = 0
+    # Modes biased and immortal only (docs/semantics.md): CPython 3.13t's split count. `rc` is
+    # then the true count, local + (shared >> 2), or the immortal value.
+    local: int = 0  # ob_ref_local
+    shared: int = 0  # ob_ref_shared: the count shifted left by 2, the flags in the low two bits
+    owner: Thread | None = None  # ob_tid (None: 0, no owner)
+    queued: bool = False  # on the owner's merge queue, its eval-breaker bit set
 
     def thread(self, thread: Thread) -> ThreadState:
         return self.a if thread is Thread.A else self.b
@@ -77,6 +97,16 @@ class Step:
     gil: Thread | None
     freed: bool
     events: tuple[Event, ...]
+    # Modes biased and immortal only; None (queued: False) in the other modes.
+    ref_local: int | None = None
+    ref_shared: int | None = None
+    owner: Thread | None = None
+    queued: bool = False
+
+    @property
+    def flags(self) -> biased.Flag | None:
+        """ob_ref_shared's flags by name (init, maybe-weakref, queued, merged)."""
+        return None if self.ref_shared is None else biased.flags_of(self.ref_shared)
 
     @property
     def reg(self) -> dict[Thread, int | None]:
@@ -88,10 +118,12 @@ class Machine:
     whatever the interval: that is the set of schedules the explorer counts."""
 
     __slots__ = (
+        "_free_threaded",
         "_gil",
         "_has_lock",
         "_instructions",
         "_interval",
+        "_merge_entry",
         "_object_lock",
         "any_boundary",
         "config",
@@ -101,22 +133,49 @@ class Machine:
         self.config = config
         self.any_boundary = any_boundary
         self._instructions = {t: self.function(t).instructions for t in THREADS}
+        self._merge_entry = {t: self.function(t).merge_entry for t in THREADS}
         self._has_lock = config.mode.has_lock
         self._gil = config.mode is Mode.GIL
         self._object_lock = config.mode.lock_in_object
         self._interval = config.interval or 1
+        self._free_threaded = config.mode.free_threaded
 
     def function(self, thread: Thread) -> Function:
         return function_for(self.config.scenario, self.config.mode, thread)
 
     def initial(self) -> State:
-        return State(rc=self.config.initial_rc, gil=Thread.A if self._gil else None)
+        config = self.config
+        if config.mode is Mode.IMMORTAL:
+            return State(rc=IMMORTAL_REFCNT, local=biased.IMMORTAL_LOCAL)
+        if config.mode is Mode.BIASED:
+            # A created the object and took its own references; B's went to the shared count.
+            n_b = config.n if config.scenario is Scenario.DEC_DEC else 0
+            local = config.initial_rc - n_b
+            return State(
+                rc=config.initial_rc,
+                local=local,
+                shared=n_b << biased.SHARED_SHIFT,
+                owner=Thread.A,
+            )
+        return State(rc=config.initial_rc, gil=Thread.A if self._gil else None)
+
+    def pc(self, state: State, thread: Thread) -> int:
+        """The index of `thread`'s next instruction: its pc, except that the owner between
+        calls with the object on its queue merges first (its eval-breaker check)."""
+        ts = state.a if thread is Thread.A else state.b
+        entry = self._merge_entry.get(thread)
+        if entry is not None and ts.pc == 0 and state.queued:
+            return entry
+        return ts.pc
+
+    def next_instruction(self, state: State, thread: Thread) -> Instruction | None:
+        if state.thread(thread).stopped is not None:
+            return None
+        return self._instructions[thread][self.pc(state, thread)]
 
     def next_op(self, state: State, thread: Thread) -> Op | None:
-        ts = state.a if thread is Thread.A else state.b
-        if ts.stopped is not None:
-            return None
-        return self._instructions[thread][ts.pc].op
+        instruction = self.next_instruction(state, thread)
+        return None if instruction is None else instruction.op
 
     def _lock_free_for(self, state: State, thread: Thread) -> bool:
         return not (
@@ -178,12 +237,18 @@ class Machine:
             freed=new.freed,
             events=events,
         )
+        if self._free_threaded:
+            step = replace(
+                step, ref_local=new.local, ref_shared=new.shared, owner=new.owner, queued=new.queued
+            )
         return new, step
 
     def transition(
         self, state: State, thread: Thread
     ) -> tuple[State, Instruction, tuple[Event, ...]]:
         """The step function: `thread`'s next instruction applied to `state` (runnable assumed)."""
+        if self._free_threaded:
+            return self._free_threaded_transition(state, thread)
         is_a = thread is Thread.A
         me, other = (state.a, state.b) if is_a else (state.b, state.a)
         instruction = self._instructions[thread][me.pc]
@@ -255,6 +320,108 @@ class Machine:
         new = State(rc, freed, lock, gil, gil_run, a, b, uaf, double_free, lost)
         return new, instruction, events
 
+    def _free_threaded_transition(
+        self, state: State, thread: Thread
+    ) -> tuple[State, Instruction, tuple[Event, ...]]:
+        """Modes biased and immortal: the step function over CPython 3.13t's split count
+        (docs/semantics.md, "Micro-steps"). Every op but `free` accesses the object."""
+        is_a = thread is Thread.A
+        me = state.a if is_a else state.b
+        instruction = self._instructions[thread][self.pc(state, thread)]
+        op, target = instruction.op, instruction.next
+        local, shared, owner, queued = state.local, state.shared, state.owner, state.queued
+        freed, register = state.freed, me.register
+        uaf, double_free = state.use_after_free, state.double_free
+        events: tuple[Event, ...] = ()
+
+        if freed and op is not Op.FREE:
+            uaf += 1
+            events = (Event.USE_AFTER_FREE,)
+        taken: int | None = None  # the branch taken, if the op took one
+        if op is Op.LOAD_LOCAL:
+            register = local
+            if local == biased.IMMORTAL_LOCAL:
+                taken = instruction.branch
+                events = (*events, Event.IMMORTAL)
+        elif op is Op.IS_OWNER:
+            if owner is not thread:
+                taken = instruction.branch
+        elif op is Op.STORE_LOCAL_INC:
+            assert register is not None
+            local = (register + 1) & biased.IMMORTAL_LOCAL  # a uint32_t
+        elif op is Op.STORE_LOCAL_DEC:
+            assert register is not None
+            register = local = (register - 1) & biased.IMMORTAL_LOCAL
+            if local != 0:
+                taken = instruction.branch
+        elif op is Op.ATOMIC_ADD:
+            shared += 1 << biased.SHARED_SHIFT
+        elif op is Op.LOAD_SHARED:
+            if shared == 0:
+                taken = instruction.branch
+        elif op is Op.CLEAR_OWNER:
+            owner = None
+        elif op is Op.MARK_MERGED:
+            shared = (shared & ~biased.FLAG_MASK) | biased.MERGED
+            events = (*events, Event.MERGED)
+            if shared != biased.MERGED:
+                taken = instruction.branch
+        elif op is Op.DEC_SHARED:
+            register = shared  # the value its successful compare-and-swap expected
+            if shared in (0, biased.MAYBE_WEAKREF):
+                shared = biased.QUEUED  # the count stays: the queue holds the reference
+                taken = instruction.branch
+            else:
+                shared -= 1 << biased.SHARED_SHIFT
+                if shared == biased.MERGED:
+                    taken = instruction.alternative
+        elif op is Op.QUEUE:
+            if owner is None:  # the owner merged meanwhile: Py_DECREF again
+                taken = instruction.alternative
+            elif state.thread(owner).stopped is not None:  # the owner has exited
+                taken = instruction.branch
+            else:
+                queued = True
+                events = (*events, Event.QUEUED)
+        elif op is Op.TAKE_LOCAL:
+            register, local, owner, queued = local, 0, None, False
+        elif op is Op.MERGE:
+            assert register is not None
+            count = biased.shared_count(shared) + register - 1  # -1: the queue's reference
+            shared = (count << biased.SHARED_SHIFT) | biased.MERGED
+            events = (*events, Event.MERGED)
+            if count != 0:
+                taken = instruction.branch
+        else:  # FREE
+            if freed:
+                double_free += 1
+                events = (Event.DOUBLE_FREE,)
+            else:
+                freed = True
+                events = (Event.FREED,)
+        if taken is not None:
+            target = taken
+
+        pc, calls_done, stopped = target, me.calls_done, None
+        if target < 0:
+            pc = 0
+            if target != Next.RESUME:
+                calls_done += 1
+            owes_merge = queued and self._merge_entry[thread] is not None
+            if target == Next.STOP_FREED or (calls_done == self.config.n and not owes_merge):
+                stopped = Status.FINISHED
+        mine = ThreadState(pc, calls_done, register, False, stopped)
+        a, b = (mine, state.b) if is_a else (state.a, mine)
+        rc = (
+            IMMORTAL_REFCNT
+            if local == biased.IMMORTAL_LOCAL
+            else local + biased.shared_count(shared)
+        )
+        new = State(
+            rc, freed, None, None, 0, a, b, uaf, double_free, 0, local, shared, owner, queued
+        )
+        return new, instruction, events
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Outcome:
@@ -277,7 +444,9 @@ def outcome_of(config: Config, state: State) -> Outcome:
     """
     rc, freed = state.rc, state.freed
     clean = state.use_after_free == 0 and state.double_free == 0
-    if config.scenario is Scenario.INC_INC:
+    if config.mode is Mode.IMMORTAL:  # whatever the scenario: untouched, never freed
+        correct = clean and rc == IMMORTAL_REFCNT and not freed
+    elif config.scenario is Scenario.INC_INC:
         correct = clean and rc == 2 * config.n + 1 and not freed
     elif config.scenario is Scenario.DEC_DEC:
         correct = clean and rc == 0 and freed

@@ -36,6 +36,8 @@ class Mode(enum.StrEnum):
     GIL = "gil"
     # object-lock, but the thread that frees unlocks first (docs/semantics.md)
     UNLOCK_THEN_FREE = "unlock-then-free"
+    BIASED = "biased"  # free-threaded CPython 3.13t: biased reference counting (docs/semantics.md)
+    IMMORTAL = "immortal"  # the same code on an immortal object (PEP 683)
 
     @property
     def has_lock(self) -> bool:
@@ -45,6 +47,11 @@ class Mode(enum.StrEnum):
     def lock_in_object(self) -> bool:
         """The mutex lives in the object: lock and unlock after its free touch freed memory."""
         return self in (Mode.OBJECT_LOCK, Mode.UNLOCK_THEN_FREE)
+
+    @property
+    def free_threaded(self) -> bool:
+        """The object has CPython 3.13t's split count (ob_tid, ob_ref_local, ob_ref_shared)."""
+        return self in (Mode.BIASED, Mode.IMMORTAL)
 
 
 class Thread(enum.StrEnum):
@@ -71,6 +78,32 @@ class Op(enum.StrEnum):
     UNLOCK = "unlock"
     ATOMIC_ADD = "atomic-add"
     ATOMIC_SUB = "atomic-sub"
+    # Modes biased and immortal (docs/semantics.md, "Micro-steps"):
+    LOAD_LOCAL = "load-local"
+    IS_OWNER = "is-owner"
+    STORE_LOCAL_INC = "store-local-inc"
+    STORE_LOCAL_DEC = "store-local-dec"
+    LOAD_SHARED = "load-shared"
+    CLEAR_OWNER = "clear-owner"
+    MARK_MERGED = "mark-merged"
+    DEC_SHARED = "dec-shared"
+    QUEUE = "queue"
+    TAKE_LOCAL = "take-local"
+    MERGE = "merge"
+
+    @property
+    def atomic(self) -> bool:
+        """An atomic read-modify-write instruction (atomic add, or a compare-and-swap loop)."""
+        return self in _ATOMIC_OPS
+
+    @property
+    def locks(self) -> bool:
+        """Takes a mutex: the refcount lock, or (mode biased) the merge queue's bucket mutex."""
+        return self in _LOCKING_OPS
+
+
+_ATOMIC_OPS = frozenset({Op.ATOMIC_ADD, Op.ATOMIC_SUB, Op.MARK_MERGED, Op.DEC_SHARED, Op.MERGE})
+_LOCKING_OPS = frozenset({Op.LOCK, Op.UNLOCK, Op.QUEUE, Op.TAKE_LOCAL})
 
 
 class Status(enum.StrEnum):
@@ -91,6 +124,9 @@ class Event(enum.StrEnum):
     DOUBLE_FREE = "double-free"
     FAILED_CHECK = "failed-check"
     FREED = "freed"
+    IMMORTAL = "immortal"  # a call saw the immortal value and wrote nothing
+    QUEUED = "queued"  # the object went onto its owner's merge queue
+    MERGED = "merged"  # the shared count's flags became merged (no owner any more)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -119,4 +155,10 @@ class Config:
 
     @property
     def initial_rc(self) -> int:
+        if self.mode is Mode.IMMORTAL:
+            return IMMORTAL_REFCNT
         return 2 * self.n if self.scenario is Scenario.DEC_DEC else 1
+
+
+IMMORTAL_REFCNT = 4_294_967_295
+"""What Py_REFCNT reports for an immortal object on 64-bit CPython 3.13t (_Py_IMMORTAL_REFCNT)."""

@@ -22,6 +22,7 @@ class Next(enum.IntEnum):
     END_CALL = -1  # the call returned normally; the thread's loop goes on
     STOP_FAILED = -2  # the call failed its check; the thread stops
     STOP_FREED = -3  # the call freed the object; the thread's loop breaks
+    RESUME = -4  # an eval-breaker merge is over; the thread's loop goes on where it was
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -30,6 +31,7 @@ class Instruction:
     line: int
     next: int  # instruction index, or a Next target
     branch: int | None = None  # check: when it fails; test / atomic-sub: when rc is not 0
+    alternative: int | None = None  # a third way out (modes biased, immortal; see biased.py)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,6 +39,7 @@ class Function:
     name: str
     listing: tuple[str, ...]
     instructions: tuple[Instruction, ...]
+    merge_entry: int | None = None  # where the owner's eval-breaker merge starts (mode biased)
 
 
 _END, _FAILED, _FREED = Next.END_CALL, Next.STOP_FAILED, Next.STOP_FREED
@@ -281,8 +284,12 @@ _TABLE: dict[Mode, tuple[Function, Function, Function]] = {
 @cache
 def function_for(scenario: Scenario, mode: Mode, thread: Thread) -> Function:
     """The function `thread` calls n times in `scenario` under `mode`."""
-    inc, inc_checked, dec = _TABLE[Mode(mode)]
-    scenario = Scenario(scenario)
+    mode, scenario = Mode(mode), Scenario(scenario)
+    if mode.free_threaded:
+        from app.sim.biased import free_threaded_function  # biased.py builds on this module
+
+        return free_threaded_function(scenario, Thread(thread))
+    inc, inc_checked, dec = _TABLE[mode]
     if scenario is Scenario.INC_INC:
         return inc
     if scenario is Scenario.DEC_DEC:

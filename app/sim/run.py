@@ -41,7 +41,8 @@ class Run:
         machine, state = self.machine, self.states[k]
         ts = state.thread(thread)
         status = machine.status(state, thread)
-        line = None if status.stopped else machine.function(thread).instructions[ts.pc].line
+        instruction = machine.next_instruction(state, thread)
+        line = None if status.stopped or instruction is None else instruction.line
         return ThreadView(status=status, line=line, register=ts.register, calls_done=ts.calls_done)
 
 

@@ -4,9 +4,8 @@
 (function () {
   "use strict";
 
-  function click(id) {
-    var target = document.getElementById(id);
-    if (target && target.tagName === "A") {
+  function click(target) {
+    if (target && target.tagName === "A" && target.getAttribute("aria-disabled") !== "true") {
       target.click();
       return true;
     }
@@ -22,57 +21,77 @@
     a: "choose-A",
     A: "choose-A",
     b: "choose-B",
-    B: "choose-B",
-    1: "predict-choice-1", // predict mode's answers
-    2: "predict-choice-2",
-    3: "predict-choice-3"
+    B: "choose-B"
   };
+
+  // What a key clicks on the page as it is now: a control named in the legend, or predict
+  // mode's answer whose key (shown on it) is this digit.
+  function targetOf(key) {
+    if (/^[0-9]$/.test(key)) {
+      return document.querySelector('.predict-choice[aria-keyshortcuts="' + key + '"]');
+    }
+    return KEYS[key] ? document.getElementById(KEYS[key]) : null;
+  }
+
+  // Only a text field keeps the legend's keys (and any control keeps Space and Enter, which
+  // press it). A picker keeps its ↑ ↓ but not ← → or letters, which would change the run.
+  function keepsKey(element, key) {
+    if (!element || !element.closest) return false;
+    if (element.closest("textarea, [contenteditable]")) return true;
+    var input = element.closest("input");
+    if (input && !/^(range|checkbox|radio|button|submit|reset)$/.test(input.type)) return true;
+    if (input && input.type === "range") return key !== "a" && key !== "A" && key !== "b" && key !== "B";
+    if (key === " " || key === "Enter") return !!element.closest("button, a, select, input, summary");
+    return false;
+  }
+
+  // Keys are applied one at a time, in the order they were pressed: each waits until the step
+  // before it has been swapped in, since the links it clicks are those of the new step.
+  var queued = [];
+  var pending = null; // the request of the step on its way, if any
+  var stuck = null;
 
   document.addEventListener("keydown", function (event) {
     if (event.altKey || event.ctrlKey || event.metaKey || event.defaultPrevented) return;
-    var focused = event.target;
-    // Form fields keep their own keys (the scrubber's arrows, typing in selects).
-    if (focused && focused.closest && focused.closest("input, select, textarea, button, [contenteditable]")) return;
-    var id = KEYS[event.key];
-    if (!id || !document.getElementById("stage")) return;
-    if (inFlight) {
-      // The links on the page are about to be replaced: clicking one now would send the
-      // step just requested again (and cancel it). Keep the key for when the swap settles.
-      if (queued.length < 20) queued.push(id);
-      event.preventDefault();
-      return;
-    }
-    if (click(id)) event.preventDefault();
+    if (!document.getElementById("stage") || keepsKey(event.target, event.key)) return;
+    if (!/^[0-9]$/.test(event.key) && !KEYS[event.key]) return;
+    event.preventDefault(); // a focused picker must not change the run, nor Space scroll
+    if (queued.length < 40) queued.push(event.key);
+    pump();
   });
 
-  // Keys pressed while a step is on its way are replayed, in order, once it has settled.
-  var inFlight = false;
-  var queued = [];
+  function pump() {
+    while (queued.length && !pending) {
+      click(targetOf(queued.shift())); // a disabled or missing control: the key does nothing
+    }
+  }
+  function settled() {
+    window.clearTimeout(stuck);
+    pending = null;
+    pump();
+  }
   function insideSim(element) {
     return !!(element && element.closest && element.closest("#sim"));
   }
-  function replayQueued() {
-    window.clearTimeout(stuck);
-    inFlight = false;
-    while (queued.length && !inFlight) {
-      click(queued.shift());
-    }
-  }
-  var stuck = null;
   document.addEventListener("htmx:beforeRequest", function (event) {
     if (!insideSim(event.detail.elt)) return;
-    inFlight = true;
+    pending = event.detail.xhr;
     // Never hold the keyboard hostage: should no swap ever settle, let keys through again.
     window.clearTimeout(stuck);
-    stuck = window.setTimeout(replayQueued, 4000);
+    stuck = window.setTimeout(settled, 4000);
   });
-  document.addEventListener("htmx:afterSettle", function () {
-    if (inFlight) window.setTimeout(replayQueued, 0); // after the out-of-band panels settle too
+  // One swap settles several elements (the stage and the panels out of band), each with its
+  // own afterSettle: only the first for the pending request moves the queue on.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var request = event.detail.xhr;
+    if (!pending || request !== pending) return;
+    // After the other settle events of this swap; the queue may have moved on by then.
+    window.setTimeout(function () { if (pending === request) settled(); }, 0);
   });
   document.addEventListener("htmx:afterRequest", function (event) {
-    if (insideSim(event.detail.elt) && !event.detail.successful) {
+    if (pending && event.detail.xhr === pending && !event.detail.successful) {
       queued = [];
-      inFlight = false;
+      settled();
     }
   });
 

@@ -21,10 +21,12 @@ def test_answer_one_right_and_one_wrong(
     expect(page.locator("#predict-feedback")).to_contain_text("Right!")
     expect(page).to_have_url(re.compile(r"step=1&predict=1&score=1/1&said=1$"))
 
-    page.keyboard.press("1")  # the first choice, 0: A's register after add is 2, so wrong
-    expect(page.locator("#predict-feedback")).to_contain_text("Not quite")
+    # Key 1 answers the choice labelled 1 (issue 17.6): A's register after add is 2, so wrong.
+    expect(page.locator(".predict-choice[aria-keyshortcuts='1']")).to_have_text("1")
+    page.keyboard.press("1")
+    expect(page.locator("#predict-feedback")).to_contain_text("Not quite: you said 1")
     expect(page.locator("#predict-score")).to_contain_text("1 right of 2")
-    expect(page).to_have_url(re.compile(r"step=2&predict=1&score=1/2&said=0$"))
+    expect(page).to_have_url(re.compile(r"step=2&predict=1&score=1/2&said=1$"))
 
     page.reload()
     expect(page.locator("#predict-score")).to_contain_text("1 right of 2")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from app.lab.conditions import Conditions
 from app.lab.convoy import ConvoyResult
 from app.lab.facts import Facts, RefcountStep
 from app.lab.interpreters import Interpreter
 from app.lab.lost_updates import RaceResult
 from app.lab.survey import Row
-from app.lab.workloads import CpuTimes
+from app.lab.workloads import CpuRound, CpuTimes
 
 
 def facts_of(interpreter: Interpreter, *, refcount_one: int = 4294967295) -> Facts:
@@ -48,13 +49,13 @@ def row_of(
         cpu=CpuTimes(
             python=python,
             cpus=2,
-            load_average=0.2,
             count=1_000_000,
             workers=2,
-            repeats=2,
-            sequential_s=1.0,
-            threads_s=1.0 / thread_speedup,
-            processes_s=0.55,
+            rounds=tuple(
+                CpuRound(sequential_s=1.0, threads_s=1.0 / thread_speedup, processes_s=0.55)
+                for _ in range(3)
+            ),
+            conditions=Conditions(cpus=2, load_average=0.2, other_jobs=0),
             gil_enabled=interpreter.gil_enabled,
         ),
         convoy=tuple(

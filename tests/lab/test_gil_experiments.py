@@ -81,10 +81,14 @@ def test_the_race_loses_updates_only_where_the_version_switches() -> None:
         assert inplace.lost_updates == (0, 0)
 
 
-def test_cpu_work_reports_three_timings() -> None:
-    times = measure_cpu(RUNNING, count=200_000, workers=2)
+def test_cpu_work_reports_every_round_and_the_conditions() -> None:
+    times = measure_cpu(RUNNING, count=200_000, workers=2, rounds=3)
     assert times.cpus >= 1
-    assert min(times.sequential_s, times.threads_s, times.processes_s) > 0
+    assert len(times.rounds) == 3
+    for spread in (times.sequential, times.threads, times.processes):
+        assert spread.count == 3 and 0 < spread.low <= spread.median <= spread.high
+    assert times.conditions.cpus == times.cpus
+    assert times.thread_verdict().startswith("Threads: ")
 
 
 def test_scripts_are_named_not_given_as_paths() -> None:
@@ -132,4 +136,4 @@ def test_the_scripts_run_on_python_36() -> None:
     assert facts.python.startswith("3.6.")
     assert not facts.has_is_gil_enabled
     cpu = scripts.run("cpu_work", 100_000, 2, 1, timeout=20, python=OLDEST)
-    assert cpu["repeats"] == 1
+    assert len(cpu["rounds"]) == 1

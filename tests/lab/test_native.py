@@ -175,7 +175,7 @@ def test_the_cost_table_has_every_mode_in_every_layout_it_measures() -> None:
     ]
     for row in rows:
         assert len(row.samples) == 3 and all(ns > 0 for ns in row.samples), row
-        assert row.low <= row.ns_per_op <= row.high, row
+        assert row.spread.low <= row.ns_per_op <= row.spread.high, row
         assert len(row.thread_ns) == row.threads and all(ns > 0 for ns in row.thread_ns), row
     assert {(row.layout, row.threads, row.objects) for row in rows} == {
         (Layout.ONE_THREAD, 1, 1),

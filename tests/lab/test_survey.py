@@ -8,12 +8,14 @@ import sys
 
 import pytest
 
-from app.lab import convoy, facts, gil, interpreters, lost_updates, survey, workloads
+from app.lab import convoy, facts, gil, interpreters, lost_updates, survey
 from app.lab.convoy import ConvoyResult, measure_convoy
 from app.lab.facts import measure_facts
 from app.lab.interpreters import Interpreter
 from app.lab.lost_updates import RaceResult, Statement, measure_race
 from app.lab.scripts import ScriptFailed
+from app.lab.workloads import CpuTimes
+from tests.lab import rows
 
 RUNNING = interpreters.current()
 
@@ -140,13 +142,13 @@ def test_the_survey_composes_every_experiment_on_one_interpreter() -> None:
     assert row.cpu is not None and row.cpu.gil_enabled and row.cpu.workers == survey.CPU_WORKERS
     assert [result.interval_ms for result in row.convoy] == list(convoy.INTERVALS_MS)
     why = survey.explain(row)
-    assert any("GIL lets one thread run Python at a time" in sentence for sentence in why)
+    assert any(sentence.startswith("Threads: ") for sentence in why)
     # One explainer per fact, the one that checks the version (issue 18 item 2).
     assert facts.explain(row.facts)["small_int"] in why
 
 
 def test_a_failing_experiment_spoils_only_its_cell(monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(interpreter: Interpreter, **_: object) -> workloads.CpuTimes:
+    def broken(interpreter: Interpreter, **_: object) -> CpuTimes:
         raise ScriptFailed("cpu_work exited with status 1: boom")
 
     monkeypatch.setattr(survey.workloads, "measure_cpu", broken)
@@ -158,16 +160,14 @@ def test_a_failing_experiment_spoils_only_its_cell(monkeypatch: pytest.MonkeyPat
 
 
 def test_the_cpu_sentence_says_whether_threads_ran_at_once() -> None:
-    def times(threads_s: float, *, gil: bool) -> workloads.CpuTimes:
-        return workloads.CpuTimes(
-            python="3.14.0", cpus=2, load_average=0.1, count=1_000_000, workers=2, repeats=2,
-            sequential_s=1.0, threads_s=threads_s, processes_s=0.55, gil_enabled=gil,
-        )  # fmt: skip
-
     free = _interpreter("3.14.0", free_threaded=True, gil_enabled=False)
-    assert "ran at once on 2 CPUs" in workloads.explain_cpu(free, times(0.52, gil=False))
-    assert "did not run at once" in workloads.explain_cpu(free, times(0.98, gil=False))
-    assert "take turns" in workloads.explain_cpu(free.with_gil(), times(1.02, gil=True))
+    fast = rows.row_of(free, thread_speedup=1.95).cpu
+    slow = rows.row_of(free, thread_speedup=1.0).cpu
+    held = rows.row_of(free.with_gil(), thread_speedup=1.0).cpu
+    assert fast is not None and slow is not None and held is not None
+    assert "with no GIL the 2 threads ran Python at the same moment" in fast.thread_verdict()
+    assert "did not clearly run at once" in slow.thread_verdict()
+    assert "one slice at a time" in held.thread_verdict()
 
 
 def test_the_int_header_word_after_the_type_is_lv_tag_from_312() -> None:

@@ -7,7 +7,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from app.sim.challenges import CHALLENGES, check, find, odds, witness
+from app.sim.challenges import CHALLENGES, LESSONS, check, find, odds, witness
 
 HTMX = {"HX-Request": "true"}
 
@@ -90,7 +90,7 @@ def test_index_groups_by_lesson_and_restores_checked_solutions(client: TestClien
     page = client.get("/challenges", params={"solved": "lose-one:A2B3A1,leak,zzz,keep-count:AB"})
     assert page.status_code == 200
     html = page.text
-    assert html.count('class="lesson-group"') == 7
+    assert html.count('class="lesson-group"') == len(LESSONS)
     assert 'data-challenge="lose-one" data-verified-schedule="A2B3A1"' in html
     assert 'data-challenge="leak" data-claimed="1"' in html
     assert "did not check out: zzz, keep-count:AB" in html  # AB loses keep-count

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from app.sim import Config, Mode, Scenario, simulate
 from app.sim.predict import question
+from app.web.sim.predict_view import answer_keys
 
 START = "/sim?scenario=inc-inc&mode=none&n=1&schedule=A2B3A1&step=0&predict=1&score=0/0"
 HTMX = {"HX-Request": "true"}
@@ -83,3 +84,16 @@ def test_ordinary_swaps_clear_the_panel_and_the_toolbar_offers_predict_mode(
     page = client.get("/sim?scenario=inc-inc&n=1&step=1").text
     start = r'href="/sim\?[^"]*step=1&amp;predict=1&amp;score=0/0" id="predict-start"'
     assert re.search(start, page)
+
+
+def test_each_answer_s_key_is_the_digit_it_shows() -> None:
+    """Issue 17.6: key 1 answered "0". A one-digit answer is its own key; others are numbered."""
+    assert answer_keys(("1", "2", "0")) == ("1", "2", "0")
+    assert answer_keys(("9", "10", "11")) == ("1", "2", "3")
+    assert answer_keys(("It passes", "It fails: the call returns -1")) == ("1", "2")
+
+
+def test_the_page_binds_each_digit_key_to_the_answer_it_labels(client: TestClient) -> None:
+    html = client.get(START).text
+    keys = dict(re.findall(r'data-token="([^"]+)" aria-keyshortcuts="([^"]+)"', html))
+    assert keys == {"0": "0", "1": "1", "2": "2"}

@@ -4,10 +4,11 @@ Usage: python -I cpu_work.py COUNT WORKERS [REPEATS]
 
 The job is counting down from COUNT in pure Python. It runs WORKERS times one after another,
 then in WORKERS threads, then in WORKERS processes (each with its own interpreter and GIL).
-The three are taken in turn REPEATS times (default 2) and the best time of each is kept, so a
-burst of other work on the machine disturbs the comparison less. Prints one JSON object with
-the three wall-clock times and the CPUs this process may use. Processes pay their start-up in
-their time; that is part of the honest comparison.
+The three are taken in turn, REPEATS rounds (default 5), and every round is reported: the
+caller shows the median and the range, so one round disturbed by other work on the machine
+neither hides nor makes the result. Prints one JSON object with the rounds' wall-clock times
+and the CPUs this process may use. Processes pay their start-up in their time; that is part of
+the honest comparison.
 
 Standard library only, no syntax newer than 3.6: every CPython from 3.6 on runs this file.
 """
@@ -63,13 +64,17 @@ def usable_cpus() -> int:
 def main(argv: List[str]) -> None:
     count = int(argv[1])
     workers = int(argv[2])
-    repeats = int(argv[3]) if len(argv) > 3 else 2
+    repeats = int(argv[3]) if len(argv) > 3 else 5
     count_down(count // 10)  # warm up
-    best = {"sequential": float("inf"), "threads": float("inf"), "processes": float("inf")}
+    rounds = []
     for _ in range(repeats):
-        best["sequential"] = min(best["sequential"], sequential(count, workers))
-        best["threads"] = min(best["threads"], in_threads(count, workers))
-        best["processes"] = min(best["processes"], in_processes(count, workers))
+        rounds.append(
+            {
+                "sequential_s": sequential(count, workers),
+                "threads_s": in_threads(count, workers),
+                "processes_s": in_processes(count, workers),
+            }
+        )
     is_gil_enabled = getattr(sys, "_is_gil_enabled", None)  # 3.13+
     print(
         json.dumps(
@@ -77,14 +82,9 @@ def main(argv: List[str]) -> None:
                 "python": platform.python_version(),
                 "gil_enabled": True if is_gil_enabled is None else bool(is_gil_enabled()),
                 "cpus": usable_cpus(),
-                # Other busy processes share the cores: processes cannot beat threads then.
-                "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
                 "count": count,
                 "workers": workers,
-                "repeats": repeats,
-                "sequential_s": best["sequential"],
-                "threads_s": best["threads"],
-                "processes_s": best["processes"],
+                "rounds": rounds,
             }
         )
     )

@@ -1,11 +1,12 @@
 """I/O releases the GIL: fetch a slow URL several times, one after another, then in threads.
 
-Usage: python -I io_fetch.py URL REQUESTS
+Usage: python -I io_fetch.py URL REQUESTS [ROUNDS]
 
 URL answers after a delay (the site's own /api/gil/delay, so this works with no internet).
 A thread that waits for the network has dropped the GIL, so the threads' waits overlap:
 REQUESTS fetches of d seconds take about REQUESTS * d in sequence and about d in threads.
-Prints one JSON object with both wall-clock times.
+Both are taken in turn, ROUNDS rounds (default 3); prints one JSON object with every round's
+two wall-clock times.
 
 Standard library only, no syntax newer than 3.6: every CPython from 3.6 on runs this file.
 """
@@ -59,15 +60,16 @@ def main(argv: List[str]) -> None:
     if not url.startswith(("http://", "https://")):
         raise SystemExit("URL must be http(s)")
     requests = int(argv[2])
+    rounds = int(argv[3]) if len(argv) > 3 else 3
     fetch(url)  # warm up: the first connection may cost more than the others
+    timings = []
+    for _ in range(rounds):
+        timings.append(
+            {"sequential_s": sequential(url, requests), "threaded_s": threaded(url, requests)}
+        )
     print(
         json.dumps(
-            {
-                "python": platform.python_version(),
-                "requests": requests,
-                "sequential_s": sequential(url, requests),
-                "threaded_s": threaded(url, requests),
-            }
+            {"python": platform.python_version(), "requests": requests, "rounds": timings}
         )
     )
 

@@ -39,6 +39,7 @@ from app.sim.challenges import (
 )
 from app.sim.errors import InvalidParameter
 from app.sim.run import Run
+from app.web.infra.wording import plural
 from app.web.lessons import content as lessons
 from app.web.lessons.content import Lesson
 from app.web.sim import view as sim_view
@@ -116,6 +117,7 @@ class PlayView:
     lanes: tuple[Lane, Lane]
     rc: int
     freed: bool
+    split: sim_view.SplitCount | None  # modes biased and immortal
     lock: str | None
     gil: str | None
     history: tuple[HistoryCell, ...]
@@ -190,6 +192,7 @@ def build(challenge: Challenge, schedule: str, *, show_hint: bool, gave_up: bool
         lanes=(lane(Thread.A), lane(Thread.B)),
         rc=state.rc,
         freed=state.freed,
+        split=sim_view.SplitCount.of(state) if challenge.config.mode.free_threaded else None,
         lock=state.lock.value if state.lock else None,
         gil=state.gil.value if state.gil and challenge.config.mode is Mode.GIL else None,
         history=tuple(_cell(step) for step in run.steps[:k]),
@@ -267,6 +270,10 @@ _OP_WORDS = {
     Op.LOCK: "lock", Op.CHECK: "check", Op.READ: "read", Op.ADD: "add", Op.SUB: "sub",
     Op.WRITE: "write", Op.TEST: "test", Op.FREE: "free", Op.UNLOCK: "unlock",
     Op.ATOMIC_ADD: "atomic add", Op.ATOMIC_SUB: "atomic sub",
+    Op.LOAD_LOCAL: "load local", Op.IS_OWNER: "owner?", Op.STORE_LOCAL_INC: "store local +1",
+    Op.STORE_LOCAL_DEC: "store local -1", Op.LOAD_SHARED: "load shared",
+    Op.CLEAR_OWNER: "clear owner", Op.MARK_MERGED: "mark merged", Op.DEC_SHARED: "dec shared",
+    Op.QUEUE: "queue", Op.TAKE_LOCAL: "take local", Op.MERGE: "merge",
 }  # fmt: skip
 
 
@@ -284,16 +291,13 @@ def _cell(step: Step) -> HistoryCell:
 def _outcome_text(outcome: Outcome) -> str:
     parts = [f"rc = {outcome.final_rc}", "freed" if outcome.freed else "not freed"]
     if outcome.lost_updates:
-        parts.append(_plural(outcome.lost_updates, "lost update"))
+        parts.append(plural(outcome.lost_updates, "lost update"))
     if outcome.use_after_free:
-        parts.append(_plural(outcome.use_after_free, "use after free", "uses after free"))
+        parts.append(plural(outcome.use_after_free, "use after free", "uses after free"))
     if outcome.double_free:
-        parts.append(_plural(outcome.double_free, "double free"))
+        parts.append(plural(outcome.double_free, "double free"))
     return ", ".join(parts)
 
-
-def _plural(count: int, one: str, many: str | None = None) -> str:
-    return f"{count} {one}" if count == 1 else f"{count} {many or one + 's'}"
 
 
 def _live_text(

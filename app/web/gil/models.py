@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from app.lab.conditions import Conditions, Spread
 from app.lab.facts import Facts, explain
 from app.lab.gil import Timeline
 from app.lab.lost_updates import RaceResult
@@ -69,13 +70,54 @@ class DelayModel(BaseModel):
     seconds: float
 
 
+class SpreadModel(BaseModel):
+    median: float
+    low: float
+    high: float
+    count: int = Field(description="how many rounds")
+
+    @classmethod
+    def of(cls, spread: Spread, digits: int = 4) -> SpreadModel:
+        return cls(
+            median=round(spread.median, digits),
+            low=round(spread.low, digits),
+            high=round(spread.high, digits),
+            count=spread.count,
+        )
+
+
+class ConditionsModel(BaseModel):
+    cpus: int
+    load_average: float | None = Field(
+        description="1-minute load average, the worse of before and after"
+    )
+    other_jobs: int = Field(description="other lab jobs running on this machine meanwhile")
+    busy: bool = Field(description="load above the CPUs, or other lab jobs running")
+    reasons: list[str]
+
+    @classmethod
+    def of(cls, conditions: Conditions) -> ConditionsModel:
+        return cls(
+            cpus=conditions.cpus,
+            load_average=conditions.load_average,
+            other_jobs=conditions.other_jobs,
+            busy=conditions.busy,
+            reasons=list(conditions.reasons),
+        )
+
+
 class FetchModel(BaseModel):
     python: str
     seconds: float = Field(description="the delay of each request")
     requests: int
-    sequential_s: float
-    threaded_s: float
-    speedup: float
+    sequential_s: float = Field(description="median over the rounds")
+    threaded_s: float = Field(description="median over the rounds")
+    speedup: float = Field(description="median of the rounds' in-turn over threaded times")
+    sequential: SpreadModel
+    threaded: SpreadModel
+    speedups: SpreadModel
+    verdict: str
+    conditions: ConditionsModel
 
     @classmethod
     def of(cls, times: FetchTimes) -> FetchModel:
@@ -83,39 +125,54 @@ class FetchModel(BaseModel):
             python=times.python,
             seconds=times.delay_s,
             requests=times.requests,
-            sequential_s=round(times.sequential_s, 4),
-            threaded_s=round(times.threaded_s, 4),
-            speedup=round(times.speedup, 3),
+            sequential_s=round(times.sequential.median, 4),
+            threaded_s=round(times.threaded.median, 4),
+            speedup=round(times.speedup.median, 3),
+            sequential=SpreadModel.of(times.sequential),
+            threaded=SpreadModel.of(times.threaded),
+            speedups=SpreadModel.of(times.speedup, 3),
+            verdict=times.verdict(),
+            conditions=ConditionsModel.of(times.conditions),
         )
 
 
 class CpuModel(BaseModel):
     python: str
     cpus: int
-    load_average: float | None
     count: int
     workers: int
-    repeats: int = Field(description="each timing is the best of this many rounds")
-    sequential_s: float
-    threads_s: float
-    processes_s: float
-    thread_speedup: float
-    process_speedup: float
+    sequential_s: float = Field(description="median over the rounds")
+    threads_s: float = Field(description="median over the rounds")
+    processes_s: float = Field(description="median over the rounds")
+    thread_speedup: float = Field(description="median of the rounds' in-turn over threads' times")
+    process_speedup: float = Field(description="median, as thread_speedup")
+    sequential: SpreadModel
+    threads: SpreadModel
+    processes: SpreadModel
+    thread_speedups: SpreadModel
+    process_speedups: SpreadModel
+    verdict: str = Field(description="what the threads' rounds show")
+    conditions: ConditionsModel
 
     @classmethod
     def of(cls, times: CpuTimes) -> CpuModel:
         return cls(
             python=times.python,
             cpus=times.cpus,
-            load_average=times.load_average,
             count=times.count,
             workers=times.workers,
-            repeats=times.repeats,
-            sequential_s=round(times.sequential_s, 4),
-            threads_s=round(times.threads_s, 4),
-            processes_s=round(times.processes_s, 4),
-            thread_speedup=round(times.thread_speedup, 3),
-            process_speedup=round(times.process_speedup, 3),
+            sequential_s=round(times.sequential.median, 4),
+            threads_s=round(times.threads.median, 4),
+            processes_s=round(times.processes.median, 4),
+            thread_speedup=round(times.thread_speedup.median, 3),
+            process_speedup=round(times.process_speedup.median, 3),
+            sequential=SpreadModel.of(times.sequential),
+            threads=SpreadModel.of(times.threads),
+            processes=SpreadModel.of(times.processes),
+            thread_speedups=SpreadModel.of(times.thread_speedup, 3),
+            process_speedups=SpreadModel.of(times.process_speedup, 3),
+            verdict=times.thread_verdict(),
+            conditions=ConditionsModel.of(times.conditions),
         )
 
 

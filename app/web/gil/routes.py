@@ -16,7 +16,6 @@ from fastapi.responses import HTMLResponse, Response
 from app.lab import facts as interpreter_facts
 from app.lab import gil, interpreters, lost_updates, workloads
 from app.lab.jobs import JobRunner
-from app.lab.load import MEASUREMENTS
 from app.lab.scripts import ScriptFailed
 from app.sim import (
     MAX_INTERVAL,
@@ -56,7 +55,7 @@ def measurement_runner() -> JobRunner:
     across all the server's worker processes too (GILLAB_WORKERS)."""
     global _runner
     if _runner is None:
-        _runner = JobRunner(workers=1, queue=12, retry_after=5, exclusive=MEASUREMENTS)
+        _runner = JobRunner(workers=1, queue=12, retry_after=5, exclusive="measurements")
     return _runner
 
 
@@ -207,7 +206,7 @@ async def _fetch(request: Request, seconds: float, requests: int) -> workloads.F
         lambda: workloads.measure_fetch(
             interpreters.current(), delay_url=url, delay_s=seconds, requests=requests
         ),
-        limit_s=10.0 + (2 * requests + 2) * seconds,
+        limit_s=workloads.fetch_timeout_s(seconds, requests),
     )
 
 
@@ -347,15 +346,15 @@ async def gil_io_panel(
     cpu = await _cpu(2_000_000, 2)
     fetch_chart = gil_charts.bar_chart(
         [
-            (f"{fetch.requests} requests in turn", fetch.sequential_s, "sequential"),
-            (f"{fetch.requests} requests in threads", fetch.threaded_s, "threads"),
+            (f"{fetch.requests} requests in turn", fetch.sequential.median, "sequential"),
+            (f"{fetch.requests} requests in threads", fetch.threaded.median, "threads"),
         ]
     )
     cpu_chart = gil_charts.bar_chart(
         [
-            (f"{cpu.workers} countdowns in turn", cpu.sequential_s, "sequential"),
-            (f"in {cpu.workers} threads", cpu.threads_s, "threads"),
-            (f"in {cpu.workers} processes", cpu.processes_s, "processes"),
+            (f"{cpu.workers} countdowns in turn", cpu.sequential.median, "sequential"),
+            (f"in {cpu.workers} threads", cpu.threads.median, "threads"),
+            (f"in {cpu.workers} processes", cpu.processes.median, "processes"),
         ]
     )
     context = {

@@ -7,8 +7,10 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 
 from app.web.infra.assets import SCRIPTS, TEMPLATES_DIR
 from app.web.infra.settings import Settings
+from app.web.infra.wording import plural
 
 templates = Jinja2Blocks(directory=TEMPLATES_DIR)
+templates.env.filters["plural"] = plural  # {{ lost | plural("update") }} lost
 
 
 def configure(settings: Settings) -> None:

@@ -17,7 +17,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from jinja2_fragments import render_block
 from pydantic import AfterValidator, BaseModel, Field
 
-from app.lab import load, native
+from app.lab import conditions, native
 from app.lab.jobs import Busy, JobRunner, TimedOut, WorkerDied
 from app.lab.native import Freeing, Layout, NativeError
 from app.lab.trial import Trial, run_trial, series
@@ -189,23 +189,25 @@ class CostRowModel(BaseModel):
     def of(cls, row: native.CostRow) -> CostRowModel:
         return cls(
             mode=row.mode, threads=row.threads, objects=row.objects, layout=row.layout,
-            ns_per_op=round(row.ns_per_op, 3), low_ns=round(row.low, 3),
-            high_ns=round(row.high, 3), samples=[round(ns, 3) for ns in row.samples],
+            ns_per_op=round(row.ns_per_op, 3), low_ns=round(row.spread.low, 3),
+            high_ns=round(row.spread.high, 3), samples=[round(ns, 3) for ns in row.samples],
             thread_ns=[round(ns, 3) for ns in row.thread_ns],
         )  # fmt: skip
 
 
 class ConditionsModel(BaseModel):
     busy: bool = Field(description="measured while the machine was busy: read with care")
-    reason: str | None
-    load_average: float = Field(description="one-minute load average, before or after")
+    reasons: list[str] = Field(description="why it counts as busy (empty when idle)")
+    load_average: float | None = Field(description="one-minute, the worse of before and after")
+    other_jobs: int = Field(description="other lab jobs running on the machine meanwhile")
     cpus: int
 
     @classmethod
-    def of(cls, conditions: load.Conditions) -> ConditionsModel:
+    def of(cls, seen: conditions.Conditions) -> ConditionsModel:
+        load = None if seen.load_average is None else round(seen.load_average, 2)
         return cls(
-            busy=conditions.busy, reason=conditions.reason,
-            load_average=round(conditions.load_average, 2), cpus=conditions.cpus,
+            busy=seen.busy, reasons=list(seen.reasons), load_average=load,
+            other_jobs=seen.other_jobs, cpus=seen.cpus,
         )  # fmt: skip
 
 
@@ -224,8 +226,8 @@ async def _trial(number: int, query: RaceQuery) -> Trial:
 
 async def _cost(
     iterations: int, repeats: int
-) -> tuple[tuple[native.CostRow, ...], load.Conditions]:
-    job = partial(load.measured, partial(native.cost_table, iterations, repeats))
+) -> tuple[tuple[native.CostRow, ...], conditions.Conditions]:
+    job = partial(conditions.busy_during, partial(native.cost_table, iterations, repeats))
     return await _runner.run(job, timeout=COST_TIMEOUT_S)
 
 
@@ -315,7 +317,8 @@ async def stream_race(request: Request, query: RaceParams) -> AsyncIterator[Serv
         current = series(query.experiment, query.mode, query.iterations, trials)
         html = _fragment(request, "result", trial=trial, series=current, query=query)
         yield ServerSentEvent(raw_data=html, event="result")
-    yield ServerSentEvent(raw_data=_fragment(request, "done", count=len(trials)), event="done")
+    done = series(query.experiment, query.mode, query.iterations, trials)
+    yield ServerSentEvent(raw_data=_fragment(request, "done", series=done), event="done")
 
 
 def _page_context(query: RaceQuery, *, run: bool, **extra: Any) -> dict[str, Any]:

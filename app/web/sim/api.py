@@ -13,8 +13,10 @@ from app.sim import (
     Mode,
     Run,
     Scenario,
+    Step,
     simulate,
 )
+from app.sim.biased import Flag, shared_count
 from app.sim.permalink import DEFAULT_N
 from app.web.infra.page_cache import pure
 from app.web.sim import params
@@ -50,7 +52,30 @@ class StepModel(BaseModel):
     gil: ThreadName | None = Field(description="the thread holding the GIL (mode gil)")
     freed: bool
     events: list[str] = Field(
-        description="lost-update, use-after-free, double-free, failed-check, freed"
+        description="lost-update, use-after-free, double-free, failed-check, freed; "
+        "in modes biased and immortal also immortal, queued, merged"
+    )
+    # Modes biased and immortal (docs/semantics.md): free-threaded CPython's split count.
+    # In these modes `rc` is the true count, ref_local + (ref_shared >> 2), or the immortal value.
+    ref_local: int | None = Field(
+        default=None, description="ob_ref_local, the owner's count (modes biased, immortal)"
+    )
+    ref_shared: int | None = Field(
+        default=None,
+        description="ob_ref_shared as stored: the other threads' count shifted left by 2, "
+        "flags in the low two bits (modes biased, immortal)",
+    )
+    shared_count: int | None = Field(
+        default=None, description="ref_shared >> 2 (it may be negative)"
+    )
+    flags: Flag | None = Field(
+        default=None, description="ref_shared's low two bits by name"
+    )
+    owner: ThreadName | None = Field(
+        default=None, description="ob_tid: the owning thread, null when 0 (no owner)"
+    )
+    queued: bool | None = Field(
+        default=None, description="the object is on its owner's merge queue (mode biased)"
     )
 
 
@@ -81,25 +106,40 @@ class SimResponse(BaseModel):
             n=config.n,
             interval=config.interval,
             schedule=run.schedule,
-            steps=[
-                StepModel(
-                    index=step.index,
-                    thread=step.thread.value,
-                    op=step.op.value,
-                    line=step.line,
-                    rc=step.rc,
-                    reg=Registers(A=step.reg_a, B=step.reg_b),
-                    lock=step.lock.value if step.lock else None,
-                    gil=step.gil.value if step.gil else None,
-                    freed=step.freed,
-                    events=[event.value for event in step.events],
-                )
-                for step in run.steps
-            ],
+            steps=[_step_model(step) for step in run.steps],
             outcome=OutcomeModel(
                 **{name: getattr(run.outcome, name) for name in OutcomeModel.model_fields}
             ),
         )
+
+
+def _step_model(step: Step) -> StepModel:
+    """One step; the free-threaded fields only in modes biased and immortal (the route leaves
+    unset fields out, so the other modes' steps keep their shape)."""
+    model = StepModel(
+        index=step.index,
+        thread=step.thread.value,
+        op=step.op.value,
+        line=step.line,
+        rc=step.rc,
+        reg=Registers(A=step.reg_a, B=step.reg_b),
+        lock=step.lock.value if step.lock else None,
+        gil=step.gil.value if step.gil else None,
+        freed=step.freed,
+        events=[event.value for event in step.events],
+    )
+    if step.ref_shared is None:
+        return model
+    return model.model_copy(
+        update={
+            "ref_local": step.ref_local,
+            "ref_shared": step.ref_shared,
+            "shared_count": shared_count(step.ref_shared),
+            "flags": step.flags,
+            "owner": step.owner.value if step.owner else None,
+            "queued": step.queued,
+        }
+    )
 
 
 class ExploreOutcome(BaseModel):
@@ -119,6 +159,13 @@ class ExploreResponse(BaseModel):
     total: int = Field(description="exact number of complete schedules")
     states: int = Field(description="distinct merged states the explorer visited")
     outcomes: list[ExploreOutcome]
+    ops: dict[ThreadName, list[str]] = Field(
+        description="every micro-step each thread takes in some schedule: a proof over all of "
+        "them (mode biased, inc-inc: A's are load-local, is-owner, store-local-inc)"
+    )
+    atomic_or_locking: dict[ThreadName, list[str]] = Field(
+        description="those of each thread's ops that use an atomic instruction or take a lock"
+    )
 
     @classmethod
     def of(cls, exploration: Exploration) -> ExploreResponse:
@@ -141,10 +188,19 @@ class ExploreResponse(BaseModel):
                 )
                 for o in exploration.outcomes
             ],
+            ops={t.value: [op.value for op in ops] for t, ops in exploration.ops.items()},
+            atomic_or_locking={
+                t.value: [op.value for op in exploration.atomic_or_locking(t)]
+                for t in exploration.ops
+            },
         )
 
 
-@router.get("/sim", summary="Simulate one interleaving step by step")
+@router.get(
+    "/sim",
+    summary="Simulate one interleaving step by step",
+    response_model_exclude_unset=True,
+)
 @pure
 def api_sim(
     scenario: ScenarioQuery = Scenario.INC_INC,

@@ -53,11 +53,22 @@ class Bar:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ThreadSteps:
+    """Every micro-step one thread takes in some schedule: the explorer's proof of what a
+    thread never does (mode biased, inc-inc: the owner never uses an atomic or a lock)."""
+
+    thread: str
+    ops: tuple[str, ...]
+    atomic_or_locking: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Histogram:
     total_text: str
     bars: tuple[Bar, ...]
     height: int
     kinds: tuple[tuple[str, str], ...]  # (kind, label) present, for the legend
+    steps: tuple[ThreadSteps, ...]
 
     @property
     def any_without_gil(self) -> bool:
@@ -136,6 +147,14 @@ def build(exploration: Exploration) -> Histogram:
         bars=tuple(bars),
         height=len(bars) * ROW_HEIGHT,
         kinds=tuple((kind, KIND_LABELS[kind]) for kind in KIND_LABELS if kind in seen),
+        steps=tuple(
+            ThreadSteps(
+                thread=thread.value,
+                ops=tuple(op.value for op in ops),
+                atomic_or_locking=tuple(op.value for op in exploration.atomic_or_locking(thread)),
+            )
+            for thread, ops in exploration.ops.items()
+        ),
     )
 
 

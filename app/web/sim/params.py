@@ -18,7 +18,13 @@ MAX_SCHEDULE_CHARS = 4000  # a whole run at n = MAX_N_SIMULATE, spelled letter b
 EXPLORE_TIMEOUT_S = 30.0
 
 ScenarioQuery = Annotated[Scenario, Query(description="Which calls the two threads make.")]
-ModeQuery = Annotated[Mode, Query(description="How the reference count is protected.")]
+ModeQuery = Annotated[
+    Mode,
+    Query(
+        description="How the reference count is protected; biased and immortal are "
+        "free-threaded CPython 3.13t's biased reference counting and immortal objects."
+    ),
+]
 SimNQuery = Annotated[int, Query(ge=1, le=MAX_N_SIMULATE, description="Calls per thread.")]
 ExploreNQuery = Annotated[int, Query(ge=1, le=MAX_N_EXPLORE, description="Calls per thread.")]
 IntervalQuery = Annotated[

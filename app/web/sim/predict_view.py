@@ -23,7 +23,7 @@ class ChoiceLink:
     token: str
     label: str
     url: str
-    key: str  # the digit key that picks it
+    key: str  # the digit key that picks it (see answer_keys)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,19 +69,31 @@ def answer(run: Run, step: int, score: Score, guess: str) -> Score:
     return score.after(guess == asked.answer)
 
 
+def answer_keys(labels: tuple[str, ...]) -> tuple[str, ...]:
+    """The digit key for each choice. When every answer is itself one digit (a register that
+    will hold 0, 1 or 2), its key is that digit: pressing 1 must not answer "0". Otherwise (rc
+    = 10, or a sentence) the choices are numbered from 1, and each shows its number."""
+    if all(len(label) == 1 and label.isdigit() for label in labels) and len(set(labels)) == len(
+        labels
+    ):
+        return labels
+    return tuple(str(number) for number in range(1, len(labels) + 1))
+
+
 def build(
     run: Run, step: int, score: Score, *, said: str | None, embed: bool, leave_url: str
 ) -> PredictPanel:
     asked = question(run, step)
     here = predict_url(run, step, score, embed=embed)
+    offered = asked.choices if asked else ()
     choices = tuple(
         ChoiceLink(
             token=choice.token,
             label=choice.label,
             url=f"{here}&{urlencode({'guess': choice.token})}",
-            key=str(number),
+            key=key,
         )
-        for number, choice in enumerate(asked.choices if asked else (), start=1)
+        for choice, key in zip(offered, answer_keys(tuple(c.label for c in offered)), strict=True)
     )
     feedback = None
     previous = question(run, step - 1) if step > 0 else None

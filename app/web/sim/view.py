@@ -24,12 +24,15 @@ from app.sim import (
     Run,
     Scenario,
     ScheduleError,
+    State,
     Status,
     Step,
     Thread,
     code_listing,
     simulate,
 )
+from app.sim.biased import IMMORTAL_LOCAL, MAYBE_WEAKREF, flags_of, shared_count
+from app.web.infra.wording import plural
 
 STATUS_LABELS = {
     Status.READY: "ready",
@@ -45,6 +48,9 @@ EVENT_LABELS = {
     Event.DOUBLE_FREE: "double free",
     Event.FAILED_CHECK: "failed check",
     Event.FREED: "object freed",
+    Event.IMMORTAL: "immortal: nothing written",
+    Event.QUEUED: "queued to the owner",
+    Event.MERGED: "counts merged",
 }
 
 SCENARIO_LABELS = {
@@ -60,6 +66,8 @@ MODE_LABELS = {
     Mode.UNLOCK_THEN_FREE: "a lock inside the object, unlocked before the free",
     Mode.ATOMIC: "atomic instructions",
     Mode.GIL: "the GIL",
+    Mode.BIASED: "biased counting (3.13t)",
+    Mode.IMMORTAL: "an immortal object (3.13t)",
 }
 
 
@@ -124,6 +132,31 @@ class Banner:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SplitCount:
+    """Modes biased and immortal: the object's fields as free-threaded CPython lays them out."""
+
+    owner: str | None  # ob_tid: the owning thread, None for 0
+    local: int  # ob_ref_local
+    shared: int  # ob_ref_shared as stored
+    shared_count: int  # ob_ref_shared >> 2
+    flags: str  # its low two bits by name
+    queued: bool  # on the owner's merge queue
+    immortal: bool
+
+    @classmethod
+    def of(cls, state: State) -> SplitCount:
+        return cls(
+            owner=_name(state.owner),
+            local=state.local,
+            shared=state.shared,
+            shared_count=shared_count(state.shared),
+            flags=flags_of(state.shared),
+            queued=state.queued,
+            immortal=state.local == IMMORTAL_LOCAL,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SimView:
     config: Config
     run: Run
@@ -140,6 +173,7 @@ class SimView:
     freed: bool
     lock: str | None
     gil: str | None
+    split: SplitCount | None  # modes biased and immortal: rc is then the true count
     wrote: bool  # the step just taken changed rc: the cell flashes
     timeline: tuple[TimelineCell, ...]
     log: tuple[LogEntry, ...]
@@ -176,6 +210,7 @@ def build(run: Run, step: int, *, embed: bool = False) -> SimView:
         freed=state.freed,
         lock=_name(state.lock),
         gil=_name(state.gil),
+        split=SplitCount.of(state) if config.mode.free_threaded else None,
         wrote=last is not None and last.op in _WRITES_RC,
         timeline=_timeline(run, step),
         log=_log(run, step, url),
@@ -186,7 +221,19 @@ def build(run: Run, step: int, *, embed: bool = False) -> SimView:
     )
 
 
-_WRITES_RC = frozenset({Op.WRITE, Op.ATOMIC_ADD, Op.ATOMIC_SUB})
+_WRITES_RC = frozenset(
+    {
+        Op.WRITE,
+        Op.ATOMIC_ADD,
+        Op.ATOMIC_SUB,
+        Op.STORE_LOCAL_INC,
+        Op.STORE_LOCAL_DEC,
+        Op.DEC_SHARED,
+        Op.MARK_MERGED,
+        Op.TAKE_LOCAL,
+        Op.MERGE,
+    }
+)
 
 
 def _name(thread: Thread | None) -> str | None:
@@ -287,12 +334,17 @@ _EVENT_TEXT = {
     Event.DOUBLE_FREE: "{thread} freed the object a second time",
     Event.FAILED_CHECK: "{thread} saw rc = {rc} at its check and stopped",
     Event.FREED: "{thread} freed the object",
+    Event.IMMORTAL: "{thread} saw the immortal count and wrote nothing",
+    Event.QUEUED: "{thread} queued the object to its owner, A, to merge at A's next check",
+    Event.MERGED: "{thread} merged the counts: no thread owns the object now (rc = {rc})",
 }
 
 
 def expected_outcome(config: Config) -> str:
     """The scenario's correct outcome in words (DESIGN.md's table)."""
     n = config.n
+    if config.mode is Mode.IMMORTAL:
+        return "rc unchanged (immortal), never freed"
     if config.scenario == Scenario.INC_INC:
         return f"rc = {2 * n + 1}, not freed"
     if config.scenario == Scenario.DEC_DEC:
@@ -366,11 +418,11 @@ def _banner(run: Run, step: int) -> Banner:
         )
     problems = []
     if outcome.lost_updates:
-        problems.append(_plural(outcome.lost_updates, "lost update"))
+        problems.append(plural(outcome.lost_updates, "lost update"))
     if outcome.use_after_free:
-        problems.append(_plural(outcome.use_after_free, "use after free", "uses after free"))
+        problems.append(plural(outcome.use_after_free, "use after free", "uses after free"))
     if outcome.double_free:
-        problems.append(_plural(outcome.double_free, "double free"))
+        problems.append(plural(outcome.double_free, "double free"))
     result = f"rc = {outcome.final_rc}, {'freed' if outcome.freed else 'not freed'}"
     detail = result + (": " + ", ".join(problems) if problems else "")
     return Banner(
@@ -382,9 +434,6 @@ def _banner(run: Run, step: int) -> Banner:
         why=_why(run),
     )
 
-
-def _plural(count: int, one: str, many: str | None = None) -> str:
-    return f"{count} {one}" if count == 1 else f"{count} {many or one + 's'}"
 
 
 def narrate(run: Run, step: int) -> str:
@@ -420,6 +469,38 @@ def _test(t: str, s: Step, reg: int | None) -> str:
     return f"{t} tests rc = {s.rc}: not zero, nothing to free"
 
 
+def _load_local(t: str, s: Step, reg: int | None) -> str:
+    if Event.IMMORTAL in s.events:
+        return f"{t} reads ob_ref_local = {reg}: the object is immortal, so the call writes nothing"
+    return f"{t} reads ob_ref_local = {reg} (a plain load)"
+
+
+def _is_owner(t: str, s: Step, reg: int | None) -> str:
+    if s.owner is not None and s.owner.value == t:
+        return f"{t} reads ob_tid: it owns the object, so it takes the fast path"
+    return f"{t} reads ob_tid: it does not own the object, so it takes the shared, atomic path"
+
+
+def _store_local_dec(t: str, s: Step, reg: int | None) -> str:
+    tail = ": its local count is 0, so it merges" if s.ref_local == 0 else ""
+    return f"{t} stores ob_ref_local = {s.ref_local} with a plain store{tail}"
+
+
+def _dec_shared(t: str, s: Step, reg: int | None) -> str:
+    if reg in (0, MAYBE_WEAKREF):  # the shared field it replaced
+        return (
+            f"{t} finds the shared count at 0 and marks it queued with a compare-and-swap: "
+            "the reference it drops was counted by the owner"
+        )
+    return f"{t} subtracts 1 from the shared count with a compare-and-swap: rc = {s.rc}"
+
+
+def _queue(t: str, s: Step, reg: int | None) -> str:
+    if s.queued:
+        return f"{t} pushes the object onto A's merge queue and sets A's eval-breaker bit"
+    return f"{t} finds the owner gone and merges the counts itself"
+
+
 _OP_TEXT: dict[Op, Callable[[str, Step, int | None], str]] = {
     Op.LOCK: lambda t, s, reg: f"{t} takes the lock",
     Op.CHECK: _check,
@@ -432,4 +513,27 @@ _OP_TEXT: dict[Op, Callable[[str, Step, int | None], str]] = {
     Op.UNLOCK: lambda t, s, reg: f"{t} releases the lock",
     Op.ATOMIC_ADD: lambda t, s, reg: f"{t} adds 1 to rc in one atomic step: rc = {s.rc}",
     Op.ATOMIC_SUB: lambda t, s, reg: f"{t} subtracts 1 from rc in one atomic step: rc = {s.rc}",
+    Op.LOAD_LOCAL: _load_local,
+    Op.IS_OWNER: _is_owner,
+    Op.STORE_LOCAL_INC: lambda t, s, reg: (
+        f"{t} stores ob_ref_local = {s.ref_local} with a plain store: no atomic, no lock"
+    ),
+    Op.STORE_LOCAL_DEC: _store_local_dec,
+    Op.LOAD_SHARED: lambda t, s, reg: (
+        f"{t} loads ob_ref_shared = {s.ref_shared}: "
+        + ("0, so it frees the object at once" if s.ref_shared == 0 else "not 0, so it merges")
+    ),
+    Op.CLEAR_OWNER: lambda t, s, reg: f"{t} gives up ownership: ob_tid = 0",
+    Op.MARK_MERGED: lambda t, s, reg: (
+        f"{t} sets the shared flags to merged with a compare-and-swap: rc = {s.rc}"
+    ),
+    Op.DEC_SHARED: _dec_shared,
+    Op.QUEUE: _queue,
+    Op.TAKE_LOCAL: lambda t, s, reg: (
+        f"{t} merges: it takes ob_ref_local = {reg} and sets it and ob_tid to 0"
+    ),
+    Op.MERGE: lambda t, s, reg: (
+        f"{t} adds its {reg} local references, minus the queue's one, to the shared count "
+        f"with a compare-and-swap: rc = {s.rc}" + (", so it frees the object" if s.rc == 0 else "")
+    ),
 }

@@ -1,0 +1,91 @@
+"""Keys in a classroom (issue 17): fast keys apply in order, and the keys the legend names keep
+working after a button or picker was used, unless a text field has focus."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from app.sim import Config, Mode, Permalink, Scenario, simulate
+
+pytestmark = pytest.mark.browser
+
+
+def _path(permalink: Permalink) -> str:
+    return "/sim?" + permalink.to_query()
+
+
+def _url_is(path: str) -> re.Pattern[str]:
+    return re.compile(re.escape(path) + "$")
+
+
+@pytest.mark.parametrize("n", [2, 30])
+def test_keys_typed_30_ms_apart_apply_in_order(
+    page: Page, live_server: str, page_errors: list[str], n: int
+) -> None:
+    """Key auto-repeat: ABABABAB typed 30 ms apart schedules exactly A, B, A, B, ... ."""
+    config = Config(scenario=Scenario.INC_INC, mode=Mode.NONE, n=n)
+    page.goto(live_server + _path(Permalink.of(simulate(config), 0)))
+    page.keyboard.type("ABABABAB", delay=30)
+    chosen = simulate(config, "ABABABAB")
+    expect(page).to_have_url(_url_is(_path(Permalink.of(chosen, 8))))
+    expect(page.locator("#stage")).to_have_attribute("data-step", "8")
+    assert page_errors == []
+
+
+def test_arrows_typed_fast_reach_the_step_they_count(page: Page, live_server: str) -> None:
+    config = Config(scenario=Scenario.INC_INC, mode=Mode.NONE, n=30)
+    run = simulate(config)
+    page.goto(live_server + _path(Permalink.of(run, 0)))
+    for _ in range(12):
+        page.keyboard.press("ArrowRight", delay=10)
+    for _ in range(3):
+        page.keyboard.press("ArrowLeft", delay=10)
+    expect(page).to_have_url(_url_is(_path(Permalink.of(run, 9))))
+
+
+def test_arrows_step_after_copy_link(page: Page, live_server: str) -> None:
+    """Issue 17.7: focus stays on "Copy link" after a click; ← → must still step."""
+    config = Config(scenario=Scenario.INC_INC, mode=Mode.NONE, n=2)
+    run = simulate(config)
+    page.goto(live_server + _path(Permalink.of(run, 2)))
+    page.click("#copy-link")
+    expect(page.locator("#copy-link")).to_be_focused()
+    page.keyboard.press("ArrowRight")
+    expect(page).to_have_url(_url_is(_path(Permalink.of(run, 3))))
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    expect(page).to_have_url(_url_is(_path(Permalink.of(run, 1))))
+
+
+def test_the_calls_picker_keeps_its_value_when_arrows_step(page: Page, live_server: str) -> None:
+    """Issue 17.7: after choosing n, → stepped n up to the next size and loaded another run."""
+    page.goto(live_server + "/sim?scenario=inc-inc&mode=none&n=2&step=0")
+    page.focus("#pick-n")
+    page.keyboard.press("ArrowDown")  # a picker still answers ↑ ↓: n = 3
+    run = simulate(Config(scenario=Scenario.INC_INC, mode=Mode.NONE, n=3))
+    expect(page).to_have_url(_url_is(_path(Permalink.of(run, 0))))
+    expect(page.locator("#pick-n")).to_be_focused()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    expect(page).to_have_url(_url_is(_path(Permalink.of(run, 2))))
+    expect(page.locator("#pick-n")).to_have_value("3")
+    page.keyboard.press("a")  # a letter schedules a thread; it does not pick an option
+    expect(page.locator("#stage")).to_have_attribute("data-step", "3")
+    expect(page.locator("#pick-n")).to_have_value("3")
+
+
+def test_a_text_field_keeps_its_keys(page: Page, live_server: str) -> None:
+    """Typing in a text field (here one a teacher's page might add) never steps the run."""
+    page.goto(live_server + "/sim?scenario=inc-inc&mode=none&n=2&step=0")
+    page.evaluate(
+        "() => { const field = document.createElement('input'); field.id = 'note';"
+        " document.querySelector('.toolbar').append(field); }"
+    )
+    page.focus("#note")
+    page.keyboard.type("ab")
+    page.keyboard.press("ArrowLeft")
+    expect(page.locator("#note")).to_have_value("ab")
+    expect(page.locator("#stage")).to_have_attribute("data-step", "0")

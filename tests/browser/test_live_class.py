@@ -1,0 +1,125 @@
+"""A live class in Chromium: a teacher and three students, each in a browser context of their
+own (no shared storage), on a real server: follow the teacher's steps, answer, see the reveal,
+wander off in the run and come back to the class."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from app.main import create_app
+from app.web.infra.settings import Settings
+from tests.live_server import serve
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def class_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    database = Path(tmp_path_factory.mktemp("live")) / "live.sqlite3"
+    with serve(create_app(Settings(live_db=str(database)))) as url:
+        yield url
+
+
+@pytest.fixture
+def contexts(browser: Browser) -> Iterator[Callable[..., BrowserContext]]:
+    opened: list[BrowserContext] = []
+
+    def open_context(**options: object) -> BrowserContext:
+        context = browser.new_context(**options)  # type: ignore[arg-type]
+        context.set_default_timeout(10_000)
+        opened.append(context)
+        return context
+
+    yield open_context
+    for context in opened:
+        context.close()
+
+
+def frame_url(page: Page) -> str:
+    return page.frame_locator("#stage-frame").locator("body").evaluate("() => location.href")
+
+
+def wait_for_frame(page: Page, fragment: str, timeout: float = 10) -> None:
+    """Until the page's stage frame shows a URL containing `fragment`."""
+    deadline = time.monotonic() + timeout
+    while fragment not in (url := frame_url(page)):
+        assert time.monotonic() < deadline, f"the frame shows {url}, not {fragment}"
+        page.wait_for_timeout(50)
+
+
+def test_a_teacher_and_three_students(
+    class_server: str, contexts: Callable[..., BrowserContext]
+) -> None:
+    errors: list[str] = []
+    teacher = contexts(viewport={"width": 1400, "height": 1000}).new_page()
+    teacher.on("pageerror", lambda error: errors.append(f"teacher: {error}"))
+    teacher.goto(f"{class_server}/class/new")
+    teacher.get_by_role("button", name="Open a class").click()
+    expect(teacher.locator("#join-code")).to_have_text(teacher.locator("#live").get_attribute("data-code") or "?")  # noqa: E501
+    code = teacher.locator("#live").get_attribute("data-code")
+    assert code and "token" not in teacher.url  # the key left the projected address bar
+    teacher.get_by_role("button", name="Two increments race (no lock)").click()
+    expect(teacher.locator("#stage-step")).to_have_text("step 0 of 12")
+
+    students: list[Page] = []
+    for name in ("Ada", "Bo", "Cy <b>"):
+        student = contexts(viewport=PHONE, is_mobile=True, has_touch=True).new_page()
+        student.on("pageerror", lambda error, n=name: errors.append(f"{n}: {error}"))
+        student.goto(f"{class_server}/class/{code}")
+        student.get_by_label("Your name").fill(name)
+        student.get_by_role("button", name="Join").click()
+        expect(student.locator("#my-name")).to_have_text(name)  # shown as text, not markup
+        students.append(student)
+    ada, bo, cy = students
+    expect(teacher.locator("#members-count")).to_have_text("3")
+
+    # Follow: one step by the teacher reaches every phone.
+    teacher.get_by_role("button", name="Step ▶").click()
+    for student in students:
+        expect(student.locator("#stage-step")).to_have_text("· step 1 of 12")
+        wait_for_frame(student, "step=1")
+
+    # Predict together: B reads rc (1) next.
+    teacher.get_by_role("button", name="Ask: what will the next step do?").click()
+    for student in students:
+        expect(student.locator("#question-prompt")).to_contain_text("B reads rc")
+    ada.get_by_role("button", name="2", exact=True).click()
+    ada.get_by_role("button", name="1", exact=True).click()  # a change of mind
+    bo.get_by_role("button", name="2", exact=True).click()
+    expect(ada.get_by_role("button", name="1", exact=True)).to_have_attribute("aria-pressed", "true")  # noqa: E501
+    expect(teacher.locator("#question-answered")).to_have_text("2")
+    expect(teacher.locator("#question-members")).to_have_text("3")
+    teacher.get_by_role("button", name="Reveal the truth").click()
+    expect(ada.locator("#question-note")).to_contain_text("You were right!")
+    expect(bo.locator("#question-note")).to_contain_text("Not this time.")
+    expect(cy.locator("#question-note")).to_contain_text("You did not answer.")
+    expect(ada.locator("#my-score")).to_have_text("1/1")
+    expect(bo.locator("#my-score")).to_have_text("0/1")
+    expect(cy.locator("#my-score")).to_have_text("0/0")
+    expect(teacher.locator("#histogram li.correct")).to_contain_text("1 ✓ right")
+    expect(bo.locator("#histogram li.correct .bar-count")).to_have_text("1")
+
+    # Wander: Cy steps ahead alone, the class moves on without her, and she comes back.
+    cy.frame_locator("#stage-frame").locator("#go-next").click()
+    wait_for_frame(cy, "step=2")
+    cy.frame_locator("#stage-frame").locator("#go-next").click()
+    wait_for_frame(cy, "step=3")
+    expect(cy.locator("#wander")).to_be_visible()
+    teacher.get_by_role("button", name="Step ▶").click()
+    for student in (ada, bo):
+        wait_for_frame(student, "step=2")
+    expect(cy.locator("#class-step")).to_contain_text("step 2")
+    assert "step=3" in frame_url(cy)  # her own view is left alone
+    cy.get_by_role("button", name="Back to the class").click()
+    wait_for_frame(cy, "step=2")
+    expect(cy.locator("#wander")).to_be_hidden()
+    teacher.get_by_role("button", name="Step ▶").click()
+    wait_for_frame(cy, "step=3")  # following again
+    assert errors == []
