@@ -10,15 +10,15 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES
 
-from app.live.classes import open_classes
 from app.web.challenges import api as challenges
 from app.web.challenges import pages as challenge_pages
 from app.web.gil import routes as gil
 from app.web.gil import versions
-from app.web.infra import api_docs, errors, health, security, templating
+from app.web.infra import api_docs, errors, health, security
 from app.web.infra.assets import STATIC_DIR
 from app.web.infra.limits import StreamLimit
 from app.web.infra.page_cache import PageCache
+from app.web.infra.resources import Resources
 from app.web.infra.settings import Settings
 from app.web.lab import routes as native_lab
 from app.web.lessons import pages as lessons
@@ -37,32 +37,25 @@ COMPRESSED_ALREADY = tuple(
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
-    templating.configure(settings)
-    # Live classes outlive requests: their store opens and closes with the server.
-    live = open_classes(
-        redis_url=settings.redis_url,
-        sqlite_path=settings.live_db_path(),
-        max_classes=settings.max_classes,
-    )
+    resources = Resources.build(settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await live.start()
+        await resources.start()
         try:
             yield
         finally:
-            await live.stop()
+            await resources.stop()
 
     app = FastAPI(
-        lifespan=lifespan,
         title="GIL Lab",
         summary="Experiments that show what CPython's Global Interpreter Lock solves.",
         version="0.1.0",
         docs_url=None,  # app.web.infra.api_docs serves /docs from the vendored Swagger UI
         redoc_url=None,
+        lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.live = live
+    app.state.resources = resources  # routes get them through app.web.infra.deps
     errors.install(app)
     live_deps.install(app)
     # Pages, CSS and the vendored scripts shrink several times, and so do event streams: a played
@@ -77,8 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         exclude_content_types=COMPRESSED_ALREADY,
     )
     # Outside the compression, so a page kept is kept compressed and costs no CPU at all.
-    app.add_middleware(PageCache, max_bytes=settings.cache_mb << 20)
-    app.add_middleware(StreamLimit, max_streams=settings.max_streams)
+    app.add_middleware(PageCache, kept=resources.page_table)
+    app.add_middleware(StreamLimit, streams=resources.streams)
     security.install(app, offline=settings.offline)  # outermost: refusals get the headers too
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     api_docs.install(app)

@@ -11,15 +11,30 @@ records) turns those runs into who held the GIL when:
   build): the later one is clipped to start where the earlier ends, and the overlap is counted.
 - The first and last slices are cut short by the start and the end of the measurement, so the
   median slice leaves them out when there are others.
+
+The white space in a measured timeline is time no thread read the clock, and it comes in two
+kinds, which the timeline measures apart:
+
+- hand-over gaps, between the last sample of one slice and the first of the next: the old
+  holder dropped the GIL and signalled, and the waiting thread had to be woken by the OS,
+  given a core and take the GIL (tens of microseconds on an idle machine; milliseconds when
+  other processes hold the cores);
+- stalls, inside one thread's slice: the holder stopped reading the clock though nobody else
+  ran, because the OS ran other work on its core while it held the GIL. Stalls are why slices
+  outgrow the interval on a busy machine.
+
+Gaps shorter than the sampler's threshold (GAP_US) are not seen at all.
 """
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from app.lab.conditions import Conditions, Spread, busy_during
 from app.lab.interpreters import Interpreter
 
 MIN_INTERVAL_MS = 0.1
@@ -78,6 +93,17 @@ class Timeline:
     median_slice_ms: float | None
     distribution: tuple[Bin, ...]
     overlap_ms: float  # time two threads ran at once: zero under a GIL
+    handover_gaps_ms: tuple[float, ...]  # between consecutive slices, in order
+    stalls_ms: tuple[float, ...]  # pauses of the holder inside its slices, in order
+    conditions: Conditions | None = None  # how busy the machine was; None if not measured
+
+    @property
+    def handover_gaps(self) -> Spread | None:
+        return Spread.of(self.handover_gaps_ms) if self.handover_gaps_ms else None
+
+    @property
+    def stalls(self) -> Spread | None:
+        return Spread.of(self.stalls_ms) if self.stalls_ms else None
 
 
 def thread_name(index: int) -> str:
@@ -108,13 +134,17 @@ def derive_timeline(
     threads: int,
     python: str = "",
     gil_enabled: bool = True,
+    conditions: Conditions | None = None,
 ) -> Timeline:
     """Who held the GIL when, from every thread's runs (see the module docstring)."""
     ordered = sorted(runs, key=lambda run: (run.start_ns, run.end_ns))
     holders: list[list[int]] = []  # [thread, start_ns, end_ns] of each slice, merged in place
     overlap_ns = 0
+    stalls_ns: list[int] = []
     for run in ordered:
         if holders and holders[-1][0] == run.thread:
+            if run.start_ns > holders[-1][2]:
+                stalls_ns.append(run.start_ns - holders[-1][2])
             holders[-1][2] = max(holders[-1][2], run.end_ns)
             continue
         start = run.start_ns
@@ -129,6 +159,7 @@ def derive_timeline(
         Slice(thread=thread_name(thread), start_ms=start / 1e6, end_ms=end / 1e6)
         for thread, start, end in holders
     )
+    gaps = [after.start_ms - before.end_ms for before, after in itertools.pairwise(slices)]
     return Timeline(
         interval_ms=interval_ms,
         duration_ms=duration_ms,
@@ -140,6 +171,9 @@ def derive_timeline(
         median_slice_ms=median_slice_ms(slices),
         distribution=distribution(slices, interval_ms=interval_ms),
         overlap_ms=overlap_ns / 1e6,
+        handover_gaps_ms=tuple(gaps),
+        stalls_ms=tuple(stall / 1e6 for stall in stalls_ns),
+        conditions=conditions,
     )
 
 
@@ -182,8 +216,10 @@ def measure_timeline(
         raise ValueError(f"duration_ms must lie in {MIN_DURATION_MS}..{MAX_DURATION_MS}")
     if not MIN_THREADS <= threads <= MAX_THREADS:
         raise ValueError(f"threads must lie in {MIN_THREADS}..{MAX_THREADS}")
-    report = interpreter.run(
-        "gil_slices", interval_ms, duration_ms, threads, GAP_US, timeout=timeout_s(duration_ms)
+    report, seen = busy_during(
+        lambda: interpreter.run(
+            "gil_slices", interval_ms, duration_ms, threads, GAP_US, timeout=timeout_s(duration_ms)
+        )
     )
     return derive_timeline(
         runs_from_edges(report["threads"]),
@@ -192,6 +228,7 @@ def measure_timeline(
         threads=threads,
         python=str(report["python"]),
         gil_enabled=bool(report["gil_enabled"]),
+        conditions=seen,
     )
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from app.main import create_app
@@ -38,9 +39,15 @@ DEFAULT_TIMEOUT_MS = 10_000
 
 
 @pytest.fixture(scope="session")
-def live_server() -> Iterator[str]:
+def live_app() -> FastAPI:
+    """The app `live_server` serves (a test may override its dependencies)."""
+    return create_app(Settings(offline=True))
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app: FastAPI) -> Iterator[str]:
     """Serve the app on 127.0.0.1 and a free port; yield its base URL."""
-    with serve(create_app(Settings(offline=True))) as base_url:
+    with serve(live_app) as base_url:
         yield base_url
 
 

@@ -14,8 +14,8 @@ import pytest
 from playwright.sync_api import Browser, Route
 
 from app.main import create_app
-from app.web.settings import Settings
-from app.web.sitemap import page_paths
+from app.web.infra.settings import Settings
+from app.web.infra.sitemap import page_paths
 from tests.live_server import serve
 
 pytestmark = pytest.mark.browser

@@ -6,13 +6,14 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from fastapi import FastAPI
 from playwright.sync_api import Page
 
 from app.lab import interpreters, survey_cache
 from app.lab.interpreters import Interpreter
 from app.lab.jobs import JobRunner
 from app.lab.survey import Row
-from app.web.gil import versions
+from app.web.infra import deps
 from tests.lab.rows import row_of
 
 pytestmark = pytest.mark.browser
@@ -24,13 +25,14 @@ def _slow_row(interpreter: Interpreter, **_: object) -> Row:
 
 
 @pytest.fixture
-def one_slow_interpreter(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def one_slow_interpreter(live_app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The live server (same process) sees one interpreter whose survey takes 0.3 s."""
     running = interpreters.running()
     monkeypatch.setattr(interpreters, "available", lambda: (running,))
     monkeypatch.setattr(survey_cache, "measure_row", _slow_row)
     runner = JobRunner(workers=1, queue=4)
-    monkeypatch.setattr(versions, "_survey", survey_cache.SurveyCache(runner))
+    survey = survey_cache.SurveyCache(runner)
+    monkeypatch.setitem(live_app.dependency_overrides, deps.survey, lambda: survey)
     yield
     runner.shutdown()
 

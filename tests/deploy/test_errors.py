@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 
 from app.lab.jobs import Busy, TimedOut, WorkerDied
 from app.main import create_app
+from app.web.infra.deps import resources_of
 from app.web.infra.errors import BadParameter
 from app.web.infra.settings import Settings
-from app.web.sim import params
 
 SECRET = "s3cr3t-detail-that-must-stay-in-the-log"
 
@@ -123,7 +123,8 @@ def test_the_explorer_outlives_a_killed_worker_process(faulty: TestClient) -> No
     """The OOM killer (or anything else) ending an exploration's process is not a dead lab."""
     url = "/api/explore?scenario=inc-dec&mode=none&n=2"
     assert faulty.get(url).status_code == 200
-    for worker in list(params._explorations._executor._processes.values()):  # type: ignore[attr-defined]
+    explorations = resources_of(faulty.app).explorations  # type: ignore[arg-type]
+    for worker in list(explorations._executor._processes.values()):  # type: ignore[attr-defined]
         os.kill(worker.pid, signal.SIGKILL)
         worker.join(10)
     again = faulty.get("/api/explore?scenario=inc-dec&mode=none&n=3")

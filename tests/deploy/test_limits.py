@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
-from app.web.infra.limits import StreamLimit
+from app.web.infra.limits import StreamLimit, Streams
 from app.web.infra.settings import Settings
 
 
@@ -66,10 +66,11 @@ def test_streams_past_the_ceiling_get_429_and_pages_never_do() -> None:
         await send({"type": "http.response.body", "body": b""})
 
     async def scenario() -> None:
-        limit = StreamLimit(endless_stream, max_streams=2)
+        streams = Streams(max_streams=2)
+        limit = StreamLimit(endless_stream, streams=streams)
         open_streams = [asyncio.create_task(_call(limit, "/stream/sim")) for _ in range(2)]
         await asyncio.sleep(0)
-        assert limit.active == 2
+        assert streams.active == 2
         refused = await _call(limit, "/stream/sim")
         assert refused[0]["status"] == 429
         assert (b"retry-after", b"5") in refused[0]["headers"]
@@ -77,7 +78,7 @@ def test_streams_past_the_ceiling_get_429_and_pages_never_do() -> None:
         assert page[0]["status"] == 200
         release.set()
         await asyncio.gather(*open_streams)
-        assert limit.active == 0
+        assert streams.active == 0
         again = await _call(limit, "/stream/sim")
         assert again[0]["status"] == 200
 

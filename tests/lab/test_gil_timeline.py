@@ -33,6 +33,24 @@ def test_alternating_runs_become_one_slice_each() -> None:
     assert timeline.threads == ("A", "B")
 
 
+def test_the_white_space_is_measured_as_handover_gaps_and_stalls() -> None:
+    """Issue 17.3: gaps in the measured timeline that nothing explained. Between slices the GIL
+    changes hands; inside a slice the holder itself paused (the OS ran other work)."""
+    runs = _runs((0, 0, 2), (0, 2.5, 5), (1, 5.05, 10), (0, 10.15, 12), (0, 13, 14))
+    timeline = derive_timeline(runs, interval_ms=5, duration_ms=14, threads=2)
+    assert timeline.handover_gaps_ms == pytest.approx((0.05, 0.15))
+    assert timeline.stalls_ms == pytest.approx((0.5, 1.0))
+    gaps = timeline.handover_gaps
+    assert gaps is not None and gaps.median == pytest.approx(0.1) and gaps.count == 2
+    stalls = timeline.stalls
+    assert stalls is not None and stalls.high == pytest.approx(1.0)
+    # From the first sample to the last, every moment lies in a slice or a hand-over gap;
+    # the stalls lie inside the slices.
+    held = sum(piece.length_ms for piece in timeline.slices)
+    assert held + sum(timeline.handover_gaps_ms) == pytest.approx(14)
+    assert sum(timeline.stalls_ms) < held
+
+
 def test_a_gap_in_which_nobody_else_ran_is_not_a_handover() -> None:
     # Thread A was descheduled by the OS for 0.5 ms, but B never ran: A kept the GIL.
     runs = _runs((0, 0, 2), (0, 2.5, 5), (1, 5.1, 10), (0, 10.1, 12))

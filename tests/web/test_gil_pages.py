@@ -10,11 +10,12 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.lab.jobs import JobRunner
 from app.main import create_app
-from app.web.gil import routes as gil
+from app.web.infra import deps
 from app.web.infra.settings import Settings
 from tests.live_server import serve
 
@@ -62,6 +63,19 @@ def test_timeline_json_has_the_contract_fields(client: TestClient) -> None:
     assert body["interval_ms"] == 5
     assert body["handoffs"] == len(body["slices"]) - 1
     assert set(body["slices"][0]) == {"thread", "start_ms", "end_ms"}
+    # The white space between and inside slices, and how busy the machine was (issue 17.3).
+    gaps = body["handover_gaps"]
+    assert gaps["count"] == len(body["slices"]) - 1
+    assert 0 <= gaps["low"] <= gaps["median"] <= gaps["high"]
+    assert body["longest_stall_ms"] <= body["stall_total_ms"] + 1e-9
+    assert body["conditions"]["cpus"] >= 1
+
+
+def test_the_timeline_panel_explains_its_white_space(client: TestClient) -> None:
+    page = client.get("/gil/timeline?interval_ms=1&duration_ms=100").text
+    assert 'id="timeline-gaps"' in page
+    assert "the GIL was changing hands, for a median of" in page
+    assert "below what the sampler sees" in page
 
 
 def test_pyrace_json(client: TestClient) -> None:
@@ -132,11 +146,11 @@ def test_a_bad_page_parameter_is_a_readable_400(client: TestClient) -> None:
 
 
 def test_a_full_lab_answers_429_with_retry_after(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
+    app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     busy = JobRunner(workers=1, queue=0, retry_after=7)
     release = threading.Event()
-    monkeypatch.setattr(gil, "_runner", busy)
+    monkeypatch.setitem(app.dependency_overrides, deps.measurements, lambda: busy)
     blocker = threading.Thread(target=lambda: asyncio.run(busy.run(release.wait, timeout=10)))
     blocker.start()
     try:

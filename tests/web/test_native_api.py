@@ -7,10 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.lab import native
-from app.lab.jobs import Busy
+from app.lab.jobs import Busy, JobRunner
+from app.web.infra import deps
 from app.web.lab import routes as native_lab
 
 ONE_CPU = pytest.mark.skipif(
@@ -154,14 +156,17 @@ def test_a_real_free_crash_is_reported_and_the_server_keeps_serving(client: Test
     assert client.get("/healthz").text == "ok"
 
 
-def _busy(job: Callable[[], object], *, timeout: float) -> object:
-    raise Busy(7)
+class _FullRunner:
+    """A runner whose queue is always full."""
+
+    async def run(self, job: Callable[[], object], *, timeout: float) -> object:
+        raise Busy(7)
 
 
 def test_a_full_lab_answers_429_with_retry_after(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
+    app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(native_lab._runner, "run", _busy)
+    monkeypatch.setitem(app.dependency_overrides, deps.native_runs, _FullRunner)
     response = client.get("/api/native/race", params={"iterations": 10})
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "7"
@@ -171,19 +176,25 @@ def test_a_full_lab_answers_429_with_retry_after(
     assert "busy" in text and "event: done" in text
 
 
-def test_a_streamed_series_waits_for_a_turn_while_the_lab_is_full(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    run = native_lab._runner.run
-    refusals = iter([Busy(0), Busy(0)])
+class _FullTwice:
+    """The app's own runner, except that it is full for the first two jobs."""
 
-    async def full_twice(job: Callable[[], object], *, timeout: float) -> object:
-        refusal = next(refusals, None)
+    def __init__(self, runner: JobRunner) -> None:
+        self._runner = runner
+        self._refusals = iter([Busy(0), Busy(0)])
+
+    async def run(self, job: Callable[[], object], *, timeout: float) -> object:
+        refusal = next(self._refusals, None)
         if refusal is not None:
             raise refusal
-        return await run(job, timeout=timeout)
+        return await self._runner.run(job, timeout=timeout)
 
-    monkeypatch.setattr(native_lab._runner, "run", full_twice)
+
+def test_a_streamed_series_waits_for_a_turn_while_the_lab_is_full(
+    app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = _FullTwice(deps.resources_of(app).native_runs)
+    monkeypatch.setitem(app.dependency_overrides, deps.native_runs, lambda: runner)
     params = {"experiment": "inc-inc", "mode": "atomic", "iterations": 1000, "runs": 2}
     with client.stream("GET", "/stream/native/race", params=params) as stream:
         events = _events("".join(stream.iter_text()))

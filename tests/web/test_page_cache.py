@@ -13,10 +13,9 @@ from fastapi.responses import StreamingResponse
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.web.infra import page_cache
+from app.web.infra import deps, page_cache, resources
 from app.web.infra.page_cache import PageCache, pure
 from app.web.infra.settings import Settings
-from app.web.sim import pages as sim_pages
 from app.web.sim import view as sim_view
 
 HTMX = {"HX-Request": "true"}
@@ -27,7 +26,7 @@ def _toy(max_bytes: int = 1 << 20) -> tuple[TestClient, Counter[str]]:
     calls: Counter[str] = Counter()
     app = FastAPI()
     app.add_middleware(GZipMiddleware, minimum_size=1024)
-    app.add_middleware(PageCache, max_bytes=max_bytes)
+    app.add_middleware(PageCache, kept=page_cache.page_table(max_bytes))
 
     @app.get("/pure")
     @pure
@@ -183,9 +182,10 @@ def test_a_permalink_is_rendered_once_however_many_students_open_it(
 
 
 def test_a_run_played_by_a_whole_class_renders_each_step_once(
-    client: TestClient, builds: Counter[str], monkeypatch: pytest.MonkeyPatch
+    app: FastAPI, client: TestClient, builds: Counter[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sim_pages, "_played", page_cache.Kept(1 << 20, sim_pages._played._size))
+    played = resources.played_steps()  # none of this run's steps kept by an earlier test
+    monkeypatch.setitem(app.dependency_overrides, deps.played_steps, lambda: played)
     url = "/stream/sim?scenario=inc-dec&mode=object-lock&n=1&seed=41&speed=20"
     plays = []
     for _ in range(3):

@@ -11,8 +11,10 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from app.main import create_app
 from app.sim import (
     Config,
     Mode,
@@ -23,7 +25,8 @@ from app.sim import (
     explore,
     simulate,
 )
-from app.web.sim import pages as sim_pages
+from app.web.infra import deps, resources
+from app.web.infra.settings import Settings
 from app.web.sim import view as sim_view
 
 HTMX = {"HX-Request": "true"}
@@ -342,23 +345,21 @@ def test_stream_resumes_after_the_last_event_id(client: TestClient) -> None:
 
 
 def test_stream_stops_when_the_client_goes(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
+    app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rendered: list[int] = []
-    original = sim_pages._sim_context
-
-    def counting(run, step, **kwargs):  # type: ignore[no-untyped-def]
-        rendered.append(step)
-        return original(run, step, **kwargs)
-
-    monkeypatch.setattr(sim_pages, "_sim_context", counting)
+    played = resources.played_steps()  # every step the stream renders lands here
+    monkeypatch.setitem(app.dependency_overrides, deps.played_steps, lambda: played)
+    streams = deps.resources_of(app).streams
     url = "/stream/sim?scenario=inc-inc&mode=none&n=10&step=0&speed=20"  # 60 steps, 3 s
     with client.stream("GET", url) as response:
         for line in response.iter_lines():
             if line.startswith("event: step"):
                 break
-    time.sleep(0.5)  # ten more steps' worth at speed 20, had the server gone on
-    assert 1 <= len(rendered) <= 3
+    deadline = time.monotonic() + 2
+    while streams.active and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert streams.active == 0  # the stream ended (and gave back its place under the limit)
+    assert 1 <= len(played) <= 3  # within a step or two of the client leaving, not 60 steps
 
 
 @pytest.mark.parametrize(
@@ -536,11 +537,15 @@ def test_expected_outcome_follows_the_design_table() -> None:
     assert sim_view.expected_outcome(inc_dec) == "rc = 1, not freed"
 
 
-def test_too_many_players_get_429(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sim_pages._streams, "open", sim_pages.MAX_STREAMS)
-    response = client.get("/stream/sim?n=1")
-    assert response.status_code == 429
-    assert response.headers["Retry-After"] == "5"
+def test_players_past_the_stream_limit_get_429() -> None:
+    with TestClient(create_app(Settings(max_streams=1))) as small:
+        with small.stream("GET", "/stream/sim?n=10&speed=2") as playing:
+            lines = playing.iter_lines()  # kept: a dropped iterator closes the stream
+            assert next(lines).startswith("event: step")
+            refused = small.get("/stream/sim?n=1")
+        assert small.get("/stream/sim?n=1").status_code == 200  # the place is free again
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "5"
 
 
 @pytest.mark.parametrize("scenario", list(Scenario))

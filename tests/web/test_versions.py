@@ -7,20 +7,21 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.lab import interpreters, survey_cache
 from app.lab.interpreters import Interpreter
 from app.lab.jobs import Busy, JobRunner
 from app.lab.survey import Row
-from app.web.gil import versions
+from app.web.infra import deps
 from tests.lab.rows import row_of
 
 RUNNING = platform.python_version()
 
 
 @pytest.fixture
-def fresh_survey(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+def fresh_survey(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """A survey with nothing cached whose experiments return a fixed row at once."""
     measured: list[str] = []
 
@@ -30,7 +31,8 @@ def fresh_survey(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
     runner = JobRunner(workers=1, queue=8)
     monkeypatch.setattr(survey_cache, "measure_row", fake_measure_row)
-    monkeypatch.setattr(versions, "_survey", survey_cache.SurveyCache(runner))
+    survey = survey_cache.SurveyCache(runner)
+    monkeypatch.setitem(app.dependency_overrides, deps.survey, lambda: survey)
     yield measured
     runner.shutdown()
 
@@ -105,13 +107,17 @@ def test_bad_parameters_are_422s_naming_the_parameter_and_what_it_allows(
     assert allowed in error["msg"]
 
 
-def test_a_busy_lab_is_a_429_with_retry_after(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    async def refuse(*_: object, **__: object) -> None:
+class _FullRunner:
+    """A runner whose queue is always full."""
+
+    async def run_shared(self, *_: object, **__: object) -> None:
         raise Busy(7)
 
-    monkeypatch.setattr(versions._runner, "run", refuse)
+
+def test_a_busy_lab_is_a_429_with_retry_after(
+    app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(app.dependency_overrides, deps.measurements, _FullRunner)
     response = client.get("/api/versions/race")
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "7"

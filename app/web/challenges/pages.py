@@ -17,9 +17,9 @@ from app.sim import ScheduleError, format_schedule
 from app.sim.challenges import valid_prefix
 from app.web.challenges import view as challenge_view
 from app.web.challenges.api import MAX_SCHEDULE_CHARS, challenge_or_404
+from app.web.infra.deps import PagesDep
 from app.web.infra.errors import BadParameter
 from app.web.infra.page_cache import pure
-from app.web.infra.templating import is_htmx, templates
 
 router = APIRouter(tags=["pages"])
 
@@ -28,6 +28,7 @@ router = APIRouter(tags=["pages"])
 @pure
 def challenges_page(
     request: Request,
+    pages: PagesDep,
     solved: Annotated[
         str,
         Query(
@@ -37,9 +38,7 @@ def challenges_page(
     ] = "",
 ) -> Response:
     view = challenge_view.build_index(solved)
-    return templates.TemplateResponse(
-        request, "challenges/index.html", {"view": view, "section": "challenges"}
-    )
+    return pages.render(request, "challenges/index.html", {"view": view, "section": "challenges"})
 
 
 @router.get(
@@ -48,6 +47,7 @@ def challenges_page(
 @pure
 def challenge_page(
     request: Request,
+    pages: PagesDep,
     slug: str,
     schedule: Annotated[
         str,
@@ -67,9 +67,5 @@ def challenge_page(
             suggestion=challenge_view.challenge_url(challenge, nearest),
         ) from None
     context = {"view": view, "section": "challenges"}
-    if is_htmx(request):
-        # The links are canonical already; their hx-push-url puts them in the history.
-        return templates.TemplateResponse(
-            request, "challenges/play.html", context, block_name="play"
-        )
-    return templates.TemplateResponse(request, "challenges/play.html", context)
+    # The links are canonical already; their hx-push-url puts them in the history.
+    return pages.render(request, "challenges/play.html", context, blocks=("play",))

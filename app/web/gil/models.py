@@ -24,52 +24,6 @@ class BinModel(BaseModel):
     count: int
 
 
-class TimelineModel(BaseModel):
-    interval_ms: float
-    python: str
-    slices: list[SliceModel]
-    handoffs: int
-    median_slice_ms: float | None = Field(
-        description="median length of the slices not cut short by the run's start or end"
-    )
-    duration_ms: float
-    threads: list[str]
-    gil_enabled: bool
-    distribution: list[BinModel] = Field(description="slice lengths in quarter intervals")
-    overlap_ms: float = Field(description="time two threads ran at once: 0 under a GIL")
-
-    @classmethod
-    def of(cls, timeline: Timeline) -> TimelineModel:
-        return cls(
-            interval_ms=timeline.interval_ms,
-            python=timeline.python,
-            slices=[
-                SliceModel(
-                    thread=piece.thread,
-                    start_ms=round(piece.start_ms, 4),
-                    end_ms=round(piece.end_ms, 4),
-                )
-                for piece in timeline.slices
-            ],
-            handoffs=timeline.handoffs,
-            median_slice_ms=None
-            if timeline.median_slice_ms is None
-            else round(timeline.median_slice_ms, 4),
-            duration_ms=timeline.duration_ms,
-            threads=list(timeline.threads),
-            gil_enabled=timeline.gil_enabled,
-            distribution=[
-                BinModel(from_ms=b.from_ms, to_ms=b.to_ms, count=b.count)
-                for b in timeline.distribution
-            ],
-            overlap_ms=round(timeline.overlap_ms, 4),
-        )
-
-
-class DelayModel(BaseModel):
-    seconds: float
-
-
 class SpreadModel(BaseModel):
     median: float
     low: float
@@ -104,6 +58,68 @@ class ConditionsModel(BaseModel):
             busy=conditions.busy,
             reasons=list(conditions.reasons),
         )
+
+
+class TimelineModel(BaseModel):
+    interval_ms: float
+    python: str
+    slices: list[SliceModel]
+    handoffs: int
+    median_slice_ms: float | None = Field(
+        description="median length of the slices not cut short by the run's start or end"
+    )
+    duration_ms: float
+    threads: list[str]
+    gil_enabled: bool
+    distribution: list[BinModel] = Field(description="slice lengths in quarter intervals")
+    overlap_ms: float = Field(description="time two threads ran at once: 0 under a GIL")
+    handover_gaps: SpreadModel | None = Field(
+        description="ms between consecutive slices: the GIL changing hands"
+    )
+    stall_total_ms: float = Field(
+        description="time a holder paused inside its slices (the OS ran other work)"
+    )
+    longest_stall_ms: float
+    conditions: ConditionsModel | None
+
+    @classmethod
+    def of(cls, timeline: Timeline) -> TimelineModel:
+        return cls(
+            interval_ms=timeline.interval_ms,
+            python=timeline.python,
+            slices=[
+                SliceModel(
+                    thread=piece.thread,
+                    start_ms=round(piece.start_ms, 4),
+                    end_ms=round(piece.end_ms, 4),
+                )
+                for piece in timeline.slices
+            ],
+            handoffs=timeline.handoffs,
+            median_slice_ms=None
+            if timeline.median_slice_ms is None
+            else round(timeline.median_slice_ms, 4),
+            duration_ms=timeline.duration_ms,
+            threads=list(timeline.threads),
+            gil_enabled=timeline.gil_enabled,
+            distribution=[
+                BinModel(from_ms=b.from_ms, to_ms=b.to_ms, count=b.count)
+                for b in timeline.distribution
+            ],
+            overlap_ms=round(timeline.overlap_ms, 4),
+            handover_gaps=None
+            if timeline.handover_gaps is None
+            else SpreadModel.of(timeline.handover_gaps),
+            stall_total_ms=round(sum(timeline.stalls_ms), 4),
+            longest_stall_ms=round(max(timeline.stalls_ms, default=0.0), 4),
+            conditions=None
+            if timeline.conditions is None
+            else ConditionsModel.of(timeline.conditions),
+        )
+
+
+class DelayModel(BaseModel):
+    seconds: float
 
 
 class FetchModel(BaseModel):

@@ -37,33 +37,25 @@ from app.web.gil.models import (
     RaceModel,
     TimelineModel,
 )
+from app.web.infra.deps import MeasurementsDep, PagesDep
 from app.web.infra.page_cache import pure
 from app.web.infra.security import is_embed
-from app.web.infra.templating import templates
+from app.web.infra.templating import Pages
 
 router = APIRouter(tags=["gil"])
 T = TypeVar("T")
 
 # Seconds a job may wait in the queue on top of its own limit.
 _QUEUE_SLACK_S = 60.0
-_runner: JobRunner | None = None
 
 
-def measurement_runner() -> JobRunner:
-    """The one runner for timed experiments (the GIL lab and the versions page): one worker,
-    because two measurements side by side would disturb each other's timings, and one at a time
-    across all the server's worker processes too (GILLAB_WORKERS)."""
-    global _runner
-    if _runner is None:
-        _runner = JobRunner(workers=1, queue=12, retry_after=5, exclusive="measurements")
-    return _runner
-
-
-async def _run(key: tuple[object, ...], job: Callable[[], T], *, limit_s: float) -> T:
-    """The measurement `key` names: visitors asking for the same one while it waits or runs
-    share that run (JobRunner.run_shared)."""
+async def _run(
+    runner: JobRunner, key: tuple[object, ...], job: Callable[[], T], *, limit_s: float
+) -> T:
+    """The measurement `key` names, on the app's runner for timed experiments: visitors asking
+    for the same one while it waits or runs share that run (JobRunner.run_shared)."""
     try:
-        return await measurement_runner().run_shared(key, job, timeout=limit_s + _QUEUE_SLACK_S)
+        return await runner.run_shared(key, job, timeout=limit_s + _QUEUE_SLACK_S)
     except ScriptFailed as exc:
         raise HTTPException(503, f"the experiment failed: {exc}") from exc
 
@@ -114,8 +106,11 @@ DEFAULT_DURATION_MS = 500
 DEFAULT_DELAY_S = 0.3
 
 
-async def _timeline(interval_ms: float, duration_ms: int, threads: int) -> gil.Timeline:
+async def _timeline(
+    runner: JobRunner, interval_ms: float, duration_ms: int, threads: int
+) -> gil.Timeline:
     return await _run(
+        runner,
         ("timeline", interval_ms, duration_ms, threads),
         lambda: gil.measure_timeline(
             interpreters.current(),
@@ -148,11 +143,12 @@ def _delay_url(request: Request, seconds: float) -> str:
 
 @router.get("/api/gil/timeline", summary="Measured GIL slices of real threads")
 async def api_timeline(
+    runner: MeasurementsDep,
     interval_ms: IntervalMs = DEFAULT_INTERVAL_MS,
     duration_ms: DurationMs = DEFAULT_DURATION_MS,
     threads: Threads = 2,
 ) -> TimelineModel:
-    return TimelineModel.of(await _timeline(interval_ms, duration_ms, threads))
+    return TimelineModel.of(await _timeline(runner, interval_ms, duration_ms, threads))
 
 
 @router.get("/api/gil/delay", name="gil_delay", summary="Answer after a delay (I/O demo)")
@@ -164,23 +160,29 @@ async def api_delay(seconds: DelaySeconds = DEFAULT_DELAY_S) -> DelayModel:
 
 @router.get("/api/gil/io", summary="Sequential against threaded fetches of the delay endpoint")
 async def api_io(
-    request: Request, seconds: DelaySeconds = DEFAULT_DELAY_S, requests: Requests = 3
+    request: Request,
+    runner: MeasurementsDep,
+    seconds: DelaySeconds = DEFAULT_DELAY_S,
+    requests: Requests = 3,
 ) -> FetchModel:
-    return FetchModel.of(await _fetch(request, seconds, requests))
+    return FetchModel.of(await _fetch(runner, request, seconds, requests))
 
 
 @router.get("/api/gil/cpu", summary="CPU-bound work in turn, in threads, in processes")
-async def api_cpu(count: Count = 2_000_000, workers: Workers = 2) -> CpuModel:
-    return CpuModel.of(await _cpu(count, workers))
+async def api_cpu(
+    runner: MeasurementsDep, count: Count = 2_000_000, workers: Workers = 2
+) -> CpuModel:
+    return CpuModel.of(await _cpu(runner, count, workers))
 
 
 @router.get("/api/gil/race", summary="Lost updates of a Python statement in two real threads")
 async def api_race(
+    runner: MeasurementsDep,
     statement: StatementParam = "inplace",
     iterations: Iterations = lost_updates.DEFAULT_ITERATIONS,
     runs: Runs = lost_updates.DEFAULT_RUNS,
 ) -> RaceModel:
-    return RaceModel.of(await _race(statement, iterations, runs))
+    return RaceModel.of(await _race(runner, statement, iterations, runs))
 
 
 @router.get("/api/gil/pyrace", summary="Bytecode-step simulation of counter += 1 under the GIL")
@@ -195,13 +197,16 @@ def api_pyrace(
 
 
 @router.get("/api/gil/facts", summary="The running interpreter's facts, and why")
-async def api_facts() -> FactsModel:
-    return FactsModel.of(await _facts())
+async def api_facts(runner: MeasurementsDep) -> FactsModel:
+    return FactsModel.of(await _facts(runner))
 
 
-async def _fetch(request: Request, seconds: float, requests: int) -> workloads.FetchTimes:
+async def _fetch(
+    runner: JobRunner, request: Request, seconds: float, requests: int
+) -> workloads.FetchTimes:
     url = _delay_url(request, seconds)
     return await _run(
+        runner,
         ("fetch", url, requests),
         lambda: workloads.measure_fetch(
             interpreters.current(), delay_url=url, delay_s=seconds, requests=requests
@@ -210,8 +215,9 @@ async def _fetch(request: Request, seconds: float, requests: int) -> workloads.F
     )
 
 
-async def _cpu(count: int, workers: int) -> workloads.CpuTimes:
+async def _cpu(runner: JobRunner, count: int, workers: int) -> workloads.CpuTimes:
     return await _run(
+        runner,
         ("cpu", count, workers),
         lambda: workloads.measure_cpu(interpreters.current(), count=count, workers=workers),
         limit_s=workloads.cpu_timeout_s(count, workers),
@@ -219,9 +225,10 @@ async def _cpu(count: int, workers: int) -> workloads.CpuTimes:
 
 
 async def _race(
-    statement: lost_updates.Statement, iterations: int, runs: int
+    runner: JobRunner, statement: lost_updates.Statement, iterations: int, runs: int
 ) -> lost_updates.RaceResult:
     return await _run(
+        runner,
         ("race", statement, iterations, runs),
         lambda: lost_updates.measure_race(
             interpreters.current(), statement=statement, iterations=iterations, runs=runs
@@ -230,8 +237,9 @@ async def _race(
     )
 
 
-async def _facts() -> interpreter_facts.Facts:
+async def _facts(runner: JobRunner) -> interpreter_facts.Facts:
     return await _run(
+        runner,
         ("facts",),
         lambda: interpreter_facts.measure_facts(interpreters.current()),
         limit_s=interpreter_facts.FACTS_TIMEOUT_S,
@@ -245,14 +253,14 @@ def _pyrace(statement: str, switching: str, n: int, interval: int) -> pyrace.PyR
 # ---- pages and htmx panels ------------------------------------------------------------------
 
 
-def _panel(request: Request, name: str, context: dict[str, Any]) -> Response:
+def _panel(
+    request: Request, pages: Pages, name: str, context: dict[str, Any], *, url: str | None = None
+) -> Response:
     """One panel of the GIL lab: its block for htmx, or a page around it for a plain link
     (with minimal chrome when `?embed=1`, for a lesson's iframe)."""
     embed = is_embed(request.scope["query_string"])
     context = {"section": "gil", "panel": name, "embed": embed, **context}
-    if request.headers.get("HX-Request") == "true":
-        return templates.TemplateResponse(request, "gil_panel.html", context, block_name="panel")
-    return templates.TemplateResponse(request, "gil_panel.html", context)
+    return pages.render(request, "gil_panel.html", context, blocks=("panel",), url=url)
 
 
 def _simulated_context(interval_ms: float) -> dict[str, Any]:
@@ -277,6 +285,7 @@ def _timeline_context(timeline: gil.Timeline, duration_ms: int) -> dict[str, Any
     return {
         **_simulated_context(timeline.interval_ms),
         "timeline": timeline,
+        "gap_us": gil.GAP_US,
         "timeline_chart": gil_charts.timeline_chart(timeline),
         "distribution_chart": gil_charts.distribution_chart(timeline),
         "duration_ms": duration_ms,
@@ -302,14 +311,16 @@ def _pyrace_context(statement: str, switching: str, n: int, interval: int) -> di
 @router.get("/gil", response_class=HTMLResponse, summary="The GIL lab page")
 async def gil_page(
     request: Request,
+    pages: PagesDep,
+    runner: MeasurementsDep,
     interval_ms: IntervalMs = DEFAULT_INTERVAL_MS,
     duration_ms: DurationMs = DEFAULT_DURATION_MS,
     threads: Threads = 2,
     seconds: DelaySeconds = DEFAULT_DELAY_S,
     embed: Embed = False,
 ) -> Response:
-    timeline = await _timeline(interval_ms, duration_ms, threads)
-    facts = await _facts()
+    timeline = await _timeline(runner, interval_ms, duration_ms, threads)
+    facts = await _facts(runner)
     context: dict[str, Any] = {
         "section": "gil",
         "embed": embed,
@@ -319,31 +330,34 @@ async def gil_page(
         "notes": interpreter_facts.explain(facts),
         "seconds": seconds,
     }
-    return templates.TemplateResponse(request, "gil.html", context)
+    return pages.render(request, "gil.html", context)
 
 
 @router.get("/gil/timeline", response_class=HTMLResponse, summary="The measured timeline panel")
 async def gil_timeline_panel(
     request: Request,
+    pages: PagesDep,
+    runner: MeasurementsDep,
     interval_ms: IntervalMs = DEFAULT_INTERVAL_MS,
     duration_ms: DurationMs = DEFAULT_DURATION_MS,
     threads: Threads = 2,
 ) -> Response:
-    timeline = await _timeline(interval_ms, duration_ms, threads)
-    response = _panel(request, "timeline", _timeline_context(timeline, duration_ms))
+    timeline = await _timeline(runner, interval_ms, duration_ms, threads)
     # The page's own URL for this state, so the address bar is a permalink after a swap.
-    response.headers["HX-Push-Url"] = (
-        f"/gil?interval_ms={interval_ms:g}&duration_ms={duration_ms}&threads={threads}"
-    )
-    return response
+    url = f"/gil?interval_ms={interval_ms:g}&duration_ms={duration_ms}&threads={threads}"
+    return _panel(request, pages, "timeline", _timeline_context(timeline, duration_ms), url=url)
 
 
 @router.get("/gil/io", response_class=HTMLResponse, summary="The I/O against CPU panel")
 async def gil_io_panel(
-    request: Request, seconds: DelaySeconds = DEFAULT_DELAY_S, requests: Requests = 3
+    request: Request,
+    pages: PagesDep,
+    runner: MeasurementsDep,
+    seconds: DelaySeconds = DEFAULT_DELAY_S,
+    requests: Requests = 3,
 ) -> Response:
-    fetch = await _fetch(request, seconds, requests)
-    cpu = await _cpu(2_000_000, 2)
+    fetch = await _fetch(runner, request, seconds, requests)
+    cpu = await _cpu(runner, 2_000_000, 2)
     fetch_chart = gil_charts.bar_chart(
         [
             (f"{fetch.requests} requests in turn", fetch.sequential.median, "sequential"),
@@ -364,22 +378,25 @@ async def gil_io_panel(
         "cpu_chart": cpu_chart,
         "seconds": seconds,
     }
-    return _panel(request, "io", context)
+    return _panel(request, pages, "io", context)
 
 
 @router.get("/gil/race", response_class=HTMLResponse, summary="The measured Python race panel")
-async def gil_race_panel(request: Request, iterations: Iterations = 200_000) -> Response:
-    results = [await _race(statement, iterations, 3) for statement in ("inplace", "call")]
-    return _panel(request, "race", {"races": results})
+async def gil_race_panel(
+    request: Request, pages: PagesDep, runner: MeasurementsDep, iterations: Iterations = 200_000
+) -> Response:
+    results = [await _race(runner, statement, iterations, 3) for statement in ("inplace", "call")]
+    return _panel(request, pages, "race", {"races": results})
 
 
 @router.get("/gil/pyrace", response_class=HTMLResponse, summary="The bytecode simulation panel")
 @pure
 def gil_pyrace_panel(
     request: Request,
+    pages: PagesDep,
     statement: StatementParam = "inplace",
     switching: SwitchingParam = "any-bytecode",
     n: PyN = 5,
     interval: Bytecodes = 3,
 ) -> Response:
-    return _panel(request, "pyrace", _pyrace_context(statement, switching, n, interval))
+    return _panel(request, pages, "pyrace", _pyrace_context(statement, switching, n, interval))

@@ -3,8 +3,9 @@
 JSON: /api/interpreters, /api/versions/race, /api/gil/convoy. Page: /versions, filled in over
 SSE (/stream/versions) one interpreter at a time, from a cache kept for the server's lifetime;
 POST /versions/rerun forgets it. /gil/convoy is the convoy chart of one interpreter, for /gil.
-All lab work goes through the GIL lab's JobRunner, one job at a time: the experiments time
-threads against each other and would disturb each other's figures if they shared the cores.
+All lab work goes through the app's runner for timed experiments, which the GIL lab shares, one
+job at a time: the experiments time threads against each other and would disturb each other's
+figures if they shared the cores (app.web.infra.resources).
 """
 
 from __future__ import annotations
@@ -26,23 +27,17 @@ from app.lab import interpreters as discovery
 from app.lab import lost_updates, survey
 from app.lab.convoy import IntervalMs
 from app.lab.interpreters import Interpreter, UnknownInterpreter
-from app.lab.jobs import JobRunner
 from app.lab.lost_updates import STATEMENT_CODE, STATEMENTS, Statement
 from app.lab.scripts import ScriptFailed
 from app.lab.survey import Row
 from app.lab.survey_cache import SurveyCache
-from app.web.gil import routes as gil_area
 from app.web.gil.version_charts import convoy_chart, lost_updates_chart
+from app.web.infra.deps import MeasurementsDep, PagesDep, SurveyDep
 from app.web.infra.errors import BadParameter
-from app.web.infra.templating import templates
+from app.web.infra.templating import is_htmx
 
 router = APIRouter()
 
-# The GIL lab's runner, shared: one job at a time for every experiment that times Python
-# threads, so /gil's panels and this page's survey never run side by side and skew each other
-# (seen: a 0.1 ms convoy measured at 4 ms while /gil's other panels ran).
-_runner: JobRunner = gil_area.measurement_runner()
-_survey = SurveyCache(_runner)
 _RACE_TIMEOUT_S = 90.0
 _CONVOY_TIMEOUT_S = 30.0
 
@@ -120,6 +115,7 @@ async def list_interpreters() -> Interpreters:
 
 @router.get("/api/versions/race", response_model=Race, tags=["versions"])
 async def race(
+    runner: MeasurementsDep,
     python: PythonVersion = None,
     statement: Annotated[
         Statement, Query(description="inplace: `n += 1`; call: `n = n + one()`")
@@ -131,7 +127,7 @@ async def race(
     """Two threads run the statement 200,000 times each on a shared global, `runs` times."""
     interpreter = await _interpreter(python)
     try:
-        result = await _runner.run_shared(
+        result = await runner.run_shared(
             ("versions race", interpreter.version, statement, runs),
             lambda: lost_updates.measure_race(interpreter, statement=statement, runs=runs),
             timeout=_RACE_TIMEOUT_S,
@@ -148,13 +144,14 @@ async def race(
 
 @router.get("/api/gil/convoy", response_model=Convoy, tags=["versions"])
 async def convoy(
+    runner: MeasurementsDep,
     python: PythonVersion = None,
     interval_ms: Annotated[IntervalMs, Query(description="the switch interval, in ms")] = "5",
 ) -> Convoy:
     """Median round trip of a one-byte echo, alone and beside one CPU-bound thread."""
     interpreter = await _interpreter(python)
     try:
-        result = await _runner.run_shared(
+        result = await runner.run_shared(
             ("convoy", interpreter.version, interval_ms),
             lambda: convoy_effect.measure_convoy(interpreter, interval_ms=float(interval_ms)),
             timeout=_CONVOY_TIMEOUT_S,
@@ -202,16 +199,12 @@ def _charts_context(rows: Sequence[Row]) -> dict[str, Any]:
     return {"lost_chart": lost_updates_chart(rows), "convoy_chart": convoy_chart(rows)}
 
 
-def _render(name: str, context: dict[str, Any]) -> str:
-    return templates.get_template(name).render(context)
-
-
-def _page_context(found: Sequence[Interpreter]) -> dict[str, Any]:
-    rows = [row for row in (_survey.cached(interpreter) for interpreter in found) if row]
+def _page_context(survey: SurveyCache, found: Sequence[Interpreter]) -> dict[str, Any]:
+    rows = [row for row in (survey.cached(interpreter) for interpreter in found) if row]
     return {
         "section": "versions",
         "interpreters": found,
-        "rows": [_row_context(interpreter, _survey.cached(interpreter)) for interpreter in found],
+        "rows": [_row_context(interpreter, survey.cached(interpreter)) for interpreter in found],
         "pending": len(rows) < len(found),
         "finished": len(rows),
         "statement_code": STATEMENT_CODE,
@@ -223,27 +216,28 @@ def _page_context(found: Sequence[Interpreter]) -> dict[str, Any]:
 
 
 @router.get("/versions", response_class=HTMLResponse, include_in_schema=False)
-async def versions_page(request: Request, embed: bool = False) -> Response:
+async def versions_page(
+    request: Request, pages: PagesDep, survey: SurveyDep, embed: bool = False
+) -> Response:
     """The whole page; `embed=1` drops the site's header and footer (for lessons)."""
     found = await asyncio.to_thread(discovery.available)
-    context = _page_context(found) | {"embed": embed}
-    return templates.TemplateResponse(request, "versions.html", context)
+    context = _page_context(survey, found) | {"embed": embed}
+    return pages.render(request, "versions.html", context)
 
 
 @router.post("/versions/rerun", include_in_schema=False)
-async def rerun(request: Request) -> Response:
+async def rerun(request: Request, pages: PagesDep, survey: SurveyDep) -> Response:
     """Forget the cached results; the survey block that comes back streams fresh ones."""
-    _survey.rerun()
+    survey.rerun()
     found = await asyncio.to_thread(discovery.available)
-    if request.headers.get("HX-Request"):
-        return templates.TemplateResponse(
-            request, "versions.html", _page_context(found), block_name="survey"
-        )
+    if is_htmx(request):
+        context = _page_context(survey, found)
+        return pages.render(request, "versions.html", context, blocks=("survey",))
     return RedirectResponse("/versions", status_code=303)
 
 
 @router.get("/stream/versions", response_class=EventSourceResponse, tags=["versions"])
-async def stream_versions() -> AsyncIterator[ServerSentEvent]:
+async def stream_versions(pages: PagesDep, survey: SurveyDep) -> AsyncIterator[ServerSentEvent]:
     """Each interpreter's row as an HTML fragment (event `py-3-12-1`), the charts after each
     (`charts`), progress (`status`), then `done`. Cached rows come at once."""
     found = await asyncio.to_thread(discovery.available)
@@ -253,15 +247,15 @@ async def stream_versions() -> AsyncIterator[ServerSentEvent]:
             raw_data=f"Measuring Python {interpreter.version} ({index + 1} of {len(found)})…",
             event="status",
         )
-        row = await _survey.row(interpreter)
+        row = await survey.row(interpreter)
         if row.races or row.convoy:
             rows.append(row)
         yield ServerSentEvent(
-            raw_data=_render("partials/version_row.html", _row_context(interpreter, row)),
+            raw_data=pages.text("partials/version_row.html", _row_context(interpreter, row)),
             event=_slug(interpreter),
         )
         yield ServerSentEvent(
-            raw_data=_render("partials/version_charts.html", _charts_context(rows)),
+            raw_data=pages.text("partials/version_charts.html", _charts_context(rows)),
             event="charts",
         )
     yield ServerSentEvent(
@@ -269,19 +263,23 @@ async def stream_versions() -> AsyncIterator[ServerSentEvent]:
         event="status",
     )
     yield ServerSentEvent(
-        raw_data=_render("partials/version_controls.html", {"pending": False}), event="controls"
+        raw_data=pages.text("partials/version_controls.html", {"pending": False}), event="controls"
     )
     yield ServerSentEvent(raw_data="", event="done")
 
 
 @router.get("/gil/convoy", response_class=HTMLResponse, include_in_schema=False)
 async def convoy_panel(
-    request: Request, python: PythonVersion = None, embed: bool = False
+    request: Request,
+    pages: PagesDep,
+    survey: SurveyDep,
+    python: PythonVersion = None,
+    embed: bool = False,
 ) -> Response:
     """The convoy chart of one interpreter (default: the server's): the fragment alone for htmx
     (/gil loads it so), else a page around it (`embed=1`: without the site's chrome)."""
     interpreter = await _interpreter(python)
-    row = await _survey.row(interpreter)
+    row = await survey.row(interpreter)
     context = {
         "section": "gil",
         "embed": embed,
@@ -290,6 +288,4 @@ async def convoy_panel(
         "convoy_python": interpreter.version,
         "convoy_errors": row.errors,
     }
-    if request.headers.get("HX-Request"):
-        return HTMLResponse(_render("partials/convoy.html", context))
-    return templates.TemplateResponse(request, "convoy.html", context)
+    return pages.render(request, "convoy.html", context, blocks=("convoy",))

@@ -17,8 +17,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.lab.jobs import Busy, TimedOut, WorkerDied
 from app.sim import InvalidParameter
+from app.web.infra.deps import resources_of
 from app.web.infra.security import is_embed
-from app.web.infra.templating import templates
 
 
 class BadParameter(Exception):
@@ -48,7 +48,7 @@ def _describe(errors: Sequence[Any]) -> str:
 def _page(
     request: Request, status: int, heading: str, detail: str, suggestion: str | None
 ) -> Response:
-    return templates.TemplateResponse(
+    return resources_of(request.app).pages.render(
         request,
         "error.html",
         {

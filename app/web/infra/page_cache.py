@@ -57,6 +57,9 @@ class Kept(Generic[K, V]):
         self._entries: OrderedDict[K, tuple[V, int]] = OrderedDict()
         self._bytes = 0
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
     def get(self, key: K) -> V | None:
         found = self._entries.get(key)
         if found is None:
@@ -98,12 +101,17 @@ def _size(key: Key, entry: Entry) -> int:
     return sum(len(part) for part in (entry.body, key[1].encode(), key[2], *key[3], *headers))
 
 
+def page_table(max_bytes: int) -> Kept[Key, Entry]:
+    """An empty table for PageCache (the app owns it: app.web.infra.resources)."""
+    return Kept[Key, Entry](max_bytes, _size)
+
+
 class PageCache:
     """ASGI middleware; place it outside the compression, inside the security headers."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, kept: Kept[Key, Entry]) -> None:
         self.app = app
-        self._kept = Kept[Key, Entry](max_bytes, _size)
+        self._kept = kept
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET" or self._kept.max_bytes <= 0:

@@ -1,21 +1,25 @@
-"""The one Jinja2 environment: whole pages, or one named block of a page for htmx requests."""
+"""The app's Jinja2 environment, and the one way a route answers with a page or part of one.
+
+One template per page, with named blocks for the parts that change (STYLE.md 9): a route renders
+the whole page, or, for an htmx request, only those blocks. `Pages.render` makes that choice for
+every route with one rule (`is_htmx`), so a back button after a cache miss (htmx's history
+restore) always gets a whole page, never a bare fragment. Event streams render blocks to text
+with `Pages.blocks`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment
+from jinja2_fragments import render_blocks
 from jinja2_fragments.fastapi import Jinja2Blocks
 
 from app.web.infra.assets import SCRIPTS, TEMPLATES_DIR
-from app.web.infra.settings import Settings
 from app.web.infra.wording import plural
-
-templates = Jinja2Blocks(directory=TEMPLATES_DIR)
-templates.env.filters["plural"] = plural  # {{ lost | plural("update") }} lost
-
-
-def configure(settings: Settings) -> None:
-    """Expose what every page's <head> needs (the pinned scripts and the offline switch)."""
-    templates.env.globals.update(scripts=SCRIPTS, offline=settings.offline)
 
 
 def is_htmx(request: Request) -> bool:
@@ -26,3 +30,61 @@ def is_htmx(request: Request) -> bool:
         request.headers.get("HX-Request") == "true"
         and request.headers.get("HX-History-Restore-Request") != "true"
     )
+
+
+class Pages:
+    """The template environment of one app (create_app builds it from the settings)."""
+
+    def __init__(self, *, offline: bool) -> None:
+        self._templates = Jinja2Blocks(directory=TEMPLATES_DIR)
+        # What every page's <head> needs: the pinned scripts and the offline switch.
+        self._templates.env.globals.update(scripts=SCRIPTS, offline=offline)
+        self._templates.env.filters["plural"] = plural  # {{ lost | plural("update") }} lost
+
+    @property
+    def env(self) -> Environment:
+        return self._templates.env
+
+    def render(
+        self,
+        request: Request,
+        name: str,
+        context: Mapping[str, Any],
+        *,
+        blocks: Sequence[str] = (),
+        url: str | None = None,
+        replace_url: bool = False,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+    ) -> HTMLResponse:
+        """The page `name`; for an htmx request, only its `blocks` when it names any. The
+        template sees `fragment` (true when only blocks are sent, so it can mark side panels
+        `hx-swap-oob`). `url` is the state's permalink: htmx pushes it into the history (or
+        replaces the current entry, `replace_url`), so the address bar is always a permalink."""
+        fragment = bool(blocks) and is_htmx(request)
+        full_context = {**context, "fragment": fragment}
+        response: HTMLResponse
+        if fragment:
+            response = self._templates.TemplateResponse(
+                request,
+                name,
+                full_context,
+                status_code=status_code,
+                headers=headers,
+                block_names=list(blocks),
+            )  # type: ignore[assignment]
+            if url is not None:
+                response.headers["HX-Replace-Url" if replace_url else "HX-Push-Url"] = url
+        else:
+            response = self._templates.TemplateResponse(
+                request, name, full_context, status_code=status_code, headers=headers
+            )  # type: ignore[assignment]
+        return response
+
+    def blocks(self, name: str, blocks: Sequence[str], context: Mapping[str, Any]) -> str:
+        """Named blocks of a template as text, for an event stream (always a fragment)."""
+        return render_blocks(self.env, name, list(blocks), {**context, "fragment": True})
+
+    def text(self, name: str, context: Mapping[str, Any]) -> str:
+        """A whole template (a partial) as text, for an event stream."""
+        return self.env.get_template(name).render(context)

@@ -14,7 +14,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
-from jinja2_fragments import render_block
 from pydantic import AfterValidator, BaseModel, Field
 
 from app.lab import conditions, native
@@ -22,17 +21,13 @@ from app.lab.jobs import Busy, JobRunner, TimedOut, WorkerDied
 from app.lab.native import Freeing, Layout, NativeError
 from app.lab.trial import Trial, run_trial, series
 from app.sim import Mode, Scenario
+from app.web.infra.deps import NativeRunsDep, PagesDep
 from app.web.infra.page_cache import pure
 from app.web.infra.security import is_embed
-from app.web.infra.templating import templates
+from app.web.infra.templating import Pages
 
 router = APIRouter(tags=["native lab"])
 
-# Each job runs two pinned C threads: one job per two cores, a short queue, then 429. In a worker
-# process: a trial is also milliseconds of Python (recording, replaying in the simulator), and
-# in a thread here that Python would take the server's GIL from every page in turn (the convoy
-# the GIL lab shows; seen in benchmarks/load.py as page p99 from 9 ms to 35 ms).
-_runner = JobRunner(workers=max(1, native.cpu_count() // 2), queue=4, processes=True, nice=10)
 RUN_TIMEOUT_S = 15.0
 STREAM_WAIT_S = 60  # how long a streamed series waits for a turn while the lab is full
 COST_TIMEOUT_S = 30.0
@@ -219,21 +214,21 @@ class CostResponse(BaseModel):
     rows: list[CostRowModel]
 
 
-async def _trial(number: int, query: RaceQuery) -> Trial:
+async def _trial(runner: JobRunner, number: int, query: RaceQuery) -> Trial:
     job = partial(run_trial, number, query.experiment, query.mode, query.iterations, query.free)
-    return await _runner.run(job, timeout=RUN_TIMEOUT_S)
+    return await runner.run(job, timeout=RUN_TIMEOUT_S)
 
 
 async def _cost(
-    iterations: int, repeats: int
+    runner: JobRunner, iterations: int, repeats: int
 ) -> tuple[tuple[native.CostRow, ...], conditions.Conditions]:
     job = partial(conditions.busy_during, partial(native.cost_table, iterations, repeats))
-    return await _runner.run(job, timeout=COST_TIMEOUT_S)
+    return await runner.run(job, timeout=COST_TIMEOUT_S)
 
 
 @router.get("/api/native/race", response_model=RaceResponse, summary="Run the C race")
-async def api_race(query: RaceParams) -> RaceResponse:
-    trials = [await _trial(number, query) for number in range(1, query.runs + 1)]
+async def api_race(query: RaceParams, runner: NativeRunsDep) -> RaceResponse:
+    trials = [await _trial(runner, number, query) for number in range(1, query.runs + 1)]
     return RaceResponse(
         experiment=query.experiment,
         mode=query.mode,
@@ -246,15 +241,16 @@ async def api_race(query: RaceParams) -> RaceResponse:
 
 @router.get("/api/native/cost", response_model=CostResponse, summary="Measure lock costs")
 async def api_cost(
+    runner: NativeRunsDep,
     iterations: CostIterations = DEFAULT_COST_ITERATIONS,
     repeats: CostRepeats = DEFAULT_COST_REPEATS,
 ) -> CostResponse:
-    rows, conditions = await _cost(iterations, repeats)
+    rows, seen = await _cost(runner, iterations, repeats)
     return CostResponse(
         iterations=iterations,
         repeats=repeats,
         cpus=native.cpu_count(),
-        conditions=ConditionsModel.of(conditions),
+        conditions=ConditionsModel.of(seen),
         rows=[CostRowModel.of(row) for row in rows],
     )
 
@@ -280,12 +276,14 @@ def _context(query: RaceQuery | None, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _fragment(request: Request, block: str, **context: Any) -> str:
-    return render_block(templates.env, "lab.html", block, request=request, **context)
+def _fragment(pages: Pages, request: Request, block: str, **context: Any) -> str:
+    return pages.blocks("lab.html", (block,), {"request": request, **context})
 
 
 @router.get("/stream/native/race", response_class=EventSourceResponse)
-async def stream_race(request: Request, query: RaceParams) -> AsyncIterator[ServerSentEvent]:
+async def stream_race(
+    request: Request, query: RaceParams, runner: NativeRunsDep, pages: PagesDep
+) -> AsyncIterator[ServerSentEvent]:
     """Each run as an HTML fragment (`result`: the run's line, plus the histogram and summary
     out of band), then `done`. While the lab is full it waits for a turn, up to STREAM_WAIT_S,
     sending a note that says so. Stops as soon as the client goes away."""
@@ -297,12 +295,14 @@ async def stream_race(request: Request, query: RaceParams) -> AsyncIterator[Serv
         number = len(trials) + 1
         failure = None
         try:
-            trial = await _trial(number, query)
+            trial = await _trial(runner, number, query)
         except Busy as busy:
             if waited >= STREAM_WAIT_S:
                 failure = str(busy)
             else:  # a class pressing Run together: wait for a turn, and say so
-                html = _fragment(request, "waiting", number=number, runs=query.runs, waited=waited)
+                html = _fragment(
+                    pages, request, "waiting", number=number, runs=query.runs, waited=waited
+                )
                 yield ServerSentEvent(raw_data=html, event="result")
                 await asyncio.sleep(busy.retry_after)
                 waited += busy.retry_after
@@ -310,15 +310,15 @@ async def stream_race(request: Request, query: RaceParams) -> AsyncIterator[Serv
         except (TimedOut, WorkerDied, NativeError) as problem:
             failure = str(problem)
         if failure is not None:
-            html = _fragment(request, "problem", message=failure)
+            html = _fragment(pages, request, "problem", message=failure)
             yield ServerSentEvent(raw_data=html, event="result")
             break
         trials.append(trial)
         current = series(query.experiment, query.mode, query.iterations, trials)
-        html = _fragment(request, "result", trial=trial, series=current, query=query)
+        html = _fragment(pages, request, "result", trial=trial, series=current, query=query)
         yield ServerSentEvent(raw_data=html, event="result")
     done = series(query.experiment, query.mode, query.iterations, trials)
-    yield ServerSentEvent(raw_data=_fragment(request, "done", series=done), event="done")
+    yield ServerSentEvent(raw_data=_fragment(pages, request, "done", series=done), event="done")
 
 
 def _page_context(query: RaceQuery, *, run: bool, **extra: Any) -> dict[str, Any]:
@@ -330,32 +330,29 @@ def _page_context(query: RaceQuery, *, run: bool, **extra: Any) -> dict[str, Any
 @pure
 async def lab_page(
     request: Request,
+    pages: PagesDep,
     query: RaceParams,
     run: Annotated[bool, Query(description="start the runs (streamed) on load")] = False,
 ) -> HTMLResponse:
-    context = _page_context(query, run=run)
-    return templates.TemplateResponse(request, "lab.html", context)  # type: ignore[return-value]
+    return pages.render(request, "lab.html", _page_context(query, run=run))
 
 
 @router.get("/lab/cost", response_class=HTMLResponse, summary="The lock-cost chart")
 async def lab_cost(
     request: Request,
+    pages: PagesDep,
+    runner: NativeRunsDep,
     iterations: CostIterations = DEFAULT_COST_ITERATIONS,
     repeats: CostRepeats = DEFAULT_COST_REPEATS,
 ) -> HTMLResponse:
     """The whole lab page with the chart filled in, only the chart for htmx, or the chart
     alone in a minimal page with `embed=1` (a lesson's iframe)."""
-    rows, conditions = await _cost(iterations, repeats)
+    rows, seen = await _cost(runner, iterations, repeats)
     relative = native.relative_costs(rows, native.Layout.ONE_THREAD)
     context = _page_context(
-        race_query(), run=False, cost=rows, cost_conditions=conditions,
+        race_query(), run=False, cost=rows, cost_conditions=seen,
         cost_iterations=iterations, cost_repeats=repeats, relative=relative,
     )  # fmt: skip
     if is_embed(request.scope["query_string"]):
-        return templates.TemplateResponse(  # type: ignore[return-value]
-            request, "lab_cost_panel.html", {**context, "embed": True}
-        )
-    block = "cost" if request.headers.get("HX-Request") else None
-    return templates.TemplateResponse(  # type: ignore[return-value]
-        request, "lab.html", context, block_name=block
-    )
+        return pages.render(request, "lab_cost_panel.html", {**context, "embed": True})
+    return pages.render(request, "lab.html", context, blocks=("cost",))

@@ -9,8 +9,8 @@ from app.lab import interpreters
 from app.lab.interpreters import Interpreter
 from app.sim import Mode, Scenario, Thread, code_listing
 from app.sim.challenges import CHALLENGES, Challenge
+from app.web.infra.deps import PagesDep
 from app.web.infra.page_cache import pure
-from app.web.infra.templating import templates
 from app.web.lessons.content import LESSONS, find, neighbours
 
 router = APIRouter(tags=["lessons"], include_in_schema=False)
@@ -34,10 +34,8 @@ def _challenges_for(page: str) -> tuple[Challenge, ...]:
 
 @router.get("/", response_class=HTMLResponse, summary="The lessons, in order")
 @pure
-def index(request: Request) -> Response:
-    return templates.TemplateResponse(
-        request, "lessons/index.html", {"section": "lessons", "lessons": LESSONS}
-    )
+def index(request: Request, pages: PagesDep) -> Response:
+    return pages.render(request, "lessons/index.html", {"section": "lessons", "lessons": LESSONS})
 
 
 @router.get("/lessons", summary="The lessons live at /")
@@ -48,11 +46,11 @@ def lessons_folder() -> RedirectResponse:
 
 @router.get("/lessons/{slug}", response_class=HTMLResponse, summary="One lesson")
 @pure
-def lesson(request: Request, slug: str) -> Response:
+def lesson(request: Request, pages: PagesDep, slug: str) -> Response:
     found = find(slug)
     if found is None:
         # Not the generic error page: a student who mistyped a slug wants the list of lessons.
-        return templates.TemplateResponse(
+        return pages.render(
             request,
             "lessons/not_found.html",
             {"section": "lessons", "lessons": LESSONS, "slug": slug},
@@ -72,4 +70,4 @@ def lesson(request: Request, slug: str) -> Response:
         "free_threaded_builds": _free_threaded_builds,
         "challenges": _challenges_for(found.slug),
     }
-    return templates.TemplateResponse(request, found.template, context)
+    return pages.render(request, found.template, context)

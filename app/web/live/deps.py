@@ -11,12 +11,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.live.classes import LiveClasses
 from app.live.model import BadInput, LimitReached, LiveError
-from app.web.infra.templating import templates
+from app.web.infra.deps import resources_of
 
 
 def live_classes(request: Request) -> LiveClasses:
-    classes: LiveClasses = request.app.state.live
-    return classes
+    return resources_of(request.app).live
 
 
 def client_address(request: Request) -> str:
@@ -54,7 +53,7 @@ async def _on_live_error(request: Request, exc: Exception) -> Response:
             return JSONResponse({"detail": [error]}, status_code=422)
         return JSONResponse({"detail": exc.message}, status_code=exc.status, headers=headers)
     heading = {404: "No such class", 410: "This class has ended"}.get(exc.status, "Refused")
-    return templates.TemplateResponse(
+    return resources_of(request.app).pages.render(
         request,
         "error.html",
         {"status_code": exc.status, "heading": heading, "detail": exc.message,

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from app.live.classes import CODE_ALPHABET, CODE_LENGTH, normalize_code
 from app.live.model import MAX_NAME_CHARS
 from app.sim.challenges import CHALLENGES
-from app.web.infra.templating import templates
+from app.web.infra.deps import PagesDep
 from app.web.live.api import Code
 from app.web.live.deps import Classes, Client
 
@@ -40,18 +40,19 @@ def _join_url(request: Request, code: str) -> str:
 @router.get("/class", response_class=HTMLResponse, summary="Join a live class by its code")
 def class_index(
     request: Request,
+    pages: PagesDep,
     code: Annotated[str, Query(max_length=20, description="The class's join code")] = "",
 ) -> Response:
     if code.strip():
         return RedirectResponse(f"/class/{normalize_code(code)[:CODE_LENGTH]}", status_code=303)
-    return templates.TemplateResponse(
+    return pages.render(
         request, "live/index.html", {"code_length": CODE_LENGTH, "alphabet": CODE_ALPHABET}
     )
 
 
 @router.get("/class/new", response_class=HTMLResponse, summary="Open a live class (teacher)")
-def new_class_page(request: Request) -> Response:
-    return templates.TemplateResponse(request, "live/new.html", {})
+def new_class_page(request: Request, pages: PagesDep) -> Response:
+    return pages.render(request, "live/new.html", {})
 
 
 @router.post("/class/new", summary="Open a live class and go to its dashboard (teacher)")
@@ -65,13 +66,15 @@ async def new_class(classes: Classes) -> Response:
 @router.get(
     "/class/{code}/teach", response_class=HTMLResponse, summary="A live class's dashboard"
 )
-async def teach(request: Request, code: Code, classes: Classes, client: Client) -> Response:
+async def teach(
+    request: Request, pages: PagesDep, code: Code, classes: Classes, client: Client
+) -> Response:
     record = await classes.find(code, client=client)
     context = {
         "code": record.code, "join_url": _join_url(request, record.code), "starters": STARTERS,
         "challenges": CHALLENGES,
     }  # fmt: skip
-    return templates.TemplateResponse(request, "live/teach.html", context)
+    return pages.render(request, "live/teach.html", context)
 
 
 @router.get(
@@ -88,9 +91,11 @@ async def join_qr(request: Request, code: Code, classes: Classes, client: Client
 
 
 @router.get("/class/{code}", response_class=HTMLResponse, summary="A student's live class")
-async def student(request: Request, code: Code, classes: Classes, client: Client) -> Response:
+async def student(
+    request: Request, pages: PagesDep, code: Code, classes: Classes, client: Client
+) -> Response:
     record = await classes.find(code, client=client)
     if record.code != code:  # typed in lower case or with spaces: the canonical address
         return RedirectResponse(f"/class/{record.code}", status_code=303)
     context = {"code": record.code, "max_name": MAX_NAME_CHARS}
-    return templates.TemplateResponse(request, "live/student.html", context)
+    return pages.render(request, "live/student.html", context)

@@ -18,6 +18,7 @@ from app.sim import (
 )
 from app.sim.biased import Flag, shared_count
 from app.sim.permalink import DEFAULT_N
+from app.web.infra.deps import ExplorationsDep
 from app.web.infra.page_cache import pure
 from app.web.sim import params
 from app.web.sim.params import (
@@ -217,8 +218,9 @@ def api_sim(
 @router.get("/explore", summary="Count every interleaving exactly, grouped by outcome")
 @pure
 async def api_explore(
+    runner: ExplorationsDep,
     scenario: ScenarioQuery = Scenario.INC_INC,
     mode: ModeQuery = Mode.NONE,
     n: ExploreNQuery = DEFAULT_N,
 ) -> ExploreResponse:
-    return ExploreResponse.of(await params.explore(scenario, mode, n))
+    return ExploreResponse.of(await params.explore(scenario, mode, n, runner=runner))

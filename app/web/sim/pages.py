@@ -20,9 +20,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
-from jinja2_fragments import render_blocks
 
-from app.lab.jobs import Busy
+from app.lab.jobs import JobRunner
 from app.sim import (
     DEFAULT_INTERVAL,
     MAX_N_EXPLORE,
@@ -38,9 +37,11 @@ from app.sim import (
 )
 from app.sim.permalink import DEFAULT_N, MAX_SEED
 from app.sim.predict import Score
+from app.web.infra.deps import ExplorationsDep, PagesDep, PlayedStepsDep
 from app.web.infra.errors import BadParameter
-from app.web.infra.page_cache import Kept, pure
-from app.web.infra.templating import is_htmx, templates
+from app.web.infra.page_cache import pure
+from app.web.infra.resources import PlayedSteps
+from app.web.infra.templating import Pages, is_htmx
 from app.web.sim import explore_view, params, predict_view
 from app.web.sim import view as sim_view
 from app.web.sim.params import (
@@ -56,8 +57,6 @@ router = APIRouter(tags=["pages"])
 SPEEDS = ((1.0, "slow"), (2.0, "normal"), (4.0, "fast"), (10.0, "very fast"))
 DEFAULT_SPEED = 2.0
 INTERVALS = (1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50, 100)
-MAX_STREAMS = 64
-STEP_CACHE_BYTES = 16 << 20  # played steps kept: a few to 75 kilobytes of HTML each
 
 # Blocks of sim.html an htmx request gets: #stage is the target, the rest swap out of band.
 STEP_BLOCKS = ("narration", "stage", "transport", "timeline", "eventlog")
@@ -142,7 +141,7 @@ def _random_url(config: Config, *, embed: bool) -> str:
 
 
 def _sim_context(
-    run: Run, step: int, *, embed: bool, fragment: bool, playing: bool, speed: float
+    run: Run, step: int, *, embed: bool, playing: bool, speed: float
 ) -> dict[str, Any]:
     view = sim_view.build(run, step, embed=embed)
     stream_url = None
@@ -154,7 +153,6 @@ def _sim_context(
         "view": view,
         "section": "sim",
         "embed": embed,
-        "fragment": fragment,
         "playing": playing,
         "stream_url": stream_url,
         "speed": speed,
@@ -176,6 +174,7 @@ def _sim_context(
 @pure
 def sim_page(
     request: Request,
+    pages: PagesDep,
     loaded: LoadedRun,
     embed: EmbedQuery = False,
     play: Annotated[bool, Query(description="Start playing from this step.")] = False,
@@ -191,19 +190,14 @@ def sim_page(
 ) -> Response:
     run, step = loaded.run, loaded.step
     if predict:
-        return _predict_page(request, run, step, embed, score, guess, said)
+        return _predict_page(request, pages, run, step, embed, score, guess, said)
     if play and step == len(run.steps):
         step = 0  # play at the end replays from the start
-    fragment = is_htmx(request)
-    context = _sim_context(run, step, embed=embed, fragment=fragment, playing=play, speed=speed)
-    if not fragment:
-        return templates.TemplateResponse(request, "sim.html", context)
-    response = templates.TemplateResponse(
-        request, "sim.html", context, block_names=list(PAGE_BLOCKS)
-    )
+    context = _sim_context(run, step, embed=embed, playing=play, speed=speed)
     # The address bar always shows the canonical permalink; play replaces rather than pushes.
-    response.headers["HX-Replace-Url" if play else "HX-Push-Url"] = context["view"].url
-    return response
+    return pages.render(
+        request, "sim.html", context, blocks=PAGE_BLOCKS, url=context["view"].url, replace_url=play
+    )
 
 
 @router.get(
@@ -224,6 +218,7 @@ def random_schedule(
 
 def _predict_page(
     request: Request,
+    pages: Pages,
     run: Run,
     step: int,
     embed: bool,
@@ -234,61 +229,32 @@ def _predict_page(
     """Predict mode (app.web.sim.predict_view): a guess is judged here and becomes the next state's
     URL, where the score has moved on; the page itself is /sim's, plus the predict panel."""
     score = Score.parse(score_text)
-    fragment = is_htmx(request)
     if guess is not None:
         score, step, said = predict_view.answer(run, step, score, guess), step + 1, guess
-        if not fragment:
+        if not is_htmx(request):
             url = predict_view.predict_url(run, step, score, said=said, embed=embed)
             return RedirectResponse(url, status_code=303)
-    context = _sim_context(
-        run, step, embed=embed, fragment=fragment, playing=False, speed=DEFAULT_SPEED
-    )
+    context = _sim_context(run, step, embed=embed, playing=False, speed=DEFAULT_SPEED)
     view = context["view"]
     panel = predict_view.build(run, step, score, said=said, embed=embed, leave_url=view.url)
     # The page's permalink (data-permalink, the pushed URL) is predict mode's own.
     context.update(view=dataclasses.replace(view, url=panel.url), predict=panel)
-    if not fragment:
-        return templates.TemplateResponse(request, "sim.html", context)
-    response = templates.TemplateResponse(
-        request, "sim.html", context, block_names=list(PAGE_BLOCKS)
-    )
-    response.headers["HX-Push-Url"] = panel.url
-    return response
+    return pages.render(request, "sim.html", context, blocks=PAGE_BLOCKS, url=panel.url)
 
 
-class _Streams:
-    """How many players are streaming right now (all on this process's event loop)."""
-
-    open = 0
-
-
-_streams = _Streams()
-
-
-def _stream_slot() -> None:
-    # Each player is cheap, but a run can last minutes at the slowest speed: cap them.
-    if _streams.open >= MAX_STREAMS:
-        raise Busy(retry_after=5)
-
-
-_played = Kept[tuple[Config, str, int, bool, float], str](
-    STEP_CACHE_BYTES, lambda key, html: len(html) + len(key[1])
-)
-
-
-def _step_html(run: Run, step: int, *, embed: bool, speed: float) -> str:
+def _step_html(
+    run: Run, step: int, *, embed: bool, speed: float, pages: Pages, played: PlayedSteps
+) -> str:
     """One played step's blocks. A class plays the same few runs over and over, and every event
     rendered here is time the one event loop does not spend on anyone's page, so they are kept
     (a step of a run, which its config and schedule name, is always the same HTML)."""
     key = (run.config, run.schedule, step, embed, speed)
-    html = _played.get(key)
+    html = played.get(key)
     if html is None:
         playing = step < len(run.steps)
-        context = _sim_context(
-            run, step, embed=embed, fragment=True, playing=playing, speed=speed
-        )
-        html = render_blocks(templates.env, "sim.html", list(STEP_BLOCKS), context)
-        _played.put(key, html)
+        context = _sim_context(run, step, embed=embed, playing=playing, speed=speed)
+        html = pages.blocks("sim.html", STEP_BLOCKS, context)
+        played.put(key, html)
     return html
 
 
@@ -300,7 +266,8 @@ def _step_html(run: Run, step: int, *, embed: bool, speed: float) -> str:
 async def stream_sim(
     request: Request,
     loaded: LoadedRun,
-    _slot: Annotated[None, Depends(_stream_slot)],
+    pages: PagesDep,
+    played: PlayedStepsDep,
     embed: bool = False,
     speed: SpeedQuery = DEFAULT_SPEED,
     last_event_id: Annotated[int | None, Header(ge=0)] = None,
@@ -309,37 +276,33 @@ async def stream_sim(
     total = len(run.steps)
     # After a dropped connection the browser resumes where it was, not from the start.
     start = max(loaded.step, min(last_event_id or 0, total))
-    _streams.open += 1
-    try:
-        for step in range(start + 1, total + 1):
-            if await request.is_disconnected():
-                return
-            html = _step_html(run, step, embed=embed, speed=speed)
-            yield ServerSentEvent(raw_data=html, event="step", id=str(step))
-            if step < total:
-                await asyncio.sleep(1 / speed)
-        yield ServerSentEvent(raw_data="", event="done")
-    finally:
-        _streams.open -= 1
+    for step in range(start + 1, total + 1):
+        if await request.is_disconnected():
+            return
+        html = _step_html(run, step, embed=embed, speed=speed, pages=pages, played=played)
+        yield ServerSentEvent(raw_data=html, event="step", id=str(step))
+        if step < total:
+            await asyncio.sleep(1 / speed)
+    yield ServerSentEvent(raw_data="", event="done")
 
 
 @router.get("/explore", response_class=HTMLResponse, summary="Every interleaving, counted")
 @pure
 async def explore_page(
     request: Request,
+    pages: PagesDep,
+    runner: ExplorationsDep,
     scenario: ScenarioQuery = Scenario.INC_INC,
     mode: ModeQuery = Mode.NONE,
     n: Annotated[int, Query(ge=1, le=MAX_N_EXPLORE, description="Calls per thread.")] = DEFAULT_N,
     wait: Annotated[bool, Query(description="Count before answering (for no-script use).")] = False,
 ) -> Response:
     query = f"scenario={scenario.value}&mode={mode.value}&n={n}"
-    fragment = is_htmx(request)
     histogram = None
-    if fragment or wait:
-        histogram = await _explore(scenario, mode, n)
+    if is_htmx(request) or wait:
+        histogram = await _explore(scenario, mode, n, runner=runner)
     context = {
         "section": "explore",
-        "fragment": fragment,
         "embed": False,
         "scenario": scenario,
         "mode": mode,
@@ -353,16 +316,16 @@ async def explore_page(
         "mode_labels": sim_view.MODE_LABELS,
         "expected": sim_view.expected_outcome(Config(scenario=scenario, mode=mode, n=n)),
     }
-    if not fragment:
-        return templates.TemplateResponse(request, "explore.html", context)
-    response = templates.TemplateResponse(request, "explore.html", context, block_name="result")
-    response.headers["HX-Push-Url"] = f"/explore?{query}"
-    return response
+    return pages.render(
+        request, "explore.html", context, blocks=("result",), url=f"/explore?{query}"
+    )
 
 
-async def _explore(scenario: Scenario, mode: Mode, n: int) -> explore_view.Histogram:
+async def _explore(
+    scenario: Scenario, mode: Mode, n: int, *, runner: JobRunner
+) -> explore_view.Histogram:
     try:
-        return explore_view.build(await params.explore(scenario, mode, n))
+        return explore_view.build(await params.explore(scenario, mode, n, runner=runner))
     except InvalidParameter as error:  # TooLarge: past the explorer's budget of states
         smaller = f"/explore?scenario={scenario.value}&mode={mode.value}&n={max(1, n - 1)}"
         raise BadParameter(error.parameter, error.message, suggestion=smaller) from None

@@ -1,6 +1,5 @@
-"""Query parameters shared by the simulator's pages and its JSON API, and the one bounded
-runner for explorations (the largest take seconds of CPU): the bounds and the descriptions
-that 422s and /docs show are written once."""
+"""Query parameters shared by the simulator's pages and its JSON API, and how both run an
+exploration: the bounds and the descriptions that 422s and /docs show are written once."""
 
 from __future__ import annotations
 
@@ -43,15 +42,8 @@ SeedQuery = Annotated[
     Query(ge=0, le=MAX_SEED, description="Random choices after the schedule runs out."),
 ]
 
-# At most one exploration per core at a time and a few waiting; then 429 with Retry-After.
-# Worker processes, not threads: an exploration is seconds of pure Python, which in a thread
-# would hold the server's GIL and slow every page (seen: /healthz from 12 ms to 140 ms). They
-# run at a lower CPU priority too: on two cores, pages must not wait behind seconds of counting.
-_explorations = JobRunner(queue=8, processes=True, nice=10)
-
-
-async def explore(scenario: Scenario, mode: Mode, n: int) -> Exploration:
-    """The explorer, off the event loop and out of the server's process, bounded (each worker
-    keeps the core's cache of results)."""
+async def explore(scenario: Scenario, mode: Mode, n: int, *, runner: JobRunner) -> Exploration:
+    """The explorer, off the event loop and out of the server's process, on the app's bounded
+    runner for explorations (each worker keeps the core's cache of results)."""
     job = partial(explore_exactly, Scenario(scenario), Mode(mode), n)
-    return await _explorations.run(job, timeout=EXPLORE_TIMEOUT_S)
+    return await runner.run(job, timeout=EXPLORE_TIMEOUT_S)

@@ -1,0 +1,60 @@
+"""The typed dependencies routes take the app's resources by (app.web.infra.resources).
+
+    async def api_race(query: RaceParams, runner: NativeRunsDep) -> RaceResponse: ...
+
+Each alias is `Annotated[T, Depends(provider)]`; a test swaps what a route gets with
+`app.dependency_overrides[provider] = ...` instead of patching a module.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, cast
+
+from fastapi import Depends, FastAPI
+from starlette.requests import HTTPConnection
+
+from app.lab.jobs import JobRunner
+from app.lab.survey_cache import SurveyCache
+from app.web.infra.resources import PlayedSteps, Resources
+from app.web.infra.templating import Pages
+
+
+def resources_of(app: FastAPI) -> Resources:
+    """What create_app built for `app` (also for code outside routes, e.g. error handlers)."""
+    return cast(Resources, app.state.resources)
+
+
+def _resources(connection: HTTPConnection) -> Resources:
+    return resources_of(connection.app)
+
+
+def pages(connection: HTTPConnection) -> Pages:
+    return _resources(connection).pages
+
+
+def played_steps(connection: HTTPConnection) -> PlayedSteps:
+    return _resources(connection).played
+
+
+def explorations(connection: HTTPConnection) -> JobRunner:
+    return _resources(connection).explorations
+
+
+def native_runs(connection: HTTPConnection) -> JobRunner:
+    return _resources(connection).native_runs
+
+
+def measurements(connection: HTTPConnection) -> JobRunner:
+    return _resources(connection).measurements
+
+
+def survey(connection: HTTPConnection) -> SurveyCache:
+    return _resources(connection).survey
+
+
+PagesDep = Annotated[Pages, Depends(pages)]
+PlayedStepsDep = Annotated[PlayedSteps, Depends(played_steps)]
+ExplorationsDep = Annotated[JobRunner, Depends(explorations)]
+NativeRunsDep = Annotated[JobRunner, Depends(native_runs)]
+MeasurementsDep = Annotated[JobRunner, Depends(measurements)]
+SurveyDep = Annotated[SurveyCache, Depends(survey)]

@@ -1,0 +1,122 @@
+"""Everything an app owns that outlives a request, built once by `create_app` and stopped by its
+lifespan: the template environment, the labs' job runners, the /versions survey, the live
+classes' store, the stream limit, the page cache's table and the simulator's played steps.
+
+Routes never reach for these through module globals: they take them as typed dependencies
+(app.web.infra.deps), which tests override. Two apps in one process (as the tests make) share
+nothing but the machine-wide lock that keeps timed measurements apart.
+
+Stopping matters: uvicorn re-raises SIGTERM once its own shutdown is done, before Python's exit
+hooks run, so a pool left to those hooks leaves its worker processes, and the multiprocessing
+resource tracker with its semaphores, behind. `stop` kills them in the app's own shutdown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.lab import native
+from app.lab.jobs import JobRunner
+from app.lab.survey_cache import SurveyCache
+from app.live.classes import LiveClasses, open_classes
+from app.sim import Config
+from app.web.infra.limits import Streams
+from app.web.infra.page_cache import Entry, Kept, Key, page_table
+from app.web.infra.settings import Settings
+from app.web.infra.templating import Pages
+
+# A played step of the simulator, named by its run (config, schedule), step, embed and speed.
+PlayedKey = tuple[Config, str, int, bool, float]
+PlayedSteps = Kept[PlayedKey, str]
+PLAYED_STEP_BYTES = 16 << 20  # played steps kept: a few to 75 kilobytes of HTML each
+
+
+def played_steps(max_bytes: int = PLAYED_STEP_BYTES) -> PlayedSteps:
+    """An empty table of played steps (the HTML counted, and the schedule in its key)."""
+    return PlayedSteps(max_bytes, lambda key, html: len(html) + len(key[1]))
+
+
+def _explorations() -> JobRunner:
+    # At most one exploration per core at a time and a few waiting; then 429 with Retry-After.
+    # Worker processes, not threads: an exploration is seconds of pure Python, which in a thread
+    # would hold the server's GIL and slow every page (seen: /healthz from 12 ms to 140 ms). They
+    # run at a lower CPU priority too: on two cores, pages must not wait behind seconds of
+    # counting.
+    return JobRunner(queue=8, processes=True, nice=10)
+
+
+def _native_runs() -> JobRunner:
+    # Each job runs two pinned C threads: one job per two cores, a short queue, then 429. In a
+    # worker process: a trial is also milliseconds of Python (recording, replaying in the
+    # simulator), and in a thread here that Python would take the server's GIL from every page in
+    # turn (the convoy the GIL lab shows; seen in benchmarks/load.py as page p99 from 9 ms to
+    # 35 ms).
+    return JobRunner(workers=max(1, native.cpu_count() // 2), queue=4, processes=True, nice=10)
+
+
+def _measurements() -> JobRunner:
+    # The one runner for timed experiments (the GIL lab and the versions page): one worker,
+    # because two measurements side by side would disturb each other's timings (seen: a 0.1 ms
+    # convoy measured at 4 ms while /gil's other panels ran), and one at a time across all the
+    # server's worker processes too (GILLAB_WORKERS), by a machine-wide lock.
+    return JobRunner(workers=1, queue=12, retry_after=5, exclusive="measurements")
+
+
+def _live(settings: Settings) -> LiveClasses:
+    # Live classes outlive requests: their store opens and closes with the server.
+    return open_classes(
+        redis_url=settings.redis_url,
+        sqlite_path=settings.live_db_path(),
+        max_classes=settings.max_classes,
+    )
+
+
+@dataclass(slots=True, kw_only=True)
+class Resources:
+    settings: Settings
+    pages: Pages
+    streams: Streams
+    page_table: Kept[Key, Entry]
+    played: PlayedSteps
+    explorations: JobRunner
+    native_runs: JobRunner
+    measurements: JobRunner
+    survey: SurveyCache
+    live: LiveClasses
+    stopped: bool = False
+
+    @classmethod
+    def build(cls, settings: Settings) -> Resources:
+        """Runners start their worker processes when their first job comes, not here."""
+        measurements = _measurements()
+        return cls(
+            settings=settings,
+            pages=Pages(offline=settings.offline),
+            streams=Streams(max_streams=settings.max_streams),
+            page_table=page_table(settings.cache_mb << 20),
+            played=played_steps(),
+            explorations=_explorations(),
+            native_runs=_native_runs(),
+            measurements=measurements,
+            survey=SurveyCache(measurements),
+            live=_live(settings),
+        )
+
+    async def start(self) -> None:
+        """Open the live classes' store. After a stop, fresh runners and store first: an app may
+        be served again (test clients run its lifespan once per session, some once a request)."""
+        if self.stopped:
+            self.explorations, self.native_runs = _explorations(), _native_runs()
+            self.measurements = _measurements()
+            self.survey = SurveyCache(self.measurements)
+            self.live = _live(self.settings)
+            self.stopped = False
+        await self.live.start()
+
+    async def stop(self) -> None:
+        """Stop every runner (their worker processes, and whatever those forked, end now) and
+        close the live classes' store."""
+        for runner in (self.explorations, self.native_runs, self.measurements):
+            runner.shutdown()
+        self.stopped = True
+        await self.live.stop()
