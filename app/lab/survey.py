@@ -23,7 +23,7 @@ from app.lab import convoy, facts, gil, lost_updates, workloads
 from app.lab.convoy import ConvoyResult
 from app.lab.facts import Facts
 from app.lab.interpreters import Interpreter
-from app.lab.jobs import TimedOut
+from app.lab.jobs import TimedOut, WorkerDied
 from app.lab.lost_updates import RaceResult
 from app.lab.scripts import ScriptFailed
 from app.lab.workloads import CpuTimes
@@ -32,7 +32,7 @@ SLICE_DURATION_MS = 400  # about 80 slices at 5 ms: enough for a steady median
 CPU_COUNT = 1_000_000  # per worker: about 0.1 s on an idle core
 CPU_WORKERS = 2
 CPU_ROUNDS = 3
-_FAILURES = (ScriptFailed, TimedOut, OSError, KeyError, TypeError, ValueError)
+_FAILURES = (ScriptFailed, TimedOut, WorkerDied, OSError, KeyError, TypeError, ValueError)
 T = TypeVar("T")
 
 
