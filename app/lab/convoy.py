@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from app.lab.conditions import Conditions, busy_during
 from app.lab.interpreters import Interpreter
 from app.lab.scripts import ScriptFailed
 
@@ -25,6 +26,7 @@ class ConvoyResult:
     interval_ms: float
     idle_rtt_ms: float
     loaded_rtt_ms: float
+    conditions: Conditions | None = None  # how busy the machine was (None: not recorded)
 
     @property
     def slowdown(self) -> float:
@@ -34,12 +36,13 @@ class ConvoyResult:
 def measure_convoy(interpreter: Interpreter, *, interval_ms: float) -> ConvoyResult:
     if interval_ms not in INTERVALS_MS:
         raise ValueError(f"interval_ms must be one of {', '.join(map(str, INTERVALS_MS))}")
-    report = interpreter.run("convoy", interval_ms, timeout=TIMEOUT_S)
+    report, seen = busy_during(lambda: interpreter.run("convoy", interval_ms, timeout=TIMEOUT_S))
     try:
         return ConvoyResult(
             interval_ms=interval_ms,
             idle_rtt_ms=float(report["idle_rtt_ms"]),
             loaded_rtt_ms=float(report["loaded_rtt_ms"]),
+            conditions=seen,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ScriptFailed(
@@ -90,4 +93,9 @@ def explain(interpreter: Interpreter, results: tuple[ConvoyResult, ...]) -> str:
             f" Some requests waited far longer than the interval ({parts}): other work on this "
             "host's cores kept the threads from running on time; re-run when it is idle."
         )
+    reasons = sorted(
+        {reason for r in results if r.conditions is not None for reason in r.conditions.reasons}
+    )
+    if reasons:
+        sentence += f" Measured while the server was busy ({'; '.join(reasons)})."
     return sentence
