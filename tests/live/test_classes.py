@@ -286,3 +286,20 @@ async def test_two_processes_on_one_store_see_each_others_events(
     finally:
         await one.stop()
         await other.stop()
+
+
+async def test_two_reveals_at_once_score_once(classes: LiveClasses) -> None:
+    """A double click on Reveal, or two dashboards: one reveal wins, the scores move once."""
+    record, _ = await classes.create()
+    await classes.set_state(record, SIM)
+    record = await classes.find(record.code, client=HERE)
+    ada, _ = await classes.join(record, "Ada")
+    question = await classes.ask(record)
+    await classes.answer(record, ada, question.id, "1")
+    tries = await asyncio.gather(
+        *(classes.reveal(record, question.id) for _ in range(5)), return_exceptions=True
+    )
+    assert sum(not isinstance(t, BaseException) for t in tries) == 1
+    assert all(isinstance(t, Conflict) for t in tries if isinstance(t, BaseException))
+    member = await classes.store.member(record.code, ada.student_id)
+    assert member is not None and (member.right, member.answered) == (1, 1)
