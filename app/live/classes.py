@@ -46,7 +46,7 @@ from app.live.model import (
 from app.live.redis_store import RedisStore
 from app.live.sqlite_store import SqliteStore
 from app.live.store import Store
-from app.sim import InvalidParameter, ScheduleError
+from app.sim import InvalidParameter, ScheduleError, parse_schedule
 from app.sim.challenges import Challenge, check
 from app.sim.predict import question as predict_question
 
@@ -269,7 +269,7 @@ class LiveClasses:
     @staticmethod
     def question_event(question: QuestionRecord) -> Event:
         return _event(
-            "question", id=question.id, open=question.open, step=question.step,
+            "question", id=question.id, open=question.open, step=question.step, url=question.url,
             prompt=question.prompt, revealed=question.revealed,
             choices=[{"token": c.token, "label": c.label} for c in question.choices],
         )  # fmt: skip
@@ -390,8 +390,13 @@ class LiveClasses:
         challenge = self.assigned(record)
         try:
             verdict = check(challenge, schedule)
+            chosen = len(parse_schedule(schedule))
         except (InvalidParameter, ScheduleError) as error:
             raise BadInput("schedule", str(error)) from None
+        if chosen < len(verdict.run.steps):  # the outcome a student reached, not one made up
+            raise BadInput(
+                "schedule", f"finish the run first: {chosen} of {len(verdict.run.steps)} steps"
+            )
         outcome = verdict.run.outcome
         key = {
             "final_rc": outcome.final_rc, "freed": outcome.freed,

@@ -423,6 +423,8 @@
         $("class-step").textContent = data.title ? data.title + ", step " + data.step : "";
         $("hand-in-panel").hidden = !data.challenge;
         if (data.challenge) $("hand-in-result").textContent = "";
+        // The class moved on: a question that is over leaves the screen to the run.
+        if (question && !question.open && question.url !== data.url) $("question").hidden = true;
         if (following) follow();
       },
       question(data) {
