@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -467,6 +468,25 @@ static size_t read_ready(struct pollfd fds[2], struct child_output *o) {
     return total;
 }
 
+/* Close every descriptor above stderr but `keep`. The parent's others (a process pool's pipes,
+ * the sentinel its pool watches, a server's sockets) would otherwise stay open in the child:
+ * a pool whose worker died would not see it die while the child lived. */
+static void close_above(int first, int last) { /* [first, last], or to the end if last < 0 */
+    if (first > last && last >= 0) return;
+    if (close_range((unsigned)first, last < 0 ? ~0U : (unsigned)last, 0) == 0) return;
+    long end = last < 0 ? sysconf(_SC_OPEN_MAX) - 1 : last; /* a kernel before 5.9 */
+    for (long fd = first; fd <= end; fd++) close((int)fd);
+}
+
+static void close_inherited(int keep) {
+    if (keep < 3) {
+        close_above(3, -1);
+        return;
+    }
+    close_above(3, keep - 1);
+    close_above(keep + 1, -1);
+}
+
 int race_run_in_child(const race_params *params, race_result *result, char *message,
                       size_t message_size, int timeout_ms) {
     if (message_size == 0) return -1;
@@ -480,9 +500,15 @@ int race_run_in_child(const race_params *params, race_result *result, char *mess
         close(out[1]);
         return -1;
     }
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {
         /* The child: only C from here on, and _exit, never back into Python. */
+        /* It must never outlive the process that waits for it: if that one is killed (the
+         * lab's worker, say), nobody would time this child out, and a thread hung on a mutex
+         * in freed memory would hang forever. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(4); /* the parent died before prctl took effect */
         /* The parent's handlers (Python's faulthandler, say) must not catch the child's
          * crash: the default action, death by the signal, is what the parent reports. */
         int fatal[] = {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL};
@@ -490,6 +516,7 @@ int race_run_in_child(const race_params *params, race_result *result, char *mess
         struct rlimit no_core = {0, 0};
         setrlimit(RLIMIT_CORE, &no_core); /* an abort here is the lesson, not a core file */
         dup2(err[1], STDERR_FILENO);      /* glibc prints its abort message to fd 2 */
+        close_inherited(out[1]);
         race_result child_result;
         int status = run(&p, &child_result, NULL, NULL);
         /* Carry on as a program would and allocate objects of the same size again: glibc

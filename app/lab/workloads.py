@@ -131,8 +131,8 @@ class CpuTimes:
         margin = max(_SAME, self.noise)
         if abs(speedup.median - 1) <= margin or speedup.contains(1.0):
             return (
-                f"Threads: {figures}, the same time within the rounds' own spread "
-                f"(±{self.noise:.0%}): {gil}."
+                f"Threads: {figures}, the same time within the rounds' own spread (the same "
+                f"work varied by {self.noise:.0%} of its median between rounds): {gil}."
             )
         if speedup.median < 1:
             return (

@@ -345,18 +345,22 @@ async def gil_io_panel(
 ) -> Response:
     fetch = await _fetch(runner, request, seconds, requests)
     cpu = await _cpu(runner, 2_000_000, 2)
+    fetch_spreads = (fetch.sequential, fetch.threaded)
     fetch_chart = gil_charts.bar_chart(
         [
             (f"{fetch.requests} requests in turn", fetch.sequential.median, "sequential"),
             (f"{fetch.requests} requests in threads", fetch.threaded.median, "threads"),
-        ]
+        ],
+        ranges=[(spread.low, spread.high) for spread in fetch_spreads],
     )
+    cpu_spreads = (cpu.sequential, cpu.threads, cpu.processes)
     cpu_chart = gil_charts.bar_chart(
         [
             (f"{cpu.workers} countdowns in turn", cpu.sequential.median, "sequential"),
             (f"in {cpu.workers} threads", cpu.threads.median, "threads"),
             (f"in {cpu.workers} processes", cpu.processes.median, "processes"),
-        ]
+        ],
+        ranges=[(spread.low, spread.high) for spread in cpu_spreads],
     )
     context = {
         "fetch": fetch,

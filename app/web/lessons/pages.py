@@ -58,6 +58,7 @@ def lesson(request: Request, pages: PagesDep, slug: str) -> Response:
         "next": following,
         "examples": {example.key: example for example in found.examples},
         "frames": {frame.key: frame for frame in found.frames},
+        "proofs": {proof.key: proof for proof in found.proofs},
         "listing": _listing,
         "challenges": _challenges_for(found.slug),
     }
