@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal, get_args
 
 from app.lab import gil, scripts
+from app.lab.conditions import Conditions, busy_during
 from app.lab.interpreter import int_layout
 from app.lab.interpreters import Interpreter
 from app.lab.jobs import TimedOut, WorkerDied
@@ -80,6 +81,7 @@ class ConvoyResult:
     interval_ms: float
     idle_rtt_ms: float
     loaded_rtt_ms: float
+    conditions: Conditions | None = None  # how busy the machine was (None: not recorded)
 
     @property
     def slowdown(self) -> float:
@@ -169,12 +171,13 @@ def measure_convoy(interpreter: Interpreter, *, interval_ms: float) -> ConvoyRes
     if interval_ms not in CONVOY_INTERVALS_MS:
         raise ValueError(f"interval_ms must be one of {', '.join(map(str, CONVOY_INTERVALS_MS))}")
     # The script bounds each of its two measurements to 3 s; start-up and fork add little.
-    report = _run(interpreter, "convoy", interval_ms, timeout=20.0)
+    report, seen = busy_during(lambda: _run(interpreter, "convoy", interval_ms, timeout=20.0))
     try:
         return ConvoyResult(
             interval_ms=interval_ms,
             idle_rtt_ms=float(report["idle_rtt_ms"]),
             loaded_rtt_ms=float(report["loaded_rtt_ms"]),
+            conditions=seen,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ExperimentFailed(f"convoy on Python {interpreter.version}: bad report") from exc
@@ -361,4 +364,9 @@ def explain_convoy(interpreter: Interpreter, results: tuple[ConvoyResult, ...]) 
             f" Some requests waited far longer than the interval ({parts}): other work on this "
             "host's cores kept the threads from running on time; re-run when it is idle."
         )
+    reasons = sorted(
+        {reason for r in results if r.conditions is not None for reason in r.conditions.reasons}
+    )
+    if reasons:
+        sentence += f" Measured while the server was busy ({'; '.join(reasons)})."
     return sentence

@@ -149,3 +149,19 @@ def test_the_int_header_word_after_the_type_is_lv_tag_from_312() -> None:
     assert "ob_size" in old and "lv_tag" not in old
     odd = explain_facts(_interpreter("3.12.1"), replace(base, sizeof_2781=32))["sizeof_2781"]
     assert "layout differs" in odd
+
+
+def test_a_convoy_measured_while_the_server_was_busy_says_so() -> None:
+    from app.lab.conditions import Conditions
+
+    busy = Conditions(cpus=2, load_average=7.5, other_jobs=0)
+    results = (
+        ConvoyResult(interval_ms=5.0, idle_rtt_ms=0.02, loaded_rtt_ms=5.1, conditions=busy),
+        ConvoyResult(interval_ms=1.0, idle_rtt_ms=0.02, loaded_rtt_ms=1.1, conditions=None),
+    )
+    sentence = explain_convoy(_interpreter("3.12.1"), results)
+    assert sentence.endswith(
+        "Measured while the server was busy (the load average was 7.5 on 2 CPUs)."
+    )
+    quiet = (ConvoyResult(interval_ms=5.0, idle_rtt_ms=0.02, loaded_rtt_ms=5.1),)
+    assert "busy" not in explain_convoy(_interpreter("3.12.1"), quiet)
