@@ -16,8 +16,9 @@ $(BIN)/.installed: pyproject.toml setup.py $(wildcard native/*.c native/*.h nati
 
 setup: $(BIN)/.installed
 
+# The same entry point as Docker and gil-lab (app/__main__.py), so all three stop the same way.
 run: setup
-	$(BIN)/uvicorn app.main:create_app --factory --host $(HOST) --port $(PORT)
+	env GILLAB_HOST=$(HOST) GILLAB_PORT=$(PORT) $(BIN)/python -m app
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
