@@ -2,36 +2,58 @@
 
 At most `workers` jobs run at once (one per core by default: the experiments want whole
 cores), at most `queue` more wait; past that, `Busy` tells the caller when to come back, and
-the web layer answers 429 with Retry-After. A job that outlives its wall-clock timeout is
-reported as `TimedOut` to its caller; the thread is left to finish on its own, so lab code
-must bound its own work too (iterations, durations, subprocess timeouts). A worker process that
-ends abruptly (killed, out of memory, a crash in C) is reported as `WorkerDied` to the jobs it
-took down, and the next job gets a fresh pool: one crash never disables a lab.
+the web layer answers 429 with Retry-After.
+
+Jobs run in threads, or (`processes=True`) in worker processes this module owns, one job at a
+time each. A process job that outlives its wall-clock timeout is `TimedOut`, and its worker is
+killed with everything it started and replaced: a hung experiment never holds a worker. A worker
+that ends abruptly (killed, out of memory, a crash in C) is `WorkerDied` for the one job it was
+running, and the next job gets a fresh worker: whatever dies, the lab comes back by itself. A
+thread job cannot be killed, so it is reported `TimedOut` and left to finish; lab code run in
+threads must bound its own work (iterations, durations, subprocess timeouts).
+
+Why not concurrent.futures.ProcessPoolExecutor (used here before) or loky: neither can tell
+which worker runs a job, so neither can kill the one that hangs; both watch their workers
+through pipes that a process forked from a worker inherits, so a worker that died with a child
+alive went unseen (the native lab's real-free runs fork); and Python 3.11's pool thread dies with
+InvalidStateError when a caller cancelled a job before the pool broke, leaving the other jobs
+unanswered. loky fixes the last and can kill process trees at shutdown, but brings its own
+resource tracker, cloudpickle and a process-wide reusable executor, and still not the first
+two. Here each worker is a spawned process with one pipe, in its own process group (killing the
+group takes whatever it forked), killed by the kernel when the thread that started it ends
+(PR_SET_PDEATHSIG), and watched by polling its exit status rather than a pipe.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import fcntl
 import multiprocessing
 import os
+import queue as queues
+import signal
+import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Hashable
-from concurrent.futures import (
-    BrokenExecutor,
-    Executor,
-    Future,
-    ProcessPoolExecutor,
-    ThreadPoolExecutor,
-)
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from typing import Any, TypeVar
 
 from app.lab.conditions import marked
 
 T = TypeVar("T")
+
+_POLL_S = 0.1  # how often a busy worker's exit status is checked
+_PR_SET_PDEATHSIG = 1
 
 
 class Busy(Exception):
@@ -61,6 +83,188 @@ def _holding(lock: str, job: Callable[[], T]) -> T:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def die_with_parent(parent: int) -> None:
+    """Have the kernel SIGKILL this process when the thread that started it ends (Linux), so
+    no lab process outlives the server, however the server ends."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it ended before prctl took effect
+        os._exit(1)
+
+
+def _serve(connection: Connection, parent: int, nice: int) -> None:
+    """A worker process: run each job received, send back (True, result) or (False, error)."""
+    die_with_parent(parent)
+    os.setpgid(0, 0)  # its own group, so killing the group ends whatever a job forked too
+    os.nice(nice)
+    while True:
+        try:
+            job: Callable[[], Any] = connection.recv()
+        except EOFError:
+            return
+        try:
+            outcome: tuple[bool, Any] = (True, job())
+        except Exception as error:  # every error goes back to the caller
+            outcome = (False, error)
+        try:
+            connection.send(outcome)
+        except Exception as error:  # an outcome that does not pickle
+            connection.send((False, RuntimeError(f"the job's outcome did not pickle: {error}")))
+
+
+def _kill_group(process: BaseProcess, *, reap: bool = True) -> None:
+    """SIGKILL a worker and whatever it started (its process group)."""
+    if process.pid is not None:
+        # The group may be gone, or not made yet (killed before setpgid): then the process.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, signal.SIGKILL)
+    if reap:
+        process.join()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Order:
+    job: Callable[[], Any]
+    future: Future[Any]
+    timeout: float
+    deadline: float  # time.monotonic()
+
+    def timed_out(self) -> TimedOut:
+        return TimedOut(f"the experiment ran past its {self.timeout:g} s limit")
+
+
+_STOP = None  # what the queue hands a slot to end it
+
+
+class _ProcessPool:
+    """`workers` slots, each a thread that starts a worker process when it first needs one and
+    feeds it one order at a time from a shared queue."""
+
+    def __init__(self, *, workers: int, nice: int) -> None:
+        self._context = multiprocessing.get_context("spawn")  # never fork the server's threads
+        self._nice = nice
+        self._orders: queues.SimpleQueue[_Order | None] = queues.SimpleQueue()
+        self._processes: dict[int, BaseProcess] = {}  # slot -> its live worker
+        self._lock = threading.Lock()
+        self._closed = False
+        self._slots = [
+            threading.Thread(target=self._slot, args=(slot,), name=f"lab-slot-{slot}", daemon=True)
+            for slot in range(workers)
+        ]
+
+    def submit(self, job: Callable[[], T], *, timeout: float) -> Future[T]:
+        future: Future[T] = Future()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the runner is shut down")
+            if not self._slots[0].is_alive():  # started on first use, like their processes
+                for thread in self._slots:
+                    thread.start()
+            deadline = time.monotonic() + timeout
+            self._orders.put(_Order(job=job, future=future, timeout=timeout, deadline=deadline))
+        return future
+
+    def worker_pids(self) -> list[int]:
+        with self._lock:
+            return [p.pid for p in self._processes.values() if p.pid is not None]
+
+    def shutdown(self) -> None:
+        """Kill every worker (and what it forked); fail running jobs, cancel waiting ones."""
+        with self._lock:
+            self._closed = True
+            processes = list(self._processes.values())
+        for _ in self._slots:
+            self._orders.put(_STOP)
+        for process in processes:  # each slot then reaps its own and takes the next order
+            _kill_group(process, reap=False)
+        for thread in self._slots:
+            if thread.is_alive():
+                thread.join(5)
+
+    def _start(self, slot: int) -> tuple[BaseProcess, Connection]:
+        ours, theirs = self._context.Pipe()
+        process = self._context.Process(
+            target=_serve, args=(theirs, os.getpid(), self._nice), name=f"gil-lab-worker-{slot}"
+        )
+        process.start()  # from this slot's thread: PR_SET_PDEATHSIG ties it to the slot
+        theirs.close()
+        with self._lock:
+            self._processes[slot] = process
+        return process, ours
+
+    def _retire(self, slot: int, process: BaseProcess, connection: Connection) -> None:
+        _kill_group(process)
+        connection.close()
+        with self._lock:
+            if self._processes.get(slot) is process:
+                del self._processes[slot]
+
+    def _slot(self, slot: int) -> None:
+        worker: tuple[BaseProcess, Connection] | None = None
+        while (order := self._orders.get()) is not None:
+            if not order.future.set_running_or_notify_cancel():
+                continue  # its caller left while it waited
+            if self._closed:
+                order.future.set_exception(WorkerDied("the server is stopping"))
+                continue
+            if time.monotonic() >= order.deadline:
+                order.future.set_exception(order.timed_out())
+                continue
+            if worker is not None and not worker[0].is_alive():  # died while idle
+                self._retire(slot, *worker)
+                worker = None
+            if worker is None:
+                try:
+                    worker = self._start(slot)
+                except Exception as error:  # the slot must live on: the next order may start
+                    order.future.set_exception(WorkerDied(f"no worker could start: {error}"))
+                    continue
+            if not self._run(order, *worker):
+                self._retire(slot, *worker)
+                worker = None
+        if worker is not None:
+            self._retire(slot, *worker)
+
+    def _run(self, order: _Order, process: BaseProcess, connection: Connection) -> bool:
+        """Run one order on this worker; False if the worker must be replaced."""
+        try:
+            payload = ForkingPickler.dumps(order.job)
+        except Exception as error:  # a job that does not pickle
+            order.future.set_exception(error)
+            return True
+        try:
+            connection.send_bytes(payload)
+        except OSError:  # it died just now
+            order.future.set_exception(WorkerDied(_DIED))
+            return False
+        while True:
+            left = order.deadline - time.monotonic()
+            if left <= 0:
+                order.future.set_exception(order.timed_out())
+                return False
+            # The exit status, not a pipe, tells that the worker died: a process it forked may
+            # hold copies of every pipe it had.
+            if wait([connection], timeout=min(left, _POLL_S)):
+                try:
+                    succeeded, value = connection.recv()
+                except (EOFError, OSError):
+                    order.future.set_exception(WorkerDied(_DIED))
+                    return False
+                if succeeded:
+                    order.future.set_result(value)
+                else:
+                    order.future.set_exception(value)
+                return True
+            if not process.is_alive():
+                order.future.set_exception(WorkerDied(_DIED))
+                return False
+
+
+_DIED = "the process running the experiment ended abruptly; run it again"
+
+
 class JobRunner:
     def __init__(
         self,
@@ -85,19 +289,12 @@ class JobRunner:
         self.capacity = self.workers + queue
         self.retry_after = retry_after
         self._exclusive = exclusive
+        self._pool: _ProcessPool | None = None
+        self._threads: ThreadPoolExecutor | None = None
         if processes:
-            self._new_executor: Callable[[], Executor] = partial(
-                ProcessPoolExecutor,
-                max_workers=self.workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=os.nice,
-                initargs=(nice,),
-            )
+            self._pool = _ProcessPool(workers=self.workers, nice=nice)
         else:
-            self._new_executor = partial(
-                ThreadPoolExecutor, max_workers=self.workers, thread_name_prefix="lab"
-            )
-        self._executor: Executor = self._new_executor()
+            self._threads = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="lab")
         self._admitted = 0
         self._lock = threading.Lock()
         self._shared: dict[Hashable, asyncio.Task[Any]] = {}
@@ -107,8 +304,13 @@ class JobRunner:
         """Jobs running or waiting right now."""
         return self._admitted
 
+    def worker_pids(self) -> list[int]:
+        """The worker processes alive now (none for a thread runner): for kill tests."""
+        return self._pool.worker_pids() if self._pool else []
+
     async def run(self, job: Callable[[], T], *, timeout: float) -> T:
-        """Run `job()` in the pool; raise Busy at once when full, TimedOut after `timeout` s."""
+        """Run `job()`; raise Busy at once when full, TimedOut after `timeout` s, WorkerDied if
+        its worker process ended under it."""
         with self._lock:
             if self._admitted >= self.capacity:
                 raise Busy(self.retry_after)
@@ -119,36 +321,21 @@ class JobRunner:
         if self._exclusive is not None:
             job = partial(_holding, self._exclusive, job)
         try:
-            executor, future = self._submit(job)
+            if self._pool is not None:
+                future = self._pool.submit(job, timeout=timeout)
+            else:
+                assert self._threads is not None
+                future = self._threads.submit(job)
         except BaseException:
             self._release()
             raise
         future.add_done_callback(lambda _: self._release())
+        if self._pool is not None:  # the pool kills and reports a job past its timeout
+            return await asyncio.wrap_future(future)
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
         except TimeoutError as exc:
             raise TimedOut(f"the experiment ran past its {timeout:g} s limit") from exc
-        except BrokenExecutor as exc:
-            self._renew(executor)
-            raise WorkerDied(
-                "the process running the experiment ended abruptly; run it again"
-            ) from exc
-
-    def _submit(self, job: Callable[[], T]) -> tuple[Executor, Future[T]]:
-        executor = self._executor
-        try:
-            return executor, executor.submit(job)
-        except BrokenExecutor:  # broken by an earlier job: start afresh
-            executor = self._renew(executor)
-            return executor, executor.submit(job)
-
-    def _renew(self, broken: Executor) -> Executor:
-        """A fresh pool in place of `broken` (once, however many jobs saw it break)."""
-        with self._lock:
-            if self._executor is broken:
-                broken.shutdown(wait=False, cancel_futures=True)
-                self._executor = self._new_executor()
-            return self._executor
 
     async def run_shared(self, key: Hashable, job: Callable[[], T], *, timeout: float) -> T:
         """`run`, except that whoever asks with the same key while such a job waits or runs gets
@@ -175,4 +362,9 @@ class JobRunner:
             self._admitted -= 1
 
     def shutdown(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        """Stop for good: worker processes (and whatever they forked) are killed at once, their
+        jobs fail with WorkerDied; waiting thread jobs are cancelled."""
+        if self._pool is not None:
+            self._pool.shutdown()
+        if self._threads is not None:
+            self._threads.shutdown(wait=False, cancel_futures=True)

@@ -114,7 +114,11 @@ class HandIn:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Event:
-    """One message to every stream of a class: its name and a JSON text."""
+    """One message to every stream of a class: its name and a JSON text (one line)."""
 
     name: str
     data: str
+
+    def wire(self) -> bytes:
+        """The event as server-sent-event text."""
+        return f"event: {self.name}\ndata: {self.data}\n\n".encode()

@@ -29,6 +29,10 @@ from app.live.model import (
 from app.live.sqlite_store import fold
 from app.live.store import Hub
 
+# Connections per process: commands take well under a millisecond, so a few dozen serve a
+# class of 300 answering at once.
+MAX_CONNECTIONS = 32
+
 # KEYS: classes zset, class hash, ended key. ARGV: code, max, fields as pairs...
 _CREATE = """
 if redis.call('EXISTS', KEYS[2]) == 1 or redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
@@ -107,7 +111,12 @@ class RedisStore:
         self.url = url
         self.prefix = prefix
         self._hub = Hub()
-        self._redis: redis.Redis = redis.from_url(url, decode_responses=True)
+        # A request waits for a free connection rather than failing when a class answers at
+        # once (redis-py's default pool refuses past its size with "Too many connections").
+        self._pool = redis.BlockingConnectionPool.from_url(
+            url, max_connections=MAX_CONNECTIONS, timeout=10, decode_responses=True
+        )
+        self._redis: redis.Redis = redis.Redis(connection_pool=self._pool)
         self._create = self._redis.register_script(_CREATE)
         self._join = self._redis.register_script(_JOIN)
         self._answer = self._redis.register_script(_ANSWER)
@@ -149,6 +158,7 @@ class RedisStore:
                 await self._listener
             self._listener = None
         await self._redis.aclose()
+        await self._pool.aclose()
 
     # Classes
     async def create_class(self, record: ClassRecord, *, max_classes: int) -> bool:

@@ -73,7 +73,6 @@ void Py_DECREF(PyObject *op) {
     else
         _Py_DecRefShared(op);
 }
-
 void _Py_MergeZeroLocalRefcount(PyObject *op) {   /* Objects/object.c */
     Py_ssize_t shared = _Py_atomic_load_ssize_acquire(&op->ob_ref_shared);
     if (shared == 0) {
@@ -87,7 +86,6 @@ void _Py_MergeZeroLocalRefcount(PyObject *op) {   /* Objects/object.c */
     if (new_shared == _Py_REF_MERGED)
         _Py_Dealloc(op);                            /* merged, and zero */
 }
-
 void _Py_DecRefShared(PyObject *o) {              /* Objects/object.c */
     Py_ssize_t shared = _Py_atomic_load_ssize_relaxed(&o->ob_ref_shared);
     do {
@@ -100,7 +98,6 @@ void _Py_DecRefShared(PyObject *o) {              /* Objects/object.c */
     else if (new_shared == _Py_REF_MERGED)
         _Py_Dealloc(o);                             /* dropped the last reference */
 }
-
 void _Py_brc_queue_object(PyObject *ob) {         /* Python/brc.c */
     uintptr_t ob_tid = _Py_atomic_load_uintptr(&ob->ob_tid);
     if (ob_tid == 0) {
@@ -121,7 +118,6 @@ void _Py_brc_queue_object(PyObject *ob) {         /* Python/brc.c */
 }"""
 
 _MERGE_AT_EVAL_BREAKER = """
-
 /* The owner's next eval-breaker check (Python/ceval_gil.c, _Py_HandlePending) */
 void _Py_brc_merge_refcounts(PyThreadState *tstate) {   /* Python/brc.c */
     PyObject *ob;
@@ -133,7 +129,6 @@ void _Py_brc_merge_refcounts(PyThreadState *tstate) {   /* Python/brc.c */
 }"""
 
 _EXPLICIT_MERGE = """
-
 Py_ssize_t _Py_ExplicitMergeRefcount(PyObject *op, Py_ssize_t extra) {
     Py_ssize_t local = op->ob_ref_local;           /* local: read, then cleared */
     op->ob_ref_local = 0;

@@ -161,6 +161,12 @@ class Explorer:
         return format_schedule(threads), state
 
 
+def _ops_in_code_order(explorer: Explorer, thread: Thread) -> tuple[Op, ...]:
+    """The ops `thread` took in some schedule, in the order its function first uses them."""
+    code = dict.fromkeys(i.op for i in explorer.machine.function(thread).instructions)
+    return tuple(op for op in code if (thread, op) in explorer.ops)
+
+
 def _max_depth(config: Config) -> int:
     machine = Machine(config)
     longest = max(len(machine.function(t).instructions) for t in (Thread.A, Thread.B))
@@ -200,8 +206,5 @@ def explore(scenario: Scenario, mode: Mode, n: int) -> Exploration:
         total=sum(o.count for o in outcomes),
         outcomes=tuple(outcomes),
         states=len(explorer.memo),
-        ops={
-            thread: tuple(op for op in Op if (thread, op) in explorer.ops)
-            for thread in (Thread.A, Thread.B)
-        },
+        ops={thread: _ops_in_code_order(explorer, thread) for thread in (Thread.A, Thread.B)},
     )

@@ -124,9 +124,8 @@ def test_the_explorer_outlives_a_killed_worker_process(faulty: TestClient) -> No
     url = "/api/explore?scenario=inc-dec&mode=none&n=2"
     assert faulty.get(url).status_code == 200
     explorations = resources_of(faulty.app).explorations  # type: ignore[arg-type]
-    for worker in list(explorations._executor._processes.values()):  # type: ignore[attr-defined]
-        os.kill(worker.pid, signal.SIGKILL)
-        worker.join(10)
+    for pid in explorations.worker_pids():
+        os.kill(pid, signal.SIGKILL)
     again = faulty.get("/api/explore?scenario=inc-dec&mode=none&n=3")
     assert again.status_code == 200, again.text
     assert again.json()["total"] > 0

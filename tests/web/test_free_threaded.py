@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from app.sim import Mode, Scenario, explore
 from app.sim.challenges import CHALLENGES, odds
+from app.web.lessons.content import find
 
 
 def test_api_sim_steps_carry_the_split_count(client: TestClient) -> None:
@@ -115,3 +117,20 @@ def test_free_threaded_challenges_render(client: TestClient, challenge: object) 
     page = client.get(f"/challenges/{slug}")
     assert page.status_code == 200
     assert 'id="ob-ref-local"' in page.text
+
+
+def test_lesson_9_quotes_the_explorer_s_own_counts(client: TestClient) -> None:
+    lesson = find("free-threading")
+    assert lesson is not None
+    html = client.get(lesson.url).text
+    for proof in lesson.proofs:
+        exploration = explore(Scenario(proof.scenario), Mode(proof.mode), proof.n)
+        assert f"<strong>{exploration.total:,}</strong> complete schedules" in html
+        for outcome in exploration.outcomes:
+            assert f"{outcome.count:,}: rc = {outcome.final_rc}" in html
+    owner = "Thread A takes <code>load-local, is-owner, store-local-inc</code>; atomic or "
+    assert owner + "locking: <strong>none</strong>" in html
+    # Versioned claims (issue 13.8): immortalized in 3.13t, deferred counting in 3.14t.
+    assert "<strong>3.13t</strong> makes them immortal" in html
+    assert "<strong>3.14t</strong> immortalizes only code constants" in html
+    assert "deferred</em> reference" in html

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from app.lab.gil import Run, derive_timeline
 from app.web.gil.charts import (
     LEFT,
@@ -48,3 +50,21 @@ def test_bars_share_one_scale() -> None:
     chart = bar_chart([("in turn", 0.9, "sequential"), ("threads", 0.3, "threads")])
     assert chart.bars[0].width == 3 * chart.bars[1].width
     assert chart.bars[0].value_label == "0.90 s"
+
+
+def test_a_bar_of_repeated_rounds_is_the_median_with_a_whisker_over_the_range() -> None:
+    chart = bar_chart(
+        [("in turn", 0.6, "sequential"), ("threads", 0.3, "threads")],
+        ranges=[(0.5, 1.2), (0.28, 0.31)],
+    )
+    turn, threads = chart.bars
+    # The scale reaches the longest whisker, not only the longest median.
+    assert float(chart.ticks[-1].label) >= 1.2
+    assert turn.range_x is not None and turn.range_x[1] == 2 * turn.width
+    assert turn.label_x == turn.range_x[1] and turn.range_label == "0.50 to 1.20 s"
+    assert threads.range_x is not None and threads.range_x[0] < threads.width < threads.range_x[1]
+
+
+def test_ranges_must_match_the_rows() -> None:
+    with pytest.raises(ValueError, match="one range per row"):
+        bar_chart([("in turn", 0.6, "sequential")], ranges=[])

@@ -5,8 +5,9 @@ Usage: python -I gil_slices.py INTERVAL_MS DURATION_MS [THREADS [GAP_US]]
 Each thread reads the clock in a tight loop. Python has no hook for GIL hand-overs, but a
 thread can only read the clock while it holds the GIL, so a gap in its samples longer than
 GAP_US microseconds is a time it did not run: another thread held the GIL, the GIL was
-changing hands, or the OS ran other work on its core (app.lab.gil tells these apart). To keep memory bounded, a thread records
-only the edges of its runs (the sample before and after each gap), not every sample.
+changing hands, or the OS ran other work on its core (app.lab.gil tells these apart). To
+keep memory bounded, a thread records only the edges of its runs (the sample before and after
+each gap), not every sample.
 
 Prints one JSON object: the interpreter, the switch interval in force, the start of the
 measurement, and per thread a flat list of run edges [start0, end0, start1, end1, ...] in

@@ -171,6 +171,14 @@ class HorizontalBar:
     y: float
     width: float
     value_label: str
+    # Repeated measurements: the bar is the median, a whisker spans the rounds' range.
+    range_x: tuple[float, float] | None = None  # the whisker's ends, in plot pixels
+    range_label: str = ""
+
+    @property
+    def label_x(self) -> float:
+        """Where the value label starts: past the bar and past its whisker."""
+        return max(self.width, self.range_x[1] if self.range_x else 0.0)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -185,15 +193,28 @@ class BarChart:
     unit: str
 
 
+def _range_label(low_high: tuple[float, float], unit: str, decimals: int) -> str:
+    low, high = low_high
+    return f"{low:.{decimals}f} to {high:.{decimals}f} {unit}".strip()
+
+
 def bar_chart(
-    rows: Sequence[tuple[str, float, str]], *, unit: str = "s", decimals: int = 2
+    rows: Sequence[tuple[str, float, str]],
+    *,
+    unit: str = "s",
+    decimals: int = 2,
+    ranges: Sequence[tuple[float, float]] | None = None,
 ) -> BarChart:
-    """Horizontal bars (label, value, kind) on one shared scale, with an axis below."""
+    """Horizontal bars (label, value, kind) on one shared scale, with an axis below; with
+    `ranges` (low, high per row), each bar is a median and a whisker spans its rounds."""
+    if ranges is not None and len(ranges) != len(rows):
+        raise ValueError("one range per row")
     left = 170
     plot_width = BAR_CHART_WIDTH - left - 70  # room for the value label past the longest bar
     bar_height = 26
     gap = 10
-    top = max([value for _, value, _ in rows], default=0.0)
+    highs = [high for _, high in ranges] if ranges is not None else []
+    top = max([value for _, value, _ in rows] + highs, default=0.0)
     step = _nice_step(top or 1.0, 6)
     axis_max = step * math.ceil((top or 1.0) / step)
     scale = plot_width / axis_max
@@ -205,6 +226,10 @@ def bar_chart(
             y=index * (bar_height + gap),
             width=round(max(1.0, value * scale), 2),
             value_label=f"{value:.{decimals}f} {unit}".strip(),
+            range_x=None
+            if ranges is None
+            else (round(ranges[index][0] * scale, 2), round(ranges[index][1] * scale, 2)),
+            range_label="" if ranges is None else _range_label(ranges[index], unit, decimals),
         )
         for index, (label, value, kind) in enumerate(rows)
     )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from urllib.parse import urlencode
 
-from app.sim import Config, Mode, Permalink, Scenario
+from app.sim import Config, Exploration, Mode, Permalink, Scenario, explore
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,12 +82,41 @@ class LabFrame:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Proof:
+    """An exploration a lesson quotes: every schedule of a small run, counted by the explorer
+    when the page is built, so the lesson's numbers are the core's, never typed in."""
+
+    key: str
+    scenario: str
+    mode: str
+    n: int  # small: the page counts it in the server's own process (milliseconds)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.n <= MAX_PROOF_N:
+            raise ValueError(f"proof {self.key!r}: n must be between 1 and {MAX_PROOF_N}")
+
+    @property
+    def exploration(self) -> Exploration:
+        return explore(Scenario(self.scenario), Mode(self.mode), self.n)
+
+    @property
+    def url(self) -> str:
+        return "/explore?" + urlencode(
+            [("scenario", self.scenario), ("mode", self.mode), ("n", self.n)]
+        )
+
+
+MAX_PROOF_N = 4
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Lesson:
     slug: str
     title: str
     summary: str  # one sentence for the index and the page's meta description
     examples: tuple[Example, ...] = ()
     frames: tuple[LabFrame, ...] = ()
+    proofs: tuple[Proof, ...] = ()
 
     @property
     def template(self) -> str:
@@ -365,18 +394,105 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(
         slug="free-threading",
         title="Free-threaded CPython",
-        summary="PEP 703 removes the GIL: biased and deferred reference counting, immortal "
-        "objects, per-object locks, and C extensions that must be thread-safe themselves.",
+        summary="PEP 703 removes the GIL: biased reference counting, simulated step by step "
+        "and proved over every schedule, immortal objects, deferred counting (3.14), critical "
+        "sections, and C extensions that must protect their own state.",
         examples=(
             Example(
-                key="atomic-increments",
-                title="Atomic increments interleaved step by step: no update is lost",
+                key="owner-and-shared",
+                title="Biased counting: A, the owner, bumps its local count with a plain store; "
+                "B adds atomically to the shared count; no update is lost",
                 scenario="inc-inc",
-                mode="atomic",
+                mode="biased",
+                n=2,
+                schedule="A1B1A1B1A1B1A1B1A1B1A1B1",
+                step=12,
+                outcome=(("final_rc", 5), ("lost_updates", 0), ("correct", True)),
+            ),
+            Example(
+                key="queued",
+                title="B drops the reference A counted locally: B cannot free, it queues the "
+                "object to its owner",
+                scenario="inc-dec",
+                mode="biased",
+                n=1,
+                schedule="B4A6",
+                step=4,
+                events=("queued",),
+            ),
+            Example(
+                key="used-after-merge",
+                title="A merges at its next call boundary, finds the true count 0 and frees the "
+                "object; its own Py_INCREF then reads the freed memory",
+                scenario="inc-dec",
+                mode="biased",
+                n=1,
+                schedule="B4A6",
+                step=8,
+                events=("use-after-free",),
+                outcome=(("freed", True), ("correct", False)),
+            ),
+            Example(
+                key="kept-by-merge",
+                title="A increments before its merge: the merge finds a count of 1 and the "
+                "object lives",
+                scenario="inc-dec",
+                mode="biased",
+                n=2,
+                schedule="A3B4A5B3",
+                step=9,
+                events=("merged",),
+                outcome=(("final_rc", 1), ("freed", False), ("correct", True)),
+            ),
+            Example(
+                key="freed-at-once",
+                title="After the merge nobody owns the object: B's drop to zero frees it at "
+                "once, under A's increment",
+                scenario="inc-dec",
+                mode="biased",
+                n=2,
+                schedule="A3B4A4B4A1",
+                step=16,
+                events=("use-after-free",),
+                outcome=(("freed", True), ("correct", False)),
+            ),
+            Example(
+                key="owner-merges-last",
+                title="dec-dec: B drops its two references first; A's local count reaches 0, "
+                "the shared count is 0 too, and A frees at once",
+                scenario="dec-dec",
+                mode="biased",
+                n=2,
+                schedule="B6A8",
+                step=14,
+                events=("freed",),
+                outcome=(("final_rc", 0), ("freed", True), ("correct", True)),
+            ),
+            Example(
+                key="immortal",
+                title="An immortal object: each call reads 4294967295 and writes nothing",
+                scenario="dec-dec",
+                mode="immortal",
                 n=2,
                 schedule="A1B1A1B1",
                 step=4,
-                outcome=(("final_rc", 5), ("lost_updates", 0), ("correct", True)),
+                events=("immortal",),
+                outcome=(("freed", False), ("correct", True)),
+            ),
+        ),
+        proofs=(
+            Proof(key="inc-inc", scenario="inc-inc", mode="biased", n=4),
+            Proof(key="dec-dec", scenario="dec-dec", mode="biased", n=4),
+            Proof(key="inc-dec", scenario="inc-dec", mode="biased", n=2),
+            Proof(key="immortal", scenario="dec-dec", mode="immortal", n=4),
+        ),
+        frames=(
+            LabFrame(
+                key="cost",
+                title="Native lab: nanoseconds per increment for each way of counting, alone "
+                "and with two threads on one object, measured as the page loads",
+                path="/lab/cost",
+                params=(),
             ),
         ),
     ),
