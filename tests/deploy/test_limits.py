@@ -92,6 +92,7 @@ def test_streams_past_the_ceiling_get_429_and_pages_never_do() -> None:
 
 BURST = 300
 BURST_LIMIT = 64
+HEALTHZ_LIMIT_S = 2.0
 
 
 async def _burst(url: str) -> list[int]:
@@ -141,4 +142,6 @@ def test_a_burst_of_streams_admits_exactly_the_limit_and_healthz_keeps_answering
         slowest = float(poller.communicate(timeout=60)[0])
     assert statuses.count(200) == BURST_LIMIT
     assert statuses.count(429) == BURST - BURST_LIMIT
-    assert slowest < 1.0, f"/healthz took {slowest:.2f} s during the burst"
+    # Not stalled "for seconds" (issue 16.3 saw 3 s): 0.6 to 1.0 s here on two cores shared by
+    # eight sessions at load average 10 to 13; tens of milliseconds on an idle machine.
+    assert slowest < HEALTHZ_LIMIT_S, f"/healthz took {slowest:.2f} s during the burst"
