@@ -16,6 +16,7 @@ from starlette.requests import HTTPConnection
 
 from app.lab.jobs import JobRunner
 from app.lab.survey_cache import SurveyCache
+from app.live.classes import LiveClasses
 from app.web.infra.resources import PlayedSteps, Resources
 from app.web.infra.templating import Pages
 
@@ -57,6 +58,10 @@ def survey(connection: HTTPConnection) -> SurveyCache:
     return _resources(connection).survey
 
 
+def live_classes(connection: HTTPConnection) -> LiveClasses:
+    return _resources(connection).live
+
+
 PagesDep = Annotated[Pages, Depends(pages)]
 PlayedStepsDep = Annotated[PlayedSteps, Depends(played_steps)]
 RendererDep = Annotated[Executor, Depends(renderer)]
@@ -64,3 +69,4 @@ ExplorationsDep = Annotated[JobRunner, Depends(explorations)]
 NativeRunsDep = Annotated[JobRunner, Depends(native_runs)]
 MeasurementsDep = Annotated[JobRunner, Depends(measurements)]
 SurveyDep = Annotated[SurveyCache, Depends(survey)]
+LiveClassesDep = Annotated[LiveClasses, Depends(live_classes)]
