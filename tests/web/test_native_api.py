@@ -90,6 +90,7 @@ def test_bad_race_parameters_get_a_422_that_names_them(
         ({"iterations": native.MAX_COST_ITERATIONS + 1}, "iterations"),
         ({"repeats": 0}, "repeats"),
         ({"repeats": native.MAX_COST_REPEATS + 1}, "repeats"),
+        ({"iterations": native.MAX_COST_CALLS, "repeats": 2}, "repeats"),
     ],
 )
 def test_bad_cost_parameters_get_a_422(
