@@ -8,6 +8,7 @@ pyproject.toml's package-dir and package-data): nothing here can fall back on th
 from __future__ import annotations
 
 import fnmatch
+import json
 import os
 import re
 import shutil
@@ -189,3 +190,20 @@ def test_the_wheel_carries_the_compiled_extension(installed: Path) -> None:
         pytest.skip("no native/ in this checkout yet")
     site = installed.parent.parent / "lib"
     assert list(site.glob("python*/site-packages/app/_native*.so")), "no C extension installed"
+
+
+def test_the_seeds_programs_ship_built_and_run_without_a_compiler(
+    installed: Path, tmp_path: Path
+) -> None:
+    # The Docker image has no compiler: the programs and their disassembly come from the build.
+    site = installed.parent.parent / "lib"
+    (built,) = site.glob("python*/site-packages/app/lab/_seed")
+    assert {path.name for path in built.iterdir()} >= {"seed-O0", "seed-O2", "seed.json"}
+    log = tmp_path / "server.log"
+    with live_server(python=installed, cwd=tmp_path, log=log, timeout=60) as server:
+        for opt in (0, 2):
+            status, body, _ = _get(f"{server.url}/api/native/seed?opt={opt}")
+            assert status == 200, body.decode()[-2000:] + log.read_text()[-2000:]
+            answer = json.loads(body)
+            assert answer["opt"] == opt and answer["loop_asm"] and answer["final_counts"]
+            assert answer["compiler"]

@@ -1,22 +1,24 @@
-"""The native lab's routes: `/api/native/race`, `/api/native/cost`, the stream of runs
-`/stream/native/race` and the `/lab` page. Routes parse, queue the work on the lab's JobRunner
-(the C runs block for up to a second) and render; the experiments live in app.lab.
+"""The native lab's routes: `/api/native/race`, `/api/native/cost`, `/api/native/seed`,
+the stream of runs `/stream/native/race` and the `/lab` page. Routes parse, queue the work on
+the lab's JobRunner (the C runs block for up to a second) and render; the experiments live in
+app.lab.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any, Literal, cast
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, Field
 
-from app.lab import native
+from app.lab import native, seed
 from app.lab.jobs import Busy, JobRunner, TimedOut, WorkerDied
 from app.lab.native import Freeing, NativeError
 from app.lab.trial import Trial, run_trial, series
@@ -33,6 +35,9 @@ STREAM_WAIT_S = 60  # how long a streamed series waits for a turn while the lab 
 COST_TIMEOUT_S = 30.0
 DEFAULT_ITERATIONS = 1_000_000
 DEFAULT_COST_ITERATIONS = 200_000
+
+SEED_RUNS = 10  # runs of each of the seed's programs per request: a few milliseconds in all
+SEED_TIMEOUT_S = 30.0
 
 ModeName = Literal["none", "global-lock", "object-lock", "unlock-then-free", "atomic"]
 FreeName = Literal["observed", "real"]
@@ -156,6 +161,68 @@ async def _cost(runner: JobRunner, iterations: int) -> tuple[native.CostRow, ...
     return await runner.run(partial(native.cost_table, iterations), timeout=COST_TIMEOUT_S)
 
 
+class Optimization(enum.IntEnum):
+    """The levels the seed's program is built at (seed.OPTIMIZATIONS)."""
+
+    O0 = 0
+    O2 = 2
+
+
+SeedOpt = Annotated[
+    Optimization, Query(description="the optimisation level the seed's program was built at")
+]
+
+
+class SeedResponse(BaseModel):
+    opt: int
+    compiler: str = Field(description="the compiler that built it, as `cc --version` says")
+    loop_asm: list[str] = Field(
+        description="the counting loop's instructions as objdump prints them (the whole "
+        "thread function when the compiler folded the loop away)"
+    )
+    final_counts: list[int] = Field(description="the count the program printed, once per run")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SeedRun:
+    program: seed.SeedProgram
+    counts: tuple[int, ...]
+
+    @property
+    def correct(self) -> int:
+        return sum(1 for count in self.counts if count == seed.CORRECT_COUNT)
+
+
+def _seed_program(opt: int) -> seed.SeedProgram:
+    try:
+        return seed.program(opt)
+    except seed.SeedUnavailable as missing:
+        raise HTTPException(503, str(missing)) from missing
+
+
+async def _seed_run(runner: JobRunner, opt: int) -> SeedRun:
+    program = _seed_program(opt)
+    try:
+        counts = await runner.run(partial(seed.run_seed, opt, SEED_RUNS), timeout=SEED_TIMEOUT_S)
+    except seed.SeedUnavailable as broken:
+        raise HTTPException(503, str(broken)) from broken
+    return SeedRun(program=program, counts=counts)
+
+
+@router.get("/api/native/seed", response_model=SeedResponse, summary="The seed's program")
+async def api_seed(opt: SeedOpt, runner: NativeRunsDep) -> SeedResponse:
+    """The seed's first program (two threads, `obj->ref_counts++` 100000 times each) built at
+    -O0 or -O2 when the package was built: its counting loop, and what it printed in a few runs.
+    """
+    run = await _seed_run(runner, int(opt))
+    return SeedResponse(
+        opt=int(opt),
+        compiler=run.program.compiler,
+        loop_asm=list(run.program.loop_asm),
+        final_counts=list(run.counts),
+    )
+
+
 @router.get("/api/native/race", response_model=RaceResponse, summary="Run the C race")
 async def api_race(query: RaceParams, runner: NativeRunsDep) -> RaceResponse:
     trials = [await _trial(runner, number, query) for number in range(1, query.runs + 1)]
@@ -205,8 +272,19 @@ def _context(query: RaceQuery | None, **extra: Any) -> dict[str, Any]:
         "modes": list(native.NATIVE_MODES),
         "layouts": list(native.Layout),
         "default_cost_iterations": DEFAULT_COST_ITERATIONS,
+        "seed_programs": _seed_programs(),
+        "seed_correct": seed.CORRECT_COUNT,
+        "seed_runs_each": SEED_RUNS,
         **extra,
     }
+
+
+def _seed_programs() -> tuple[seed.SeedProgram, ...]:
+    """The seed's builds, for their listings; none in a checkout built without them."""
+    try:
+        return tuple(seed.program(opt) for opt in seed.OPTIMIZATIONS)
+    except seed.SeedUnavailable:
+        return ()
 
 
 def _fragment(pages: Pages, request: Request, block: str, **context: Any) -> str:
@@ -268,6 +346,14 @@ async def lab_page(
     run: Annotated[bool, Query(description="start the runs (streamed) on load")] = False,
 ) -> HTMLResponse:
     return pages.render(request, "lab.html", _page_context(query, run=run))
+
+
+@router.get("/lab/seed", response_class=HTMLResponse, summary="The seed's program, run")
+async def lab_seed(request: Request, pages: PagesDep, runner: NativeRunsDep) -> HTMLResponse:
+    """The whole lab page with the seed's two builds run, or only that panel for htmx."""
+    runs = {opt: await _seed_run(runner, opt) for opt in seed.OPTIMIZATIONS}
+    context = _page_context(race_query(), run=False, seed_runs=runs)
+    return pages.render(request, "lab.html", context, blocks=("seed",))
 
 
 @router.get("/lab/cost", response_class=HTMLResponse, summary="The lock-cost chart")
