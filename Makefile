@@ -16,8 +16,10 @@ $(BIN)/.installed: pyproject.toml setup.py $(wildcard native/*.c native/*.h nati
 
 setup: $(BIN)/.installed
 
+# The same entry point as `gil-lab` and Docker: it times out slow requests and raises the
+# open-file limit, which the bare uvicorn command does not.
 run: setup
-	$(BIN)/uvicorn app.main:create_app --factory --host $(HOST) --port $(PORT)
+	GILLAB_HOST=$(HOST) GILLAB_PORT=$(PORT) $(BIN)/python -m app
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -18,7 +18,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.lab.jobs import Busy, TimedOut, WorkerDied
 from app.sim import InvalidParameter
 from app.web.infra.deps import resources_of
-from app.web.infra.security import is_embed
 
 
 class BadParameter(Exception):
@@ -54,7 +53,7 @@ def _page(
         {
             "status_code": status, "heading": heading, "detail": detail, "suggestion": suggestion,
             # A bad permalink inside a teacher's slide stays a slide-sized page.
-            "embed": is_embed(request.scope.get("query_string", b"")),
+            "embed": getattr(request.state, "embed", False),  # as the route read it
         },
         status_code=status,
     )

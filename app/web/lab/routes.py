@@ -25,7 +25,7 @@ from app.lab.trial import Trial, run_trial, series
 from app.sim import Mode, Scenario
 from app.web.infra.deps import NativeRunsDep, PagesDep
 from app.web.infra.page_cache import pure
-from app.web.infra.security import is_embed
+from app.web.infra.security import EmbedLayout
 from app.web.infra.templating import Pages
 
 router = APIRouter(tags=["native lab"])
@@ -361,6 +361,7 @@ async def lab_cost(
     request: Request,
     pages: PagesDep,
     runner: NativeRunsDep,
+    embed: EmbedLayout,
     iterations: CostIterations = DEFAULT_COST_ITERATIONS,
 ) -> HTMLResponse:
     """The whole lab page with the chart filled in, only the chart for htmx, or the chart
@@ -370,6 +371,6 @@ async def lab_cost(
     context = _page_context(
         race_query(), run=False, cost=rows, cost_iterations=iterations, relative=relative
     )
-    if is_embed(request.scope["query_string"]):
+    if embed:
         return pages.render(request, "lab_cost_panel.html", {**context, "embed": True})
     return pages.render(request, "lab.html", context, blocks=("cost",))
