@@ -11,6 +11,15 @@ FROM python:3.10-slim-bookworm AS python310
 FROM python:3.12-slim-bookworm AS python312
 FROM python:3.13-slim-bookworm AS python313
 
+# A free-threaded CPython (PEP 703) for /versions, installed the way that ecosystem installs one:
+# uv's managed builds (python-build-standalone: relocatable, self-contained), in a folder of
+# their own. uv is pinned, so "3.14t" always resolves to the same build.
+FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
+FROM python:3.11-slim-bookworm AS free-threaded
+COPY --from=uv /uv /bin/uv
+ENV UV_PYTHON_INSTALL_DIR=/opt/python
+RUN uv python install 3.14t
+
 # --- build: compile the C extension into a wheel, and wheels of every dependency -------------
 FROM python:3.11-slim-bookworm AS build
 
@@ -28,8 +37,10 @@ RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 # --- runtime: no compiler, no sources, a user without privileges ------------------------------
 FROM python:3.11-slim-bookworm AS runtime
 
+# UV_PYTHON_INSTALL_DIR: where discovery finds the free-threaded build (app/lab/interpreters.py).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    UV_PYTHON_INSTALL_DIR=/opt/python \
     GILLAB_HOST=0.0.0.0 \
     GILLAB_PORT=8000 \
     GILLAB_WORKERS=1 \
@@ -55,6 +66,7 @@ COPY --from=python313 /usr/local/bin/python3.13 /usr/local/bin/
 COPY --from=python313 /usr/local/lib/python3.13/ /usr/local/lib/python3.13/
 COPY --from=python313 /usr/local/lib/libpython3.13.so.1.0 /usr/local/lib/
 RUN ldconfig
+COPY --from=free-threaded /opt/python/ /opt/python/
 
 # Numeric, so orchestrators can check it is not root without reading /etc/passwd.
 USER 10001

@@ -16,12 +16,18 @@ $(BIN)/.installed: pyproject.toml setup.py $(wildcard native/*.c native/*.h nati
 
 setup: $(BIN)/.installed
 
+# axe-core for the browser tests' accessibility checks, pinned in package-lock.json.
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
 # The same entry point as `gil-lab` and Docker: it times out slow requests and raises the
 # open-file limit, which the bare uvicorn command does not.
 run: setup
 	GILLAB_HOST=$(HOST) GILLAB_PORT=$(PORT) $(BIN)/python -m app
 
-test: setup
+test: setup $(AXE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: setup
@@ -33,4 +39,4 @@ bench: setup
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info app/_native*.so
+	rm -rf $(VENV) build dist *.egg-info app/_native*.so node_modules

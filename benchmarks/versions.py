@@ -12,7 +12,9 @@ import os
 import time
 
 from app.lab import interpreters
-from app.lab.survey import CONVOY_INTERVALS_MS, STATEMENTS, Row, measure_row
+from app.lab.convoy import INTERVALS_MS as CONVOY_INTERVALS_MS
+from app.lab.lost_updates import STATEMENTS
+from app.lab.survey import Row, measure_row
 
 
 def _lost(row: Row, statement: str) -> str:
@@ -34,7 +36,7 @@ def main() -> None:
     print(f"{len(found)} interpreters; {len(os.sched_getaffinity(0))} cores")
     header = (
         f"{'python':<9} {'n += 1':>9} {'n=n+one()':>9} {'refcnt(1)':>13} {'fresh':>5} "
-        f"{'size':>4} {'switch':>6} {'slice':>7} "
+        f"{'size':>4} {'switch':>6} {'slice':>7} {'threads':>7} "
         + " ".join(f"{f'rtt ms @{interval:g}':>14}" for interval in CONVOY_INTERVALS_MS)
         + "  seconds"
     )
@@ -47,11 +49,12 @@ def main() -> None:
         cells = [
             f"{interpreter.version:<9}",
             *(f"{_lost(row, statement):>9}" for statement in STATEMENTS),
-            f"{facts.refcount_one:>13,}" if facts else f"{'-':>13}",
+            f"{facts.refcount_small_int_1:>13,}" if facts else f"{'-':>13}",
             f"{facts.refcount_fresh_int:>5}" if facts else f"{'-':>5}",
-            f"{facts.sizeof_2781:>4}" if facts else f"{'-':>4}",
+            f"{facts.getsizeof_2781:>4}" if facts else f"{'-':>4}",
             f"{facts.switch_interval_ms:>4g}ms" if facts else f"{'-':>6}",
-            f"{facts.median_slice_ms:>5.2f}ms" if facts and facts.median_slice_ms else f"{'-':>7}",
+            f"{row.median_slice_ms:>5.2f}ms" if row.median_slice_ms else f"{'-':>7}",
+            f"{row.cpu.thread_speedup.median:>6.2f}x" if row.cpu else f"{'-':>7}",
             *(f"{_convoy(row, interval):>14}" for interval in CONVOY_INTERVALS_MS),
             f"{time.perf_counter() - started:7.1f}",
         ]
@@ -60,6 +63,7 @@ def main() -> None:
             print(f"  ! {error}")
     print("slice: median time a CPU-bound thread kept the GIL beside another (default interval);")
     print("lost: mean share of 2 x 200,000 updates lost, and runs with any loss of 3;")
+    print("threads: speed-up of 2 CPU-bound threads over running them in turn (no GIL: ~cores);")
     print("rtt: median round trip of a 1-byte echo alone → beside one CPU-bound thread.")
 
 

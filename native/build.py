@@ -1,49 +1,33 @@
 """The cffi build script: `setup.py` names `native/build.py:ffibuilder`, so pip compiles
 `app._native` (API, out-of-line mode) whenever the package is installed or a wheel is built.
 
-The cdef is the header's public part only; everything else in race.c stays private.
+The cdef is race.h itself (its enums, constants, structs and functions); everything else in
+race.c stays private.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from cffi import FFI
 
 HERE = Path(__file__).resolve().parent
 
-CDEF = """
-typedef struct race_params {
-    int experiment;
-    int mode;
-    long iterations;
-    int real_free;
-    long record_calls;
-} race_params;
 
-typedef struct race_result {
-    long final_rc;
-    long increments;
-    long decrements;
-    long failed_checks;
-    long frees;
-    long use_after_free;
-    long double_free;
-    long long elapsed_ns;
-    long window_rc;
-    long recorded_a;
-    long recorded_b;
-    int read_freed;
-    long freed_value;
-} race_result;
+def public_declarations(header: str) -> str:
+    """race.h as cffi's cdef: the header is the one statement of the interface (its enums,
+    constants, structs and functions), so nothing here can drift from it. cdef takes no
+    preprocessor lines but integer `#define`s; the include guard and includes go."""
+    kept = [
+        line
+        for line in header.splitlines()
+        if not line.startswith("#") or re.fullmatch(r"#define \w+ \d+", line.strip())
+    ]
+    return "\n".join(kept)
 
-#define RACE_READS_PER_CALL 3
 
-int race_run(const race_params *params, race_result *result, long *record_a, long *record_b);
-int race_run_in_child(const race_params *params, race_result *result, char *message,
-                      size_t message_size, int timeout_ms);
-double race_cost(int mode, int layout, long iterations);
-"""
+CDEF = public_declarations((HERE / "race.h").read_text())
 
 ffibuilder = FFI()
 ffibuilder.cdef(CDEF)

@@ -8,6 +8,10 @@
  * relaxed load and store compile to the same plain `mov`s as `ref_counts++` on x86 and arm64.
  * So each call is a separate load, add and store: the read-modify-write the seed is about.
  *
+ * Why biased mode has an object of its own: CPython's free-threaded build replaces ob_refcnt with
+ * three fields (ob_tid, ob_ref_local, ob_ref_shared); biased_object is that header, and the
+ * functions below follow Include/object.h, Objects/object.c and Python/brc.c of 3.13.
+ *
  * Why the start gate: two threads created one after the other barely overlap (creating the
  * second takes longer than a short run of the first). Both spin on a counter until both are
  * ready, so every run really races.
@@ -22,6 +26,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,10 +123,45 @@ typedef struct race_object {
     pthread_mutex_t lock; /* object-lock mode: the mutex lives (and dies) with the object */
 } race_object;
 
+/* The free-threaded object header (PEP 703): the owner thread, the count only the owner
+ * writes (relaxed loads and stores, no atomic read-modify-write), and the count every other
+ * thread updates atomically, shifted left by RACE_SHARED_SHIFT with flags in the low bits. */
+typedef struct biased_object {
+    volatile _Atomic uintptr_t tid;       /* ob_tid: the owner, 0 once the counts are merged */
+    volatile _Atomic uint32_t ref_local;  /* ob_ref_local */
+    volatile _Atomic long ref_shared;     /* ob_ref_shared */
+} biased_object;
+
+/* The calling thread's id as CPython's _Py_ThreadId reads it: the thread pointer, one
+ * register read, so the owner's check costs a compare. */
+static inline uintptr_t thread_id(void) {
+    uintptr_t tid;
+#if defined(__x86_64__)
+    __asm__("movq %%fs:0, %0" : "=r"(tid));
+#elif defined(__aarch64__)
+    __asm__("mrs %0, tpidr_el0" : "=r"(tid));
+#else
+    tid = (uintptr_t)pthread_self();
+#endif
+    return tid;
+}
+
+/* The owner's queue of objects whose shared count another thread took below zero (brc.c keeps
+ * one per thread; A is the only owner here). The owner drains it at its eval-breaker checks,
+ * between calls; once it has exited, a queuer merges the counts itself. */
+typedef struct brc_queue {
+    pthread_mutex_t mutex;
+    biased_object *objects[2]; /* the QUEUED flag lets an object in at most once */
+    int count;
+    int owner_gone;
+    atomic_int eval_breaker; /* the bit _Py_brc_queue_object sets for the owner */
+} brc_queue;
+
 /* What both threads share besides the object. Each hot field gets its own cache line so that
  * the bookkeeping does not add false sharing to the race being measured. */
 typedef struct shared {
     race_object *object;
+    biased_object *biased;       /* biased, immortal: the same memory, as the 3.13t header */
     pthread_mutex_t global_lock; /* per run, so a fork never inherits a lock held elsewhere */
     int experiment, mode, real_free;
     long iterations, record_calls;
@@ -130,6 +170,7 @@ typedef struct shared {
     _Alignas(CACHE_LINE) atomic_int arrived; /* both threads left the recorded window */
     atomic_int released;
     long window_rc;
+    _Alignas(CACHE_LINE) brc_queue queue;
 } shared;
 
 enum role { INC_UNCHECKED, INC_CHECKED, DEC };
@@ -139,6 +180,8 @@ typedef struct worker {
     _Alignas(CACHE_LINE) shared *shared;
     int role, is_a, recording;
     long increments, decrements, failed_checks, frees, use_after_free, double_free;
+    long queued, merges; /* biased mode */
+    uintptr_t tid;
     int read_freed;      /* this thread has loaded the count from freed memory */
     long freed_value;    /* the first value it loaded there */
     long *record, recorded;
@@ -213,6 +256,157 @@ static void release_object(worker *w) {
      * left in the memory (the flag's store orders free()'s writes before that load). */
     if (s->real_free) free(s->object); /* only ever in a child: race_run refuses real_free */
     if (atomic_exchange(&s->freed, 1)) w->double_free++;
+}
+
+/* ---- Biased reference counting, step by step as CPython 3.13t does it. ---- */
+
+/* Py_INCREF: the owner stores local + 1 (no atomic read-modify-write: only it writes there);
+ * any other thread adds to the shared count atomically. Returns 0 for an immortal object:
+ * read, compared, nothing written. */
+static inline int biased_inc(worker *w) {
+    biased_object *o = w->shared->biased;
+    touch(w);
+    uint32_t local = atomic_load_explicit(&o->ref_local, memory_order_relaxed);
+    uint32_t new_local = local + 1;
+    if (new_local == 0) return 0; /* immortal */
+    touch(w);
+    if (atomic_load_explicit(&o->tid, memory_order_relaxed) == w->tid) {
+        touch(w);
+        atomic_store_explicit(&o->ref_local, new_local, memory_order_relaxed);
+    } else {
+        touch(w);
+        atomic_fetch_add_explicit(&o->ref_shared, 1L << RACE_SHARED_SHIFT, memory_order_relaxed);
+    }
+    return 1;
+}
+
+/* _Py_ExplicitMergeRefcount: fold the local count into the shared one, mark it merged and give
+ * up ownership. Returns the merged count. */
+static long explicit_merge(worker *w, long extra) {
+    biased_object *o = w->shared->biased;
+    touch(w);
+    long local = atomic_load_explicit(&o->ref_local, memory_order_relaxed);
+    touch(w);
+    atomic_store_explicit(&o->ref_local, 0, memory_order_relaxed);
+    touch(w);
+    atomic_store_explicit(&o->tid, 0, memory_order_relaxed);
+    touch(w);
+    long shared = atomic_load_explicit(&o->ref_shared, memory_order_relaxed), refcnt, new_shared;
+    do {
+        refcnt = (shared >> RACE_SHARED_SHIFT) + local + extra;
+        new_shared = refcnt * (1L << RACE_SHARED_SHIFT) + RACE_SHARED_MERGED;
+        touch(w);
+    } while (!atomic_compare_exchange_strong(&o->ref_shared, &shared, new_shared));
+    w->merges++;
+    return refcnt;
+}
+
+/* _Py_brc_queue_object: hand the object (and the reference the queue now holds) to its owner,
+ * or merge at once if the owner has exited. Returns 1 if this thread must free it. */
+static int biased_dec(worker *w);
+
+static int brc_queue_object(worker *w) {
+    brc_queue *q = &w->shared->queue;
+    touch(w);
+    if (atomic_load(&w->shared->biased->tid) == 0)
+        return biased_dec(w); /* the owner is merging right now: decrement again */
+    pthread_mutex_lock(&q->mutex);
+    if (q->owner_gone) {
+        pthread_mutex_unlock(&q->mutex);
+        return explicit_merge(w, -1) == 0;
+    }
+    q->objects[q->count++] = w->shared->biased;
+    atomic_store_explicit(&q->eval_breaker, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&q->mutex);
+    w->queued++;
+    return 0;
+}
+
+/* _Py_brc_merge_refcounts (the owner, at an eval-breaker check) and, with `leaving`, what
+ * _Py_brc_remove_thread does as the owner exits: merge every queued object, dropping the
+ * queue's reference; free those that reach zero. */
+static void brc_drain(worker *w, int leaving) {
+    brc_queue *q = &w->shared->queue;
+    if (!leaving && !atomic_load_explicit(&q->eval_breaker, memory_order_relaxed)) return;
+    pthread_mutex_lock(&q->mutex);
+    int count = q->count;
+    q->count = 0;
+    q->owner_gone = leaving;
+    atomic_store_explicit(&q->eval_breaker, 0, memory_order_relaxed);
+    pthread_mutex_unlock(&q->mutex);
+    for (int i = 0; i < count; i++)
+        if (explicit_merge(w, -1) == 0) release_object(w);
+}
+
+/* _Py_MergeZeroLocalRefcount: the owner's local count reached 0. Returns 1 to free. */
+static int merge_zero_local(worker *w) {
+    biased_object *o = w->shared->biased;
+    touch(w);
+    long shared = atomic_load_explicit(&o->ref_shared, memory_order_acquire);
+    if (shared == 0) return 1;
+    touch(w);
+    atomic_store_explicit(&o->tid, 0, memory_order_relaxed);
+    long new_shared;
+    do {
+        new_shared = (shared & ~(long)RACE_SHARED_FLAGS) | RACE_SHARED_MERGED;
+        touch(w);
+    } while (!atomic_compare_exchange_strong(&o->ref_shared, &shared, new_shared));
+    w->merges++;
+    return new_shared == RACE_SHARED_MERGED;
+}
+
+/* _Py_DecRefShared: take one off the shared count, or, if it holds no references and is not
+ * merged, queue the object to its owner instead (the queue keeps the reference). Returns 1 to
+ * free: the count is zero and merged. */
+static int dec_shared(worker *w) {
+    biased_object *o = w->shared->biased;
+    touch(w);
+    long shared = atomic_load_explicit(&o->ref_shared, memory_order_relaxed), new_shared;
+    int should_queue;
+    do {
+        should_queue = shared == 0 || shared == RACE_SHARED_MAYBE_WEAKREF;
+        new_shared = should_queue ? RACE_SHARED_QUEUED : shared - (1L << RACE_SHARED_SHIFT);
+        touch(w);
+    } while (!atomic_compare_exchange_strong(&o->ref_shared, &shared, new_shared));
+    if (should_queue) return brc_queue_object(w);
+    return new_shared == RACE_SHARED_MERGED;
+}
+
+/* Py_DECREF. Returns 1 if this thread must free the object, 0 if not, -1 for an immortal
+ * object (read, compared, nothing written). */
+static int biased_dec(worker *w) {
+    biased_object *o = w->shared->biased;
+    touch(w);
+    uint32_t local = atomic_load_explicit(&o->ref_local, memory_order_relaxed);
+    if (local == UINT32_MAX) return -1; /* immortal */
+    touch(w);
+    if (atomic_load_explicit(&o->tid, memory_order_relaxed) == w->tid) {
+        local--;
+        touch(w);
+        atomic_store_explicit(&o->ref_local, local, memory_order_relaxed);
+        return local == 0 ? merge_zero_local(w) : 0;
+    }
+    return dec_shared(w);
+}
+
+/* One call of the scenario on the free-threaded header: Py_INCREF or Py_DECREF, with no check
+ * (CPython has none on this path). A checks its eval breaker first, as the interpreter does
+ * between calls; a merge there that frees does not stop A's loop. A decrement that frees
+ * stops the thread, as the seed's loop breaks. */
+static int biased_call(worker *w) {
+    if (w->is_a) brc_drain(w, 0);
+    if (w->role != DEC) {
+        w->increments += biased_inc(w);
+        return 1;
+    }
+    int dead = biased_dec(w);
+    if (dead < 0) return 1;
+    w->decrements++;
+    if (dead) {
+        release_object(w);
+        return 0;
+    }
+    return 1;
 }
 
 /* The seed's `obj->ref_counts++`: read, add, write. */
@@ -309,6 +503,10 @@ static void *work(void *arg) {
     long window = s->record_calls;
     int in_window = window > 0;
     w->recording = in_window && w->record != NULL;
+    w->tid = thread_id();
+    if (s->mode == RACE_BIASED && w->is_a) /* A made the object: it owns it */
+        atomic_store_explicit(&s->biased->tid, w->tid, memory_order_relaxed);
+    int free_threaded = s->biased != NULL;
     gate(&s->gate, 2);
     clock_gettime(CLOCK_MONOTONIC, &w->start);
     for (long call = 0; call < s->iterations; call++) {
@@ -317,13 +515,18 @@ static void *work(void *arg) {
             in_window = 0;
         }
         int going;
-        switch (w->role) {
-        case INC_UNCHECKED: going = inc_unchecked(w); break;
-        case INC_CHECKED: going = inc_checked(w); break;
-        default: going = dec(w); break;
+        if (free_threaded) {
+            going = biased_call(w);
+        } else {
+            switch (w->role) {
+            case INC_UNCHECKED: going = inc_unchecked(w); break;
+            case INC_CHECKED: going = inc_checked(w); break;
+            default: going = dec(w); break;
+            }
         }
         if (!going) break;
     }
+    if (free_threaded && w->is_a) brc_drain(w, 1);
     if (in_window) leave_window(w);
     clock_gettime(CLOCK_MONOTONIC, &w->end);
     return NULL;
@@ -331,8 +534,7 @@ static void *work(void *arg) {
 
 static int valid(const race_params *p) {
     return p->experiment >= RACE_INC_INC && p->experiment <= RACE_DEC_DEC &&
-           ((p->mode >= RACE_NONE && p->mode <= RACE_ATOMIC) || p->mode == RACE_UNLOCK_THEN_FREE) &&
-           p->iterations >= 0 &&
+           p->mode >= RACE_NONE && p->mode <= RACE_UNLOCK_THEN_FREE && p->iterations >= 0 &&
            p->record_calls >= 0;
 }
 
@@ -343,11 +545,22 @@ static int run(const race_params *p, race_result *r, long *record_a, long *recor
     memset(object, 0, CACHE_LINE);
     pthread_mutex_init(&object->lock, NULL);
     long initial = p->experiment == RACE_DEC_DEC ? 2 * p->iterations : 1;
-    atomic_store(&object->rc, initial);
-
     shared s;
     memset(&s, 0, sizeof s);
     s.object = object;
+    if (p->mode == RACE_BIASED || p->mode == RACE_IMMORTAL) {
+        /* The same memory as the free-threaded header. dec-dec's 2n references: A's n in its
+         * local count, B's n in the shared one. An immortal object: local UINT32_MAX, no owner. */
+        memset(object, 0, CACHE_LINE);
+        s.biased = (biased_object *)object;
+        long local = p->experiment == RACE_DEC_DEC ? p->iterations : 1;
+        if (p->mode == RACE_IMMORTAL) local = initial = RACE_IMMORTAL_RC;
+        atomic_store(&s.biased->ref_local, (uint32_t)local);
+        atomic_store(&s.biased->ref_shared, (initial - local) * (1L << RACE_SHARED_SHIFT));
+        pthread_mutex_init(&s.queue.mutex, NULL);
+    } else {
+        atomic_store(&object->rc, initial);
+    }
     pthread_mutex_init(&s.global_lock, NULL);
     s.experiment = p->experiment;
     s.mode = p->mode;
@@ -380,7 +593,15 @@ static int run(const race_params *p, race_result *r, long *record_a, long *recor
 
     memset(r, 0, sizeof *r);
     /* After a real free this reads freed memory: only a child process ever does that. */
-    r->final_rc = atomic_load(&object->rc);
+    if (s.biased != NULL) {
+        r->ref_local = atomic_load(&s.biased->ref_local);
+        r->ref_shared = atomic_load(&s.biased->ref_shared);
+        r->owned = atomic_load(&s.biased->tid) != 0;
+        r->final_rc = r->ref_local + (r->ref_shared >> RACE_SHARED_SHIFT);
+        pthread_mutex_destroy(&s.queue.mutex);
+    } else {
+        r->final_rc = atomic_load(&object->rc);
+    }
     r->window_rc = p->record_calls > 0 ? s.window_rc : r->final_rc;
     for (int i = 0; i < 2; i++) {
         r->increments += workers[i].increments;
@@ -389,6 +610,8 @@ static int run(const race_params *p, race_result *r, long *record_a, long *recor
         r->frees += workers[i].frees;
         r->use_after_free += workers[i].use_after_free;
         r->double_free += workers[i].double_free;
+        r->queued += workers[i].queued;
+        r->merges += workers[i].merges;
     }
     for (int i = 0; i < 2 && !r->read_freed; i++) { /* A's first: in inc-dec only A reads */
         r->read_freed = workers[i].read_freed;
@@ -577,11 +800,17 @@ int race_run_in_child(const race_params *params, race_result *result, char *mess
 
 /* ---- Lock cost: the inc_ref of inc-inc alone, without the quarantine's bookkeeping. ---- */
 
+/* Branch hints where CPython's own build gets the same layout from profile-guided optimisation
+ * (its release builds use PGO): the owner's path and the immortal return fall through. */
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
 typedef struct cost_worker {
     _Alignas(CACHE_LINE) race_object *object;
+    biased_object *biased; /* biased mode: the object, as the free-threaded header */
     pthread_mutex_t *global_lock;
     start_gate *gate;
-    int mode, parties;
+    int mode, parties, owner;
     long iterations;
     struct timespec start, end;
 } cost_worker;
@@ -589,7 +818,10 @@ typedef struct cost_worker {
 static void *cost_work(void *arg) {
     cost_worker *w = arg;
     race_object *o = w->object;
+    biased_object *b = w->biased;
     long n = w->iterations;
+    uintptr_t self = thread_id();
+    if (w->owner) atomic_store_explicit(&b->tid, self, memory_order_relaxed);
     gate(w->gate, w->parties);
     clock_gettime(CLOCK_MONOTONIC, &w->start);
     switch (w->mode) {
@@ -610,52 +842,87 @@ static void *cost_work(void *arg) {
         }
         break;
     }
-    default:
+    case RACE_ATOMIC:
         for (long i = 0; i < n; i++) atomic_fetch_add_explicit(&o->rc, 1, memory_order_relaxed);
+        break;
+    case RACE_BIASED: /* Py_INCREF of 3.13t, as biased_inc without the quarantine */
+        for (long i = 0; i < n; i++) {
+            uint32_t new_local = atomic_load_explicit(&b->ref_local, memory_order_relaxed) + 1;
+            if (unlikely(new_local == 0)) continue;
+            if (likely(atomic_load_explicit(&b->tid, memory_order_relaxed) == self))
+                atomic_store_explicit(&b->ref_local, new_local, memory_order_relaxed);
+            else
+                atomic_fetch_add_explicit(&b->ref_shared, 1L << RACE_SHARED_SHIFT,
+                                          memory_order_relaxed);
+        }
+        break;
+    default: /* RACE_IMMORTAL: Py_INCREF of 3.13t on an immortal object: read, compare, return */
+        for (long i = 0; i < n; i++) {
+            uint32_t new_local = atomic_load_explicit(&b->ref_local, memory_order_relaxed) + 1;
+            if (likely(new_local == 0)) continue;
+            atomic_store_explicit(&b->ref_local, new_local, memory_order_relaxed);
+        }
         break;
     }
     clock_gettime(CLOCK_MONOTONIC, &w->end);
     return NULL;
 }
 
-double race_cost(int mode, int layout, long iterations) {
-    if (mode < RACE_NONE || mode > RACE_ATOMIC || layout < RACE_ONE_THREAD ||
-        layout > RACE_FALSE_SHARING || iterations <= 0)
-        return -1.0;
+int race_cost(int mode, int layout, long iterations, race_cost_result *result) {
+    if (mode < RACE_NONE || mode > RACE_IMMORTAL || layout < RACE_ONE_THREAD ||
+        layout > RACE_NOT_OWNER || (layout == RACE_NOT_OWNER && mode != RACE_BIASED) ||
+        iterations <= 0)
+        return -1;
     /* Four cache lines: objects at offset 0 and 128 are on separate lines (128 also keeps the
-     * adjacent-line prefetcher out of it); an object right after the first one (offset
-     * sizeof(race_object), 48 bytes on x86-64) shares the first one's line: false sharing. */
+     * adjacent-line prefetcher out of it); an object right after the first one (at its size:
+     * 48 bytes on x86-64, 24 for the biased header) shares the first one's line. */
     char *arena = aligned_alloc(2 * CACHE_LINE, 4 * CACHE_LINE);
-    if (arena == NULL) return -1.0;
+    if (arena == NULL) return -1;
     memset(arena, 0, 4 * CACHE_LINE);
-    race_object *objects[2] = {(race_object *)arena, (race_object *)arena};
-    if (layout == RACE_TWO_OBJECTS) objects[1] = (race_object *)(arena + 2 * CACHE_LINE);
-    if (layout == RACE_FALSE_SHARING) objects[1] = (race_object *)(arena + sizeof(race_object));
-    for (int i = 0; i < 2; i++) pthread_mutex_init(&objects[i]->lock, NULL);
+    int free_threaded = mode == RACE_BIASED || mode == RACE_IMMORTAL;
+    size_t size = free_threaded ? sizeof(biased_object) : sizeof(race_object);
+    char *places[2] = {arena, arena};
+    if (layout == RACE_TWO_OBJECTS) places[1] = arena + 2 * CACHE_LINE;
+    if (layout == RACE_FALSE_SHARING) places[1] = arena + size;
+    if (!free_threaded) {
+        for (int i = 0; i < 2; i++) pthread_mutex_init(&((race_object *)places[i])->lock, NULL);
+    } else if (mode == RACE_IMMORTAL) {
+        for (int i = 0; i < 2; i++) atomic_store(&((biased_object *)places[i])->ref_local, UINT32_MAX);
+    } else if (layout == RACE_NOT_OWNER) { /* owned by this thread, which never touches it */
+        atomic_store(&((biased_object *)arena)->tid, thread_id());
+    }
     pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
     start_gate start = {0, 0};
-    int parties = layout == RACE_ONE_THREAD ? 1 : 2;
+    int parties = layout == RACE_ONE_THREAD || layout == RACE_NOT_OWNER ? 1 : 2;
     cost_worker workers[2];
     pthread_t threads[2];
     int started = 0;
     for (int i = 0; i < parties; i++) {
-        workers[i] = (cost_worker){.object = objects[i], .global_lock = &global_lock,
-                                   .gate = &start, .mode = mode, .parties = parties,
-                                   .iterations = iterations};
+        /* Biased: the first thread owns its object; with two objects, each owns its own. */
+        int owner = mode == RACE_BIASED && layout != RACE_NOT_OWNER &&
+                    (i == 0 || places[1] != places[0]);
+        workers[i] = (cost_worker){.object = (race_object *)places[i],
+                                   .biased = (biased_object *)places[i],
+                                   .global_lock = &global_lock, .gate = &start, .mode = mode,
+                                   .parties = parties, .owner = owner, .iterations = iterations};
         if (start_pinned(&threads[i], i, cost_work, &workers[i]) != 0) break;
         started++;
     }
     if (started < parties) atomic_store(&start.start_at, 1);
     for (int i = 0; i < started; i++) pthread_join(threads[i], NULL);
-    double ns = -1.0;
+    int status = -1;
     if (started == parties) {
+        memset(result, 0, sizeof *result);
         struct timespec *first = &workers[0].start, *last = &workers[0].end;
-        for (int i = 1; i < parties; i++) {
+        for (int i = 0; i < parties; i++) {
             if (ns_between(&workers[i].start, first) > 0) first = &workers[i].start;
             if (ns_between(last, &workers[i].end) > 0) last = &workers[i].end;
+            result->thread_ns[i] =
+                (double)ns_between(&workers[i].start, &workers[i].end) / (double)iterations;
         }
-        ns = (double)ns_between(first, last) / (double)iterations;
+        result->ns_per_op = (double)ns_between(first, last) / (double)iterations;
+        status = 0;
     }
     free(arena);
-    return ns;
+    return status;
 }

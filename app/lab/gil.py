@@ -34,8 +34,8 @@ import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.lab import scripts
 from app.lab.conditions import Conditions, Spread, busy_during
+from app.lab.interpreters import Interpreter
 
 MIN_INTERVAL_MS = 0.1
 MAX_INTERVAL_MS = 50.0
@@ -206,9 +206,10 @@ def distribution(slices: Sequence[Slice], *, interval_ms: float) -> tuple[Bin, .
 
 
 def measure_timeline(
-    *, interval_ms: float, duration_ms: float, threads: int = 2, python: str | None = None
+    interpreter: Interpreter, *, interval_ms: float, duration_ms: float, threads: int = 2
 ) -> Timeline:
-    """Run the measurement in a fresh interpreter (blocking: call it through a JobRunner)."""
+    """Run the measurement in a fresh process of `interpreter` (blocking: call it through a
+    JobRunner)."""
     if not MIN_INTERVAL_MS <= interval_ms <= MAX_INTERVAL_MS:
         raise ValueError(f"interval_ms must lie in {MIN_INTERVAL_MS}..{MAX_INTERVAL_MS}")
     if not MIN_DURATION_MS <= duration_ms <= MAX_DURATION_MS:
@@ -216,14 +217,8 @@ def measure_timeline(
     if not MIN_THREADS <= threads <= MAX_THREADS:
         raise ValueError(f"threads must lie in {MIN_THREADS}..{MAX_THREADS}")
     report, seen = busy_during(
-        lambda: scripts.run(
-            "gil_slices",
-            interval_ms,
-            duration_ms,
-            threads,
-            GAP_US,
-            timeout=timeout_s(duration_ms),
-            python=python,
+        lambda: interpreter.run(
+            "gil_slices", interval_ms, duration_ms, threads, GAP_US, timeout=timeout_s(duration_ms)
         )
     )
     return derive_timeline(
@@ -240,3 +235,18 @@ def measure_timeline(
 def timeout_s(duration_ms: float) -> float:
     """Start-up, the run itself, the last slices to notice the deadline, and slack."""
     return 5.0 + 2 * duration_ms / 1000
+
+
+def explain_median_slice(median_slice_ms: float, interval_ms: float) -> str:
+    """Why two CPU-bound threads kept the GIL this long, against the switch interval."""
+    ratio = median_slice_ms / interval_ms
+    if ratio <= 1.5:
+        return (
+            f"{median_slice_ms:.2f} ms: two CPU-bound threads each kept the GIL about one "
+            "switch interval before the waiting one asked for it and got it."
+        )
+    return (
+        f"{median_slice_ms:.2f} ms, {ratio:.1f} times the switch interval: the waiting thread "
+        "needs a core of its own to time out and ask for the GIL, and on a busy host the OS "
+        "runs it late, so the holder's slices stretch."
+    )

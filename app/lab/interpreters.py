@@ -4,17 +4,25 @@ Candidates, in order of preference (the first one found of each version wins):
 1. the interpreter running the server;
 2. the paths in `GILLAB_PYTHONS` (separated by os.pathsep), for interpreters anywhere else;
 3. pyenv's versions folder (`$PYENV_ROOT/versions/*/bin/python3`, by default under ~/.pyenv);
-4. every `python3.X` (and free-threaded `python3.Xt`) on PATH, except pyenv's shims, which
+4. uv's managed interpreters (`uv python install 3.14t` puts them in `$UV_PYTHON_INSTALL_DIR`,
+   by default ~/.local/share/uv/python);
+5. every `python3.X` (and free-threaded `python3.Xt`) on PATH, except pyenv's shims, which
    only forward to the versions already found in 3.
 
 Each candidate is probed once, in a subprocess with a timeout, by scripts/probe.py. Only CPython
 3.6 and later qualifies: the lab's scripts are written for it. An interpreter is named by its
 version alone ("3.12.1", "3.13.0t" for a free-threaded build); requests never carry a path, so
 only the interpreters found here ever run, and only the lab's own scripts.
+
+A free-threaded build (`Py_GIL_DISABLED`, PEP 703) is listed twice: as itself with the GIL off
+("3.14.0t", run with `-X gil=0`) and with the GIL switched back on ("3.14.0t/gil", run with
+`-X gil=1`, what `PYTHON_GIL=1` does: the scripts run with `-I`, which ignores PYTHON*
+variables), so every experiment shows what the GIL changes on one and the same build.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -27,11 +35,14 @@ from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from app.lab import scripts
 
 MIN_VERSION = (3, 6)
 PROBE_TIMEOUT_S = 10.0
+WITH_GIL = "/gil"
+"""The suffix of a free-threaded build's version when it runs with its GIL on."""
 # Names of interpreters looked for on PATH: python3.6 ... python3.99, and python3.13t.
 _ON_PATH = re.compile(r"python3\.\d{1,2}t?")
 
@@ -55,18 +66,45 @@ class Interpreter:
     gil_enabled: bool
     executable: str  # the path found and probed; internal, never shown to or taken from a request
     running: bool  # the interpreter serving this site
+    forced_gil: bool = False  # a free-threaded build run with its GIL on (-X gil=1)
 
     @property
     def series(self) -> str:
         """ "3.12" for 3.12.1: what a visitor means by "Python 3.12"."""
         major, minor, _ = self.version_info
-        return f"{major}.{minor}{'t' if self.free_threaded else ''}"
+        return f"{major}.{minor}{'t' if self.free_threaded else ''}" + (
+            WITH_GIL if self.forced_gil else ""
+        )
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        """The `-X` options every script runs with: a free-threaded build's GIL, explicitly."""
+        if not self.free_threaded:
+            return ()
+        return ("gil=1",) if self.forced_gil else ("gil=0",)
+
+    def run(self, name: str, *args: object, timeout: float) -> Any:
+        """Run the lab's script `name` on this interpreter (blocking); its parsed report. A
+        failure names the interpreter."""
+        try:
+            return scripts.run(
+                name, *args, timeout=timeout, python=self.executable, options=self.options
+            )
+        except scripts.ScriptFailed as exc:
+            raise scripts.ScriptFailed(f"{name} on Python {self.version}: {exc}") from exc
+
+    def with_gil(self) -> Interpreter:
+        """This free-threaded build, run with its GIL switched on."""
+        return dataclasses.replace(
+            self, version=self.version + WITH_GIL, gil_enabled=True, forced_gil=True
+        )
 
 
 def candidates(
     *,
     extra: str = "",
     pyenv_root: Path | None = None,
+    uv_root: Path | None = None,
     path: str = "",
 ) -> Iterator[tuple[str, bool]]:
     """(path, is-the-running-interpreter) for every place an interpreter may be, best first."""
@@ -84,6 +122,14 @@ def candidates(
                     if binary.is_file():
                         yield str(binary), False
                         break
+    if uv_root is not None and uv_root.is_dir():
+        # cpython-3.14.0+freethreaded-linux-x86_64-gnu/bin/python3.14t and the like.
+        for folder in sorted(uv_root.iterdir(), reverse=True):
+            binaries = folder / "bin"
+            if folder.name.startswith("cpython-") and binaries.is_dir():
+                for name in sorted(os.listdir(binaries)):
+                    if _ON_PATH.fullmatch(name):
+                        yield str(binaries / name), False
     shims = (pyenv_root / "shims").resolve() if pyenv_root is not None else None
     for directory in path.split(os.pathsep):
         if not directory or not os.path.isdir(directory):
@@ -137,11 +183,14 @@ def discover(
     *,
     extra: str = "",
     pyenv_root: Path | None = None,
+    uv_root: Path | None = None,
     path: str = "",
 ) -> tuple[Interpreter, ...]:
-    """Probe every candidate (in parallel) and keep one interpreter per version, oldest first."""
+    """Probe every candidate (in parallel) and keep one interpreter per version, oldest first;
+    a free-threaded build once with its GIL off and once with it on."""
     unique: dict[str, bool] = {}
-    for candidate, running in candidates(extra=extra, pyenv_root=pyenv_root, path=path):
+    found = candidates(extra=extra, pyenv_root=pyenv_root, uv_root=uv_root, path=path)
+    for candidate, running in found:
         resolved = os.path.realpath(candidate)
         if resolved not in unique and os.access(candidate, os.X_OK):
             unique[resolved] = running
@@ -157,6 +206,11 @@ def discover(
         # was too slow on a loaded host: describe it from the inside instead.
         probed[0] = _this_interpreter()
     return _deduplicate(interpreter for interpreter in probed if interpreter is not None)
+
+
+def current() -> Interpreter:
+    """The interpreter serving this site, described from the inside (no discovery needed)."""
+    return _this_interpreter()
 
 
 def _this_interpreter() -> Interpreter:
@@ -178,11 +232,22 @@ def _deduplicate(interpreters: Iterable[Interpreter]) -> tuple[Interpreter, ...]
     chosen: dict[str, Interpreter] = {}
     for interpreter in interpreters:  # best first: the first of each version stays
         chosen.setdefault(interpreter.version, interpreter)
-    return tuple(sorted(chosen.values(), key=lambda found: (found.version_info, found.version)))
+    listed: list[Interpreter] = []
+    for interpreter in sorted(chosen.values(), key=lambda one: (one.version_info, one.version)):
+        if interpreter.free_threaded:
+            listed += [dataclasses.replace(interpreter, gil_enabled=False), interpreter.with_gil()]
+        else:
+            listed.append(interpreter)
+    return tuple(listed)
 
 
 def _pyenv_root(environ: Mapping[str, str]) -> Path:
     return Path(environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+
+
+def _uv_root(environ: Mapping[str, str]) -> Path:
+    data = environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(environ.get("UV_PYTHON_INSTALL_DIR") or Path(data) / "uv" / "python")
 
 
 @functools.cache
@@ -192,6 +257,7 @@ def available() -> tuple[Interpreter, ...]:
     return discover(
         extra=environ.get("GILLAB_PYTHONS", ""),
         pyenv_root=_pyenv_root(environ),
+        uv_root=_uv_root(environ),
         path=environ.get("PATH", ""),
     )
 
@@ -202,6 +268,11 @@ def running() -> Interpreter:
         if interpreter.running:
             return interpreter
     return _this_interpreter()  # not reached: the running interpreter is the first candidate
+
+
+def free_threaded(interpreters: Iterable[Interpreter]) -> tuple[Interpreter, ...]:
+    """The free-threaded builds among `interpreters` (each with its GIL off and on)."""
+    return tuple(interpreter for interpreter in interpreters if interpreter.free_threaded)
 
 
 def find(version: str, interpreters: tuple[Interpreter, ...] | None = None) -> Interpreter:

@@ -1,7 +1,9 @@
 """The native lab's typed face: the only module that touches the compiled `app._native` lib.
 
 Each call runs the seed's C race (native/race.c) on two pthreads pinned to two CPUs and
-returns frozen records. cffi releases the GIL for the call, so the C threads run truly in
+returns frozen records. The modes, scenarios and layouts reach C by the names of race.h's enums
+(`Mode.BIASED` is `RACE_BIASED`), which cffi reads from the header itself: a mode exists natively
+exactly when race.h has it. cffi releases the GIL for the call, so the C threads run truly in
 parallel with the server; callers still run these off the event loop (app.lab.jobs).
 
 Freeing comes in two kinds:
@@ -19,12 +21,14 @@ from __future__ import annotations
 import enum
 import os
 import signal
+import statistics
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from app._native import ffi, lib
+from app.lab.conditions import Spread
 from app.sim import MAX_N_SIMULATE, Mode, Scenario
 
 MAX_ITERATIONS = 2_000_000
@@ -32,28 +36,34 @@ MAX_ITERATIONS = 2_000_000
 
 MAX_RUNS = 50
 MAX_COST_ITERATIONS = 2_000_000
+MAX_COST_REPEATS = 15
 REPLAY_WINDOW = MAX_N_SIMULATE
 """Calls per thread whose reads are recorded: the simulator replays at most this many."""
+
 
 def child_timeout_ms(iterations: int) -> int:
     """How long a real-free child may run before it is killed as hung (on a mutex in freed
     memory, typically): a second, plus 2 µs per call, ten times a contended mutex's cost."""
     return 1_000 + 2 * iterations // 1_000
 
-_READS_PER_CALL = 3  # check, read, test: RACE_READS_PER_CALL in race.h
+
 _MESSAGE_BYTES = 1024
 
-NATIVE_MODES = (Mode.NONE, Mode.GLOBAL_LOCK, Mode.OBJECT_LOCK, Mode.UNLOCK_THEN_FREE, Mode.ATOMIC)
-# Modes the lock-cost table times: unlock-then-free's inc_ref is object-lock's.
-COST_MODES = (Mode.NONE, Mode.GLOBAL_LOCK, Mode.OBJECT_LOCK, Mode.ATOMIC)
-_EXPERIMENT_CODES = {Scenario.INC_INC: 0, Scenario.INC_DEC: 1, Scenario.DEC_DEC: 2}
-_MODE_CODES = {
-    Mode.NONE: 0,
-    Mode.GLOBAL_LOCK: 1,
-    Mode.OBJECT_LOCK: 2,
-    Mode.ATOMIC: 3,
-    Mode.UNLOCK_THEN_FREE: 6,  # RACE_UNLOCK_THEN_FREE
-}
+
+def _code(member: enum.Enum) -> int | None:
+    """The value of race.h's enum constant for a scenario, mode or layout, if it has one."""
+    code = getattr(lib, f"RACE_{member.name}", None)
+    return None if code is None else int(code)
+
+
+_MODE_CODES = {mode: code for mode in Mode if (code := _code(mode)) is not None}
+NATIVE_MODES = tuple(_MODE_CODES)
+"""The modes race.c implements, in the simulator's order."""
+_EXPERIMENT_CODES = {scenario: _code(scenario) for scenario in Scenario}
+IMMORTAL_RC = int(lib.RACE_IMMORTAL_RC)
+"""An immortal object's count (what sys.getrefcount reports for one on 3.12 and 3.13)."""
+COST_MODES = tuple(mode for mode in NATIVE_MODES if mode is not Mode.UNLOCK_THEN_FREE)
+"""Modes the lock-cost table times: unlock-then-free's inc_ref is object-lock's."""
 
 
 def counterpart(mode: Mode) -> Mode | None:
@@ -75,10 +85,16 @@ class Layout(enum.StrEnum):
     ONE_OBJECT = "one-object"  # two threads share one object
     TWO_OBJECTS = "two-objects"  # two threads, an object each, on separate cache lines
     FALSE_SHARING = "false-sharing"  # two threads, an object each, both in one cache line
+    NOT_OWNER = "not-owner"  # biased only: one thread, an object another thread owns
 
     @property
     def threads(self) -> int:
-        return 1 if self is Layout.ONE_THREAD else 2
+        return 1 if self in (Layout.ONE_THREAD, Layout.NOT_OWNER) else 2
+
+    def measures(self, mode: Mode) -> bool:
+        """Whether the cost table has this layout for `mode` (not-owner only means something
+        where objects have owners)."""
+        return self is not Layout.NOT_OWNER or mode is Mode.BIASED
 
     @property
     def objects(self) -> int:
@@ -99,23 +115,50 @@ _LAYOUT_DESCRIPTIONS = {
     Layout.ONE_OBJECT: "two threads, one shared object",
     Layout.TWO_OBJECTS: "two threads, two objects on separate cache lines",
     Layout.FALSE_SHARING: "two threads, two objects sharing one cache line (false sharing)",
+    Layout.NOT_OWNER: "one thread, one object another thread owns",
 }
 _LAYOUT_LABELS = {
     Layout.ONE_THREAD: "1 thread, 1 object",
     Layout.ONE_OBJECT: "2 threads, 1 shared object",
     Layout.TWO_OBJECTS: "2 threads, 2 objects, separate cache lines",
     Layout.FALSE_SHARING: "2 threads, 2 objects, 1 cache line (false sharing)",
-}
-_LAYOUT_CODES = {
-    Layout.ONE_THREAD: 0,
-    Layout.ONE_OBJECT: 1,
-    Layout.TWO_OBJECTS: 2,
-    Layout.FALSE_SHARING: 3,
+    Layout.NOT_OWNER: "1 thread, 1 object owned by another",
 }
 
 
 class NativeError(RuntimeError):
     """The C side could not run the experiment (a failed pthread or fork call)."""
+
+
+SharedFlags = Literal["none", "maybe-weakref", "queued", "merged"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SplitCount:
+    """The free-threaded header at the end of a run (modes biased and immortal): the owner's
+    count, the shared word (count << 2 | flags), and what the merge protocol did."""
+
+    ref_local: int
+    ref_shared: int
+    owned: bool  # A still owns the object: its counts were never merged
+    queued: int  # times B queued the object to its owner
+    merges: int  # merges of the two counts (the owner's zero local count, its queue, or B's)
+
+    @property
+    def shared_count(self) -> int:
+        return self.ref_shared >> int(lib.RACE_SHARED_SHIFT)
+
+    @property
+    def flags(self) -> SharedFlags:
+        return _FLAG_NAMES[self.ref_shared & int(lib.RACE_SHARED_FLAGS)]
+
+
+_FLAG_NAMES: dict[int, SharedFlags] = {
+    0: "none",
+    int(lib.RACE_SHARED_MAYBE_WEAKREF): "maybe-weakref",
+    int(lib.RACE_SHARED_QUEUED): "queued",
+    int(lib.RACE_SHARED_MERGED): "merged",
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -135,6 +178,7 @@ class RaceResult:
     freed_read: int | None
     crashed: str | None  # e.g. "SIGABRT: free(): double free detected in tcache 2"
     elapsed_ns: int
+    split: SplitCount | None = None  # modes biased and immortal, when the run reported
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -152,11 +196,23 @@ class Recording:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CostRow:
+    """One cell of the cost table, measured `len(samples)` times."""
+
     mode: Mode
     layout: Layout
     threads: int
     objects: int
-    ns_per_op: float  # wall time divided by the calls each thread made
+    samples: tuple[float, ...]  # each pass: wall time divided by the calls each thread made
+    thread_ns: tuple[float, ...]  # each thread's own time per call, median over the passes
+
+    @property
+    def spread(self) -> Spread:
+        return Spread.of(self.samples)
+
+    @property
+    def ns_per_op(self) -> float:
+        """The median pass."""
+        return self.spread.median
 
 
 def cpu_count() -> int:
@@ -167,7 +223,7 @@ def cpu_count() -> int:
 def _params(
     scenario: Scenario, mode: Mode, iterations: int, *, real_free: bool, record_calls: int
 ) -> Any:
-    if mode not in _MODE_CODES:
+    if Mode(mode) not in _MODE_CODES:
         raise ValueError(f"mode {mode.value!r} has no native experiment")
     if not 0 <= iterations <= MAX_ITERATIONS:
         raise ValueError(f"iterations must be from 0 to {MAX_ITERATIONS}")
@@ -183,12 +239,17 @@ def _params(
     )
 
 
-def _initial_rc(scenario: Scenario, iterations: int) -> int:
+def _initial_rc(scenario: Scenario, mode: Mode, iterations: int) -> int:
+    if mode is Mode.IMMORTAL:
+        return IMMORTAL_RC
     return 2 * iterations if scenario is Scenario.DEC_DEC else 1
 
 
-def _result_of(raw: Any, scenario: Scenario, iterations: int, *, real: bool) -> RaceResult:
-    expected = _initial_rc(scenario, iterations) + raw.increments - raw.decrements
+def _result_of(
+    raw: Any, scenario: Scenario, mode: Mode, iterations: int, *, real: bool
+) -> RaceResult:
+    # Calls on an immortal object write nothing, so C counts them as no increment or decrement.
+    expected = _initial_rc(scenario, mode, iterations) + raw.increments - raw.decrements
     freed = raw.frees > 0
     final = int(raw.final_rc)
     # After a real free glibc writes its free-list pointer over the count: no lost updates
@@ -205,6 +266,17 @@ def _result_of(raw: Any, scenario: Scenario, iterations: int, *, real: bool) -> 
         freed_read=int(raw.freed_value) if raw.read_freed else None,
         crashed=None,
         elapsed_ns=int(raw.elapsed_ns),
+        split=_split_of(raw) if mode.free_threaded else None,
+    )
+
+
+def _split_of(raw: Any) -> SplitCount:
+    return SplitCount(
+        ref_local=int(raw.ref_local),
+        ref_shared=int(raw.ref_shared),
+        owned=bool(raw.owned),
+        queued=int(raw.queued),
+        merges=int(raw.merges),
     )
 
 
@@ -225,13 +297,13 @@ def run_race(
     freeing: Freeing = Freeing.OBSERVED,
 ) -> RaceResult:
     """One run of the experiment; blocking (up to about a second, or child_timeout_ms)."""
-    scenario = Scenario(scenario)
+    scenario, mode = Scenario(scenario), Mode(mode)
     result = ffi.new("race_result *")
     if Freeing(freeing) is Freeing.OBSERVED:
         params = _params(scenario, mode, iterations, real_free=False, record_calls=0)
         if lib.race_run(params, result, ffi.NULL, ffi.NULL) != 0:
             raise NativeError("the C experiment could not start its threads")
-        return _result_of(result, scenario, iterations, real=False)
+        return _result_of(result, scenario, mode, iterations, real=False)
 
     params = _params(scenario, mode, iterations, real_free=True, record_calls=0)
     message = ffi.new("char[]", _MESSAGE_BYTES)
@@ -255,7 +327,7 @@ def run_race(
             crashed=_crash_text(status, text),
             elapsed_ns=elapsed,
         )
-    return _result_of(result, scenario, iterations, real=True)
+    return _result_of(result, scenario, mode, iterations, real=True)
 
 
 def run_races(
@@ -283,7 +355,7 @@ def record_race(
         raise ValueError(f"window must be from 1 to {min(REPLAY_WINDOW, iterations)}")
     params = _params(scenario, Mode.NONE, iterations, real_free=False, record_calls=window)
     result = ffi.new("race_result *")
-    capacity = window * _READS_PER_CALL
+    capacity = window * int(lib.RACE_READS_PER_CALL)
     reads_a = ffi.new("long[]", capacity)
     reads_b = ffi.new("long[]", capacity)
     if lib.race_run(params, result, reads_a, reads_b) != 0:
@@ -295,32 +367,45 @@ def record_race(
         reads_b=tuple(reads_b[0 : result.recorded_b]),
         window_rc=int(result.window_rc),
     )
-    return _result_of(result, scenario, iterations, real=False), recording
+    return _result_of(result, scenario, Mode.NONE, iterations, real=False), recording
 
 
-def measure_cost(mode: Mode, layout: Layout, iterations: int) -> float:
-    """Nanoseconds per inc_ref for one mode and layout (blocking)."""
+def _cost_pass(mode: Mode, layout: Layout, iterations: int) -> tuple[float, tuple[float, ...]]:
+    """One timed run of a cell: (wall ns per call, each thread's own ns per call)."""
+    result = ffi.new("race_cost_result *")
+    if lib.race_cost(_MODE_CODES[mode], _code(layout), iterations, result) != 0:
+        raise NativeError("the C cost measurement could not start its threads")
+    return float(result.ns_per_op), tuple(float(ns) for ns in result.thread_ns[0 : layout.threads])
+
+
+def cost_table(iterations: int, repeats: int = 1) -> tuple[CostRow, ...]:
+    """Every mode in every layout it has, `repeats` passes over all cells (so that a burst of
+    other work on the machine hits every cell alike, not a few whole ones): what each kind of
+    lock costs, and what it serialises. Blocking."""
     if not 1 <= iterations <= MAX_COST_ITERATIONS:
         raise ValueError(f"iterations must be from 1 to {MAX_COST_ITERATIONS}")
-    ns = float(lib.race_cost(_MODE_CODES[Mode(mode)], _LAYOUT_CODES[Layout(layout)], iterations))
-    if ns < 0:
-        raise NativeError("the C cost measurement could not start its threads")
-    return ns
-
-
-def cost_table(iterations: int) -> tuple[CostRow, ...]:
-    """Every mode in every layout: what each kind of lock costs, and what it serialises."""
-    return tuple(
-        CostRow(
-            mode=mode,
-            layout=layout,
-            threads=layout.threads,
-            objects=layout.objects,
-            ns_per_op=measure_cost(mode, layout, iterations),
+    if not 1 <= repeats <= MAX_COST_REPEATS:
+        raise ValueError(f"repeats must be from 1 to {MAX_COST_REPEATS}")
+    cells = [(mode, layout) for mode in COST_MODES for layout in Layout if layout.measures(mode)]
+    passes = [[_cost_pass(mode, layout, iterations) for mode, layout in cells]
+              for _ in range(repeats)]  # fmt: skip
+    rows = []
+    for index, (mode, layout) in enumerate(cells):
+        measured = [one_pass[index] for one_pass in passes]
+        rows.append(
+            CostRow(
+                mode=mode,
+                layout=layout,
+                threads=layout.threads,
+                objects=layout.objects,
+                samples=tuple(wall for wall, _ in measured),
+                thread_ns=tuple(
+                    statistics.median(per_thread[thread] for _, per_thread in measured)
+                    for thread in range(layout.threads)
+                ),
+            )
         )
-        for mode in COST_MODES
-        for layout in Layout
-    )
+    return tuple(rows)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -98,6 +98,8 @@ class Series:
     @property
     def expected(self) -> int | None:
         """The correct final count, when the scenario has one number for it."""
+        if self.mode is Mode.IMMORTAL:
+            return native.IMMORTAL_RC
         if self.scenario is Scenario.INC_INC:
             return 2 * self.iterations + 1
         if self.scenario is Scenario.DEC_DEC:

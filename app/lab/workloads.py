@@ -1,16 +1,19 @@
 """I/O-bound against CPU-bound work in threads: where the GIL matters and where it does not.
 
-Both run the lab's fixed scripts in a fresh interpreter (blocking: call them through a
-JobRunner). The I/O demo fetches the site's own delay endpoint, so it needs no internet;
-the caller passes the URL, built from the server's own address, never from user input.
+Both run the lab's fixed scripts in a fresh process of the interpreter given (blocking: call
+them through a JobRunner). The CPU-bound one is where a free-threaded build with its GIL off
+differs: its threads finally run at once and scale with the cores. The I/O demo fetches the
+site's own delay endpoint, so it needs no internet; the caller passes the URL, built from the
+server's own address, never from user input.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.lab import conditions, scripts
+from app.lab import conditions
 from app.lab.conditions import Conditions, Spread
+from app.lab.interpreters import Interpreter
 
 MIN_DELAY_S = 0.05
 MAX_DELAY_S = 2.0
@@ -92,6 +95,7 @@ class CpuTimes:
     workers: int
     rounds: tuple[CpuRound, ...]
     conditions: Conditions
+    gil_enabled: bool  # False only on a free-threaded build run with its GIL off
 
     @property
     def sequential(self) -> Spread:
@@ -124,6 +128,17 @@ class CpuTimes:
         """What the threads' rounds show, in a sentence that follows the numbers."""
         speedup = self.thread_speedup
         figures = f"{_times(speedup)} the speed of running in turn"
+        if not self.gil_enabled:
+            if speedup.low > 1 + max(_SAME, self.noise):
+                return (
+                    f"Threads: {figures}: with no GIL the {self.workers} threads ran Python at "
+                    f"the same moment on {self.cpus} CPUs, as processes do."
+                )
+            cause = "; ".join(self.conditions.reasons) or "the cores were not both free"
+            return (
+                f"Threads: {figures}: there is no GIL here, yet the threads did not clearly run "
+                f"at once this time ({cause}); measure again on an idle machine."
+            )
         gil = (
             f"only the thread holding the GIL runs Python, so {self.workers} threads do the "
             "work one slice at a time"
@@ -151,7 +166,12 @@ class CpuTimes:
 
 
 def measure_fetch(
-    *, delay_url: str, delay_s: float, requests: int = 3, rounds: int = FETCH_ROUNDS
+    interpreter: Interpreter,
+    *,
+    delay_url: str,
+    delay_s: float,
+    requests: int = 3,
+    rounds: int = FETCH_ROUNDS,
 ) -> FetchTimes:
     """Fetch `delay_url` (which answers after `delay_s`) `requests` times in turn, then at once,
     `rounds` times."""
@@ -160,7 +180,7 @@ def measure_fetch(
     if not MIN_REQUESTS <= requests <= MAX_REQUESTS:
         raise ValueError(f"requests must lie in {MIN_REQUESTS}..{MAX_REQUESTS}")
     report, seen = conditions.busy_during(
-        lambda: scripts.run(
+        lambda: interpreter.run(
             "io_fetch", delay_url, requests, rounds, timeout=fetch_timeout_s(delay_s, requests)
         )
     )
@@ -188,7 +208,13 @@ def cpu_timeout_s(count: int, workers: int, rounds: int = CPU_ROUNDS) -> float:
     return 10.0 + 3 * rounds * workers * count / 1_000_000
 
 
-def measure_cpu(*, count: int = 2_000_000, workers: int = 2, rounds: int = CPU_ROUNDS) -> CpuTimes:
+def measure_cpu(
+    interpreter: Interpreter,
+    *,
+    count: int = 2_000_000,
+    workers: int = 2,
+    rounds: int = CPU_ROUNDS,
+) -> CpuTimes:
     """Count down from `count`, `workers` times: in turn, in threads, in processes, `rounds`
     times."""
     if not MIN_COUNT <= count <= MAX_COUNT:
@@ -196,7 +222,7 @@ def measure_cpu(*, count: int = 2_000_000, workers: int = 2, rounds: int = CPU_R
     if not MIN_WORKERS <= workers <= MAX_WORKERS:
         raise ValueError(f"workers must lie in {MIN_WORKERS}..{MAX_WORKERS}")
     report, seen = conditions.busy_during(
-        lambda: scripts.run(
+        lambda: interpreter.run(
             "cpu_work", count, workers, rounds, timeout=cpu_timeout_s(count, workers, rounds)
         )
     )
@@ -214,4 +240,5 @@ def measure_cpu(*, count: int = 2_000_000, workers: int = 2, rounds: int = CPU_R
             for r in report["rounds"]
         ),
         conditions=seen,
+        gil_enabled=bool(report["gil_enabled"]),
     )

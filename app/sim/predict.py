@@ -3,10 +3,11 @@
 Before each step the student says what it will do: the value the thread's register or the
 count will hold (read, add, sub, write, atomic add/sub), or which event happens (a check that
 passes or fails, a test that finds zero, a free that is a double free, a lock that touches
-freed memory). The answer is read off the run's own step record, so it is right by
-construction; the choices are built from the state *before* the step (the values a student
-who misreads the code would pick), never from the answer alone, so their order gives nothing
-away.
+freed memory). In modes biased and immortal: the value loaded or stored, whether the thread
+owns the object, and the true count after a compare-and-swap. The answer is read off the run's
+own step record, so it is right by construction; the choices are built from the state
+*before* the step (the values a student who misreads the code would pick), never from the
+answer alone, so their order gives nothing away.
 
 A score is "right/asked" and travels in the permalink (`score=3/4`).
 """
@@ -83,6 +84,16 @@ def _two(yes: tuple[str, str], no: tuple[str, str]) -> tuple[Choice, ...]:
     return (Choice(token=yes[0], label=yes[1]), Choice(token=no[0], label=no[1]))
 
 
+_TOUCHES = {
+    Op.LOCK: "takes the lock",
+    Op.UNLOCK: "releases the lock",
+    Op.LOAD_SHARED: "loads ob_ref_shared",
+    Op.CLEAR_OWNER: "sets ob_tid to 0",
+    Op.QUEUE: "reads ob_tid to queue the object to its owner",
+    Op.TAKE_LOCAL: "takes ob_ref_local for the merge",
+}
+
+
 def question(run: Run, step: int) -> Question | None:
     """What step `step` + 1 of `run` will do, asked before it runs (None once the run is over)."""
     if not 0 <= step < len(run.steps):
@@ -127,9 +138,31 @@ def question(run: Run, step: int) -> Question | None:
         prompt = f"{t} calls free(obj). What happens?"
         choices = _two(("freed", "The object is freed"), ("double-free", "A double free"))
         answer = "double-free" if Event.DOUBLE_FREE in taken.events else "freed"
-    else:  # LOCK, UNLOCK
-        verb = "takes" if op is Op.LOCK else "releases"
-        prompt = f"{t} {verb} the lock. Does that touch freed memory?"
+    elif op is Op.LOAD_LOCAL:
+        prompt = f"{t} loads ob_ref_local. What will {t}'s register hold?"
+        choices, answer = _values(before.local, before.local + 1, rc), str(taken.reg[thread])
+    elif op is Op.IS_OWNER:
+        prompt = f"{t} compares ob_tid with its own id. Does {t} own the object?"
+        choices = _two(("owner", "Yes: the plain, local path"), ("other", "No: the atomic path"))
+        answer = "owner" if before.owner is thread else "other"
+    elif op in (Op.STORE_LOCAL_INC, Op.STORE_LOCAL_DEC):
+        assert register is not None
+        prompt = f"{t} stores its count with a plain store. What will ob_ref_local be?"
+        choices, answer = _values(register - 1, register, register + 1), str(taken.ref_local)
+    elif op in (Op.DEC_SHARED, Op.MARK_MERGED):
+        verb = "drops a reference from" if op is Op.DEC_SHARED else "marks merged"
+        prompt = f"{t} {verb} the shared count with a compare-and-swap. What will rc be?"
+        choices, answer = _values(rc - 1, rc, rc + 1), str(taken.rc)
+    elif op is Op.MERGE:
+        assert register is not None  # the local count take-local took
+        prompt = (
+            f"{t} adds the {register} local references it took, minus the queue's one, to the "
+            "shared count. What will the true count be?"
+        )
+        choices = _values(rc + register - 1, rc + register, rc - 1)
+        answer = str(taken.rc)
+    else:  # LOCK, UNLOCK, and the biased steps that only move ownership or the queue
+        prompt = f"{t} {_TOUCHES[op]}. Does that touch freed memory?"
         choices = _two(("clean", "No"), ("use-after-free", "Yes: a use after free"))
         answer = "use-after-free" if Event.USE_AFTER_FREE in taken.events else "clean"
     return Question(

@@ -20,3 +20,47 @@ def test_the_explorer_shows_one_spinner_while_it_counts(page: Page, live_server:
     held[0].continue_()
     expect(page.locator("#histogram-title")).to_be_visible()
     assert spinning == 1
+
+
+def test_a_lab_embed_says_what_it_measures_before_it_answers(
+    page: Page, live_server: str
+) -> None:
+    """Issue 17.9: lesson 7's measured panel was a blank white box for about 2 s."""
+    held: list[Route] = []
+    page.route("**/gil/timeline?*embed=1*", lambda route: held.append(route))
+    page.goto(live_server + "/lessons/time-slices")
+    frame = page.locator("iframe.lab-embed")
+    frame.scroll_into_view_if_needed()
+    page.wait_for_function("() => document.querySelector('iframe.lab-embed') !== null")
+    waiting = page.locator(".lab-embed-wrap .embed-waiting")
+    expect(waiting).to_be_visible()
+    expect(waiting).to_contain_text("300 ms at a 5 ms switch interval")
+    expect(waiting.locator(".spinner")).to_be_visible()
+    # The frame lets it show through until its own page paints over it.
+    assert frame.evaluate("(el) => getComputedStyle(el).backgroundColor") == "rgba(0, 0, 0, 0)"
+    page.wait_for_timeout(200)
+    assert held, "the embed was never requested"
+    held[0].continue_()
+    expect(page.frame_locator("iframe.lab-embed").locator("h1")).to_be_visible(timeout=20_000)
+
+
+def test_a_gil_preset_fills_the_form_and_shows_its_progress(page: Page, live_server: str) -> None:
+    """Issue 17.8: a 20 ms preset left the field at 5, so "Measure" went back to 5 ms; and the
+    wait after a preset showed only a small label."""
+    page.goto(live_server + "/gil?interval_ms=5&duration_ms=100", timeout=30_000)
+    held: list[Route] = []
+    page.route("**/gil/timeline?*",
+               lambda route: route.continue_() if held else held.append(route))
+    page.get_by_role("link", name="20 ms", exact=True).click()
+    busy = page.locator("#timeline-measuring")
+    expect(busy).to_be_visible()
+    expect(busy).to_contain_text("Measuring")
+    expect(busy.locator(".spinner")).to_be_visible()
+    expect(page.locator("#timeline-panel")).to_have_css("opacity", "0.4")
+    held[0].continue_()
+    expect(page.locator("#timeline-summary")).to_contain_text("a 20 ms interval", timeout=20_000)
+    expect(page.locator("#interval_ms")).to_have_value("20")
+    expect(busy).to_be_hidden()
+    with page.expect_request("**/gil/timeline?*") as measured:
+        page.get_by_role("button", name="Measure").click()
+    assert "interval_ms=20" in measured.value.url

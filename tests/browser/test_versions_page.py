@@ -12,23 +12,16 @@ from playwright.sync_api import Page
 from app.lab import interpreters, survey_cache
 from app.lab.interpreters import Interpreter
 from app.lab.jobs import JobRunner
-from app.lab.survey import ConvoyResult, Facts, RaceResult, Row
+from app.lab.survey import Row
 from app.web.infra import deps
+from tests.lab.rows import row_of
 
 pytestmark = pytest.mark.browser
 
 
 def _slow_row(interpreter: Interpreter, **_: object) -> Row:
     time.sleep(1.5)  # long enough that the page is seen before its row arrives, even under load
-    return Row(
-        interpreter=interpreter,
-        races=(
-            RaceResult(statement="inplace", iterations=1000, lost_updates=(0, 0, 0)),
-            RaceResult(statement="call", iterations=1000, lost_updates=(300, 200, 100)),
-        ),
-        facts=Facts(refcount_one=7, refcount_fresh_int=2, sizeof_2781=28, switch_interval_ms=5.0),
-        convoy=(ConvoyResult(interval_ms=5.0, idle_rtt_ms=0.02, loaded_rtt_ms=5.1),),
-    )
+    return row_of(interpreter, call_lost=(300, 200, 100), intervals=(5.0,))
 
 
 @pytest.fixture

@@ -54,17 +54,30 @@ def test_build_and_runtime_stages_on_slim_python_311() -> None:
 def test_other_interpreters_come_from_images_of_the_same_debian() -> None:
     """The versions page's interpreters are copied in; their libraries must be the runtime's."""
     stages = dict(reversed(base.split(" AS ")) for base in _only("FROM"))
+    del stages["uv"]  # the uv binary only, static
     release = stages["runtime"].rsplit("-", 1)[1]
     assert all(image.endswith(f"-slim-{release}") for image in stages.values())
     copied = " ".join(_only("COPY"))
     for name, image in stages.items():
-        if name in {"build", "runtime"}:
+        if name in {"build", "runtime", "free-threaded"}:
             continue
         version = image.split(":")[1].split("-")[0]
         for path in (f"bin/python{version}", f"lib/python{version}/",
                      f"lib/libpython{version}.so.1.0"):
             assert f"--from={name} /usr/local/{path}" in copied, path
     assert "ldconfig" in " ".join(_only("RUN"))
+
+
+def test_a_free_threaded_cpython_is_installed_with_a_pinned_uv_and_discovered() -> None:
+    """Issue 14.3: one free-threaded build, installed as that ecosystem does (uv's managed
+    python-build-standalone builds), where app.lab.interpreters looks for uv's interpreters."""
+    stages = dict(reversed(base.split(" AS ")) for base in _only("FROM"))
+    uv_image, uv_version = stages["uv"].split(":")
+    assert uv_image == "ghcr.io/astral-sh/uv" and re.fullmatch(r"\d+\.\d+\.\d+", uv_version)
+    assert "uv python install 3.14t" in " ".join(_only("RUN"))
+    assert "--from=free-threaded /opt/python/ /opt/python/" in " ".join(_only("COPY"))
+    env = " ".join(_only("ENV"))
+    assert env.count("UV_PYTHON_INSTALL_DIR=/opt/python") == 2  # where installed, where searched
 
 
 def test_runtime_is_unprivileged_and_serves_the_classroom() -> None:

@@ -7,14 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from app.lab import scripts
-from app.lab.interpreter import explain, measure_facts
+from app.lab import interpreters, scripts
+from app.lab.facts import explain, measure_facts
 from app.lab.lost_updates import measure_race
 from app.lab.workloads import measure_cpu
 
+RUNNING = interpreters.current()
+
 
 def test_facts_of_the_running_interpreter() -> None:
-    facts = measure_facts()
+    facts = measure_facts(RUNNING)
     assert facts.python == ".".join(map(str, sys.version_info[:3]))
     assert facts.switch_interval_ms == 5.0
     assert facts.getsizeof_2781 == sys.getsizeof(2781)
@@ -38,7 +40,7 @@ def test_the_seeds_2_is_the_prompts_figure_and_a_module_and_a_script_read_more(
     prompt, a real import and a real script of the same interpreter."""
     import subprocess
 
-    facts = measure_facts()
+    facts = measure_facts(RUNNING)
     assert (
         facts.refcount_interactive_literal,
         facts.refcount_compiled_literal,
@@ -70,17 +72,17 @@ def test_the_seeds_2_is_the_prompts_figure_and_a_module_and_a_script_read_more(
 
 
 def test_the_race_loses_updates_only_where_the_version_switches() -> None:
-    call = measure_race(statement="call", iterations=20_000, runs=2)
+    call = measure_race(RUNNING, statement="call", iterations=20_000, runs=2)
     assert call.expected == 40_000
     assert all(0 <= lost <= 40_000 for lost in call.lost_updates)
-    inplace = measure_race(statement="inplace", iterations=20_000, runs=2)
+    inplace = measure_race(RUNNING, statement="inplace", iterations=20_000, runs=2)
     if (3, 10) <= sys.version_info[:2] <= (3, 13):
         # No switch check between the load and the store of `n += 1` in these versions.
         assert inplace.lost_updates == (0, 0)
 
 
 def test_cpu_work_reports_every_round_and_the_conditions() -> None:
-    times = measure_cpu(count=200_000, workers=2, rounds=3)
+    times = measure_cpu(RUNNING, count=200_000, workers=2, rounds=3)
     assert times.cpus >= 1
     assert len(times.rounds) == 3
     for spread in (times.sequential, times.threads, times.processes):
@@ -93,7 +95,7 @@ def test_scripts_are_named_not_given_as_paths() -> None:
     with pytest.raises(ValueError, match="no lab script"):
         scripts.path("../../etc/passwd")
     with pytest.raises(ValueError):
-        measure_race(statement="inplace", iterations=10**9, runs=1)
+        measure_race(RUNNING, statement="inplace", iterations=10**9, runs=1)
 
 
 @pytest.mark.parametrize(
@@ -128,7 +130,9 @@ def test_the_scripts_run_on_python_36() -> None:
     assert len(report["threads"]) == 2
     race = scripts.run("python_race", "inplace", 1000, 1, timeout=20, python=OLDEST)
     assert len(race["runs"]) == 1
-    facts = measure_facts(python=OLDEST)
+    oldest = interpreters.probe(OLDEST)
+    assert oldest is not None
+    facts = measure_facts(oldest)
     assert facts.python.startswith("3.6.")
     assert not facts.has_is_gil_enabled
     cpu = scripts.run("cpu_work", 100_000, 2, 1, timeout=20, python=OLDEST)

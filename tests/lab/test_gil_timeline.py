@@ -7,6 +7,7 @@ import os
 import pytest
 
 from app.lab.gil import Run, derive_timeline, measure_timeline, runs_from_edges
+from app.lab.interpreters import current
 
 MS = 1_000_000  # nanoseconds
 
@@ -111,7 +112,7 @@ def test_edges_pair_up_into_runs() -> None:
 
 
 def test_a_real_measurement_follows_the_switch_interval() -> None:
-    timeline = measure_timeline(interval_ms=5, duration_ms=300)
+    timeline = measure_timeline(current(), interval_ms=5, duration_ms=300)
     load = os.getloadavg()[0]
     seen = f"median {timeline.median_slice_ms} ms, {timeline.handoffs} hand-overs, load {load:.1f}"
     assert timeline.gil_enabled
@@ -126,6 +127,6 @@ def test_a_real_measurement_follows_the_switch_interval() -> None:
 
 def test_bounds_are_enforced_before_anything_runs() -> None:
     with pytest.raises(ValueError, match="interval_ms"):
-        measure_timeline(interval_ms=0, duration_ms=300)
+        measure_timeline(current(), interval_ms=0, duration_ms=300)
     with pytest.raises(ValueError, match="duration_ms"):
-        measure_timeline(interval_ms=5, duration_ms=60_000)
+        measure_timeline(current(), interval_ms=5, duration_ms=60_000)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from app.lab import interpreters
+from app.lab import interpreters, scripts
 from app.lab.interpreters import Interpreter, UnknownInterpreter
 
 
@@ -180,3 +180,60 @@ def test_every_other_interpreter_was_probed_in_its_own_process() -> None:
 def test_each_interpreter_is_found_by_its_version() -> None:
     for interpreter in _several():
         assert interpreters.find(interpreter.version) == interpreter
+
+
+def test_a_free_threaded_build_is_listed_with_its_gil_off_and_on(tmp_path: Path) -> None:
+    """Any interpreter whose build has Py_GIL_DISABLED counts, whatever its name."""
+    free = _fake_python(tmp_path / "custom", "python", _report("3.14.0", free_threaded=True))
+    found = interpreters.discover(extra=str(free))
+    versions = [interpreter.version for interpreter in found]
+    assert versions[-2:] == ["3.14.0t", "3.14.0t/gil"]
+    off, on = found[-2:]
+    assert (off.free_threaded, off.gil_enabled, off.forced_gil, off.options) == (
+        True, False, False, ("gil=0",),
+    )  # fmt: skip
+    assert (on.free_threaded, on.gil_enabled, on.forced_gil, on.options) == (
+        True, True, True, ("gil=1",),
+    )  # fmt: skip
+    assert (off.series, on.series) == ("3.14t", "3.14t/gil")
+    assert interpreters.find("3.14t/gil", found) == on
+    assert interpreters.free_threaded(found) == (off, on)
+    assert interpreters.current().options == ()  # a build with a GIL gets no -X gil
+
+
+def test_uvs_managed_interpreters_are_searched(tmp_path: Path) -> None:
+    uv = tmp_path / "uv" / "python"
+    folder = uv / "cpython-3.14.0+freethreaded-linux-x86_64-gnu" / "bin"
+    _fake_python(folder, "python3.14t", _report("3.14.0", free_threaded=True))
+    _fake_python(uv / ".lock" / "bin", "python3.13", _report("3.13.99"))  # not an install
+    found = interpreters.discover(uv_root=uv)
+    assert [i.version for i in found if not i.running] == ["3.14.0t", "3.14.0t/gil"]
+
+
+def test_scripts_run_with_the_interpreters_gil_option(tmp_path: Path) -> None:
+    """The scripts run with -I, which ignores PYTHON_GIL: the GIL is set with -X gil=."""
+    log = tmp_path / "argv"
+    stand_in = tmp_path / "python3.14t"
+    stand_in.write_text(f'#!/bin/sh\necho "$@" >> {log}\necho "{{}}"\n')
+    stand_in.chmod(stand_in.stat().st_mode | stat.S_IXUSR)
+    free = Interpreter(
+        version="3.14.0t", version_info=(3, 14, 0), implementation="CPython",
+        free_threaded=True, gil_enabled=False, executable=str(stand_in), running=False,
+    )  # fmt: skip
+    assert free.run("probe", timeout=10) == {}
+    assert free.with_gil().run("probe", "x", timeout=10) == {}
+    off, on = log.read_text().splitlines()
+    assert off.startswith("-I -X gil=0 ") and off.endswith("probe.py")
+    assert on.startswith("-I -X gil=1 ") and on.endswith("probe.py x")
+
+
+def test_a_failing_script_names_the_interpreter(tmp_path: Path) -> None:
+    broken = tmp_path / "python3.13"
+    broken.write_text("#!/bin/sh\necho 'Fatal Python error' >&2\nexit 1\n")
+    broken.chmod(broken.stat().st_mode | stat.S_IXUSR)
+    interpreter = Interpreter(
+        version="3.13.0", version_info=(3, 13, 0), implementation="CPython",
+        free_threaded=False, gil_enabled=True, executable=str(broken), running=False,
+    )  # fmt: skip
+    with pytest.raises(scripts.ScriptFailed, match=r"^probe on Python 3\.13\.0: .*Fatal Python"):
+        interpreter.run("probe", timeout=10)

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from app._native import ffi
 from app.lab import native
-from app.lab.native import Freeing, Layout, RaceResult
+from app.lab.native import Freeing, Layout, RaceResult, SplitCount
 from app.sim import Config, Machine, Mode, Scenario
 
 LOCKED = (Mode.GLOBAL_LOCK, Mode.OBJECT_LOCK, Mode.UNLOCK_THEN_FREE, Mode.ATOMIC)
@@ -90,18 +91,101 @@ def test_a_real_free_run_without_a_crash_reports_its_counts() -> None:
     assert result.final_rc == 20_001 and result.freed is False
 
 
-def test_the_cost_table_has_every_mode_in_every_layout() -> None:
-    rows = native.cost_table(2_000)
+def test_every_mode_and_layout_race_h_declares_is_reachable_from_python() -> None:
+    """The cdef is race.h itself: a mode added there and not to the simulator's Mode (or the
+    other way round) shows here."""
+    declared = set(ffi.typeof("enum race_mode").relements)
+    assert declared == {f"RACE_{mode.name}" for mode in native.NATIVE_MODES}
+    layouts = {f"RACE_{layout.name}" for layout in Layout}
+    assert set(ffi.typeof("enum race_layout").relements) == layouts
+    assert tuple(mode for mode in Mode if mode is not Mode.GIL) == native.NATIVE_MODES
+
+
+def _split(result: RaceResult) -> SplitCount:
+    assert result.split is not None, result
+    return result.split
+
+
+@pytest.mark.parametrize("iterations", [1, 3, 200_000])
+def test_biased_inc_inc_never_loses_an_update_and_the_owner_keeps_its_count_local(
+    iterations: int,
+) -> None:
+    runs = 5 if iterations > 1000 else native.MAX_RUNS
+    for result in native.run_races(Scenario.INC_INC, Mode.BIASED, iterations, runs):
+        assert result.final_rc == result.expected_rc == 2 * iterations + 1, _explain(result)
+        assert result.lost_updates == 0 and not result.freed, _explain(result)
+        split = _split(result)
+        # A's n increments and its first reference stayed in its local count, B's n went to
+        # the shared one; nothing was queued or merged, and A still owns the object.
+        assert (split.ref_local, split.shared_count, split.flags) == (iterations + 1,
+                                                                       iterations, "none")
+        assert split.owned and (split.queued, split.merges) == (0, 0)
+
+
+@pytest.mark.parametrize("iterations", [1, 2, 5, 100_000])
+def test_biased_dec_dec_frees_exactly_once_over_many_runs(iterations: int) -> None:
+    runs = 10 if iterations > 1000 else native.MAX_RUNS
+    for _ in range(4 if iterations < 1000 else 1):
+        for result in native.run_races(Scenario.DEC_DEC, Mode.BIASED, iterations, runs):
+            assert (result.final_rc, result.freed) == (0, True), _explain(result)
+            assert result.use_after_free == 0 and result.double_free == 0, _explain(result)
+            assert result.lost_updates == 0, _explain(result)
+            split = _split(result)
+            assert (split.ref_local, split.shared_count, split.queued) == (0, 0, 0)
+            # Either A merged first (flags merged, B freed) or B finished first (A freed at
+            # its zero local count with the shared count at 0: no merge, no flags).
+            assert (split.flags, split.merges, split.owned) in {("merged", 1, False),
+                                                                ("none", 0, True)}
+
+
+def test_biased_inc_dec_queues_to_the_owner_and_loses_no_update() -> None:
+    """B's first decrement drops the reference A counted locally: B queues the object to A,
+    which merges between its calls (or, if A has already exited, B merges at once). Whatever
+    else happens (the object freed at a merge, A using it after), every update is in the
+    final count."""
+    queued = 0
+    for iterations in (1, 10, 1_000):
+        for result in native.run_races(Scenario.INC_DEC, Mode.BIASED, iterations, 30):
+            assert result.lost_updates == 0 and result.final_rc == result.expected_rc, _explain(
+                result
+            )
+            split = _split(result)
+            assert split.queued <= 1 and split.merges >= 1 and not split.owned, _explain(result)
+            assert split.flags == "merged" and split.ref_local == 0, _explain(result)
+            queued += split.queued
+    assert queued, "B never queued the object to its owner in 90 runs"
+
+
+@pytest.mark.parametrize("scenario", list(Scenario), ids=str)
+def test_an_immortal_object_is_read_and_never_written(scenario: Scenario) -> None:
+    for result in native.run_races(scenario, Mode.IMMORTAL, 100_000, 3):
+        assert result.final_rc == result.expected_rc == native.IMMORTAL_RC, _explain(result)
+        assert not result.freed and result.use_after_free == 0, _explain(result)
+        split = _split(result)
+        assert (split.ref_local, split.ref_shared, split.owned) == (native.IMMORTAL_RC, 0, False)
+
+
+def test_the_cost_table_has_every_mode_in_every_layout_it_measures() -> None:
+    rows = native.cost_table(2_000, repeats=3)
     assert [(row.mode, row.layout) for row in rows] == [
-        (mode, layout) for mode in native.COST_MODES for layout in Layout
+        (mode, layout)
+        for mode in native.COST_MODES
+        for layout in Layout
+        if layout is not Layout.NOT_OWNER or mode is Mode.BIASED
     ]
-    assert all(row.ns_per_op > 0 for row in rows)
+    for row in rows:
+        assert len(row.samples) == 3 and all(ns > 0 for ns in row.samples), row
+        assert row.spread.low <= row.ns_per_op <= row.spread.high, row
+        assert len(row.thread_ns) == row.threads and all(ns > 0 for ns in row.thread_ns), row
     assert {(row.layout, row.threads, row.objects) for row in rows} == {
         (Layout.ONE_THREAD, 1, 1),
         (Layout.ONE_OBJECT, 2, 1),
         (Layout.TWO_OBJECTS, 2, 2),
         (Layout.FALSE_SHARING, 2, 2),
+        (Layout.NOT_OWNER, 1, 1),
     }
+    with pytest.raises(ValueError, match="repeats"):
+        native.cost_table(2_000, repeats=native.MAX_COST_REPEATS + 1)
 
 
 def test_parameters_out_of_bounds_are_refused_before_any_c_runs() -> None:

@@ -10,8 +10,9 @@ from app.sim import Mode
 
 def _row(mode: Mode, layout: Layout, ns: float) -> CostRow:
     return CostRow(
-        mode=mode, layout=layout, threads=layout.threads, objects=layout.objects, ns_per_op=ns
-    )
+        mode=mode, layout=layout, threads=layout.threads, objects=layout.objects,
+        samples=(ns,), thread_ns=(ns,) * layout.threads,
+    )  # fmt: skip
 
 
 ROWS = (

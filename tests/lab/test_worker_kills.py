@@ -132,7 +132,7 @@ def test_a_worker_killed_while_idle_is_replaced_before_the_next_job(job: Any) ->
     [
         (
             partial(native.cost_table, 2_000_000),
-            partial(native.measure_cost, Mode.ATOMIC, Layout.ONE_THREAD, 1000),
+            partial(native.cost_table, 1000),
         ),
         (
             partial(explore, Scenario.DEC_DEC, Mode.NONE, 10),

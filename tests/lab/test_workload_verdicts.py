@@ -16,7 +16,7 @@ def _cpu(pairs: list[tuple[float, float]], seen: Conditions = IDLE) -> CpuTimes:
         CpuRound(sequential_s=seq, threads_s=thr, processes_s=seq / 1.9) for seq, thr in pairs
     )
     return CpuTimes(python="3.11.7", cpus=2, count=2_000_000, workers=2, rounds=rounds,
-                    conditions=seen)  # fmt: skip
+                    conditions=seen, gil_enabled=True)  # fmt: skip
 
 
 def test_a_small_gain_inside_the_rounds_spread_is_called_the_same_time() -> None:

@@ -10,9 +10,7 @@ from app.sim.predict import Score, question
 
 @pytest.mark.parametrize("scenario", list(Scenario))
 @pytest.mark.parametrize("mode", list(Mode))
-def test_every_step_has_a_question_whose_answer_is_a_choice(
-    scenario: Scenario, mode: Mode
-) -> None:
+def test_every_step_has_a_question_whose_answer_is_a_choice(scenario: Scenario, mode: Mode) -> None:
     for seed in range(5):
         run = simulate(Config(scenario=scenario, mode=mode, n=2), seed=seed)
         for k, step in enumerate(run.steps):
@@ -24,8 +22,19 @@ def test_every_step_has_a_question_whose_answer_is_a_choice(
             assert len(tokens) == len(set(tokens)) >= 2
             if step.op in (Op.READ, Op.ADD, Op.SUB):
                 assert asked.answer == str(step.reg[step.thread])
-            elif step.op in (Op.WRITE, Op.ATOMIC_ADD, Op.ATOMIC_SUB):
+            elif step.op in (
+                Op.WRITE,
+                Op.ATOMIC_ADD,
+                Op.ATOMIC_SUB,
+                Op.DEC_SHARED,
+                Op.MARK_MERGED,
+                Op.MERGE,
+            ):
                 assert asked.answer == str(step.rc)
+            elif step.op in (Op.STORE_LOCAL_INC, Op.STORE_LOCAL_DEC):
+                assert asked.answer == str(step.ref_local)
+            elif step.op is Op.LOAD_LOCAL:
+                assert asked.answer == str(step.reg[step.thread])
             elif step.op is Op.CHECK:
                 assert (asked.answer == "fails") == (Event.FAILED_CHECK in step.events)
             elif step.op is Op.FREE:

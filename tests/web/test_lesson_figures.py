@@ -8,8 +8,9 @@ import re
 
 from fastapi.testclient import TestClient
 
-from app.lab.interpreter import measure_facts
-from app.lab.survey import CONVOY_INTERVALS_MS, ConvoyResult, explain_convoy
+from app.lab import convoy, interpreters
+from app.lab.convoy import ConvoyResult
+from app.lab.facts import measure_facts
 from app.web.lessons.content import LESSONS, Lesson
 
 TIME_FIGURE = re.compile(r"\d+(?:\.\d+)?\s*(?:ns|µs|ms)\b")
@@ -49,16 +50,14 @@ def test_lesson_7_quotes_the_convoy_as_the_panel_beside_it_measures_it(
     # The only times in its prose are the panel's settings, which must be the panel's own.
     settings = "switch intervals of 5, 1 and 0.1 ms"
     assert settings in text
-    assert CONVOY_INTERVALS_MS == (5.0, 1.0, 0.1)
+    assert convoy.INTERVALS_MS == (5.0, 1.0, 0.1)
     prose = text.replace(settings, "")
     assert not TIME_FIGURE.findall(prose), TIME_FIGURE.findall(prose)
     assert "about one switch interval" in text
     assert 'src="/gil/convoy?embed=1"' in client.get(lesson.url).text
     # The panel's own reading of a convoy of one interval uses the lesson's words.
     interval = ConvoyResult(interval_ms=5.0, idle_rtt_ms=0.02, loaded_rtt_ms=5.2)
-    from app.lab.interpreters import running
-
-    assert "about a switch interval" in explain_convoy(running(), (interval,))
+    assert "about a switch interval" in convoy.explain(interpreters.current(), (interval,))
 
 
 def test_lesson_1_getrefcount_figures_are_this_interpreters(client: TestClient) -> None:
@@ -66,7 +65,7 @@ def test_lesson_1_getrefcount_figures_are_this_interpreters(client: TestClient) 
     what the running interpreter measures (and tests/lab checks them against a real prompt)."""
     text = _text(client, _lesson("objects-and-reference-counts"))
     assert "printed 2, 3 and 4" in text
-    facts = measure_facts()
+    facts = measure_facts(interpreters.current())
     assert (
         facts.refcount_interactive_literal,
         facts.refcount_compiled_literal,

@@ -60,6 +60,7 @@ def test_an_unlocked_run_links_to_its_replay_in_the_simulator(client: TestClient
     [
         ({"experiment": "inc-twice"}, "experiment"),
         ({"mode": "gil"}, "mode"),
+        ({"mode": "biassed"}, "mode"),
         ({"iterations": 0}, "iterations"),
         ({"iterations": native.MAX_ITERATIONS + 1}, "iterations"),
         ({"iterations": "lots"}, "iterations"),
@@ -77,24 +78,68 @@ def test_bad_race_parameters_get_a_422_that_names_them(
         assert [error["loc"] for error in response.json()["detail"]] == [["query", parameter]]
 
 
-@pytest.mark.parametrize("iterations", [0, 999, native.MAX_COST_ITERATIONS + 1])
-def test_bad_cost_iterations_get_a_422(client: TestClient, iterations: int) -> None:
-    response = client.get("/api/native/cost", params={"iterations": iterations})
-    assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["query", "iterations"]
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({"iterations": 0}, "iterations"),
+        ({"iterations": 999}, "iterations"),
+        ({"iterations": native.MAX_COST_ITERATIONS + 1}, "iterations"),
+        ({"repeats": 0}, "repeats"),
+        ({"repeats": native.MAX_COST_REPEATS + 1}, "repeats"),
+    ],
+)
+def test_bad_cost_parameters_get_a_422(
+    client: TestClient, params: dict[str, Any], parameter: str
+) -> None:
+    for url in ("/api/native/cost", "/lab/cost"):
+        response = client.get(url, params=params)
+        assert response.status_code in (400, 422), response.text
+        if url.startswith("/api"):
+            assert response.json()["detail"][0]["loc"] == ["query", parameter]
 
 
-def test_cost_has_a_row_per_mode_and_layout(client: TestClient) -> None:
-    response = client.get("/api/native/cost", params={"iterations": 1000})
+def test_biased_and_immortal_races_answer_with_the_split_count(client: TestClient) -> None:
+    params = {"experiment": "inc-inc", "mode": "biased", "iterations": 1000, "runs": 2}
+    body = client.get("/api/native/race", params=params).json()
+    assert body["mode"] == "biased"
+    for run in body["runs"]:
+        assert (run["final_rc"], run["lost_updates"]) == (2001, 0)
+        assert run["split"] == {"ref_local": 1001, "ref_shared": 4000, "shared_count": 1000,
+                                "flags": "none", "owned": True, "queued": 0, "merges": 0}
+    params = {"experiment": "dec-dec", "mode": "immortal", "iterations": 1000}
+    (run,) = client.get("/api/native/race", params=params).json()["runs"]
+    assert (run["final_rc"], run["freed"]) == (native.IMMORTAL_RC, False)
+    assert run["split"]["ref_local"] == native.IMMORTAL_RC
+    unlocked = client.get("/api/native/race", params={"iterations": 10}).json()["runs"][0]
+    assert unlocked["split"] is None
+
+
+def test_cost_has_a_row_per_mode_and_layout_with_its_spread(client: TestClient) -> None:
+    response = client.get("/api/native/cost", params={"iterations": 1000, "repeats": 3})
     assert response.status_code == 200, response.text
-    rows = response.json()["rows"]
-    assert len(rows) == 16
+    body = response.json()
+    rows = body["rows"]
+    assert body["repeats"] == 3
+    assert {(row["mode"], row["layout"]) for row in rows} == {
+        (mode.value, layout.value)
+        for mode in native.COST_MODES
+        for layout in native.Layout
+        if layout.measures(mode)
+    }
+    assert ("biased", "not-owner") in {(row["mode"], row["layout"]) for row in rows}
     assert {(row["layout"], row["threads"], row["objects"]) for row in rows} == {
         ("one-thread", 1, 1), ("one-object", 2, 1),
-        ("two-objects", 2, 2), ("false-sharing", 2, 2),
+        ("two-objects", 2, 2), ("false-sharing", 2, 2), ("not-owner", 1, 1),
     }  # fmt: skip
-    assert {row["mode"] for row in rows} == {"none", "global-lock", "object-lock", "atomic"}
-    assert all(row["ns_per_op"] > 0 for row in rows)
+    for row in rows:
+        assert len(row["samples"]) == 3 and len(row["thread_ns"]) == row["threads"]
+        assert row["low_ns"] <= row["ns_per_op"] <= row["high_ns"]
+        assert row["low_ns"] == min(row["samples"]) and row["high_ns"] == max(row["samples"])
+    conditions = body["conditions"]
+    assert conditions["cpus"] == native.cpu_count()
+    assert conditions["busy"] == bool(conditions["reasons"])
+    if conditions["load_average"] is not None and conditions["load_average"] > conditions["cpus"]:
+        assert conditions["busy"] and "load average" in conditions["reasons"][0]
 
 
 @ONE_CPU
@@ -194,6 +239,8 @@ def test_the_lab_page_has_the_form_the_cpu_count_and_the_stream(client: TestClie
     assert page.status_code == 200
     for label in ('for="experiment"', 'for="mode"', 'for="iterations"', 'for="runs"', 'for="free"'):
         assert label in page.text
+    for mode in native.NATIVE_MODES:
+        assert f'<option value="{mode.value}"' in page.text
     assert f"<strong>{native.cpu_count()}</strong> CPU" in page.text
     assert "sse-connect" not in page.text
     started = client.get("/lab", params={"run": "true", "mode": "atomic", "runs": 5})
@@ -207,6 +254,8 @@ def test_the_cost_chart_renders_as_a_fragment_and_as_a_page(client: TestClient) 
     assert fragment.status_code == 200
     assert "<svg" in fragment.text and "<html" not in fragment.text
     assert "false sharing" in fragment.text
+    assert 'id="cost-busy-note"' in fragment.text and 'id="cost-biased-note"' in fragment.text
+    assert "median" in fragment.text and 'class="cost-range"' in fragment.text
     page = client.get("/lab/cost", params={"iterations": 1000})
     assert "<html" in page.text and 'id="cost-atomic-false-sharing"' in page.text
 
@@ -288,16 +337,16 @@ def test_the_ratios_under_the_cost_chart_come_from_its_own_table(client: TestCli
     assert "<html" in page and 'class="site-header"' not in page
     cells = re.findall(
         r"<tr><td>([a-z-]+)</td><td>1</td><td>1</td><td>one thread, one object</td>"
-        r"<td>([0-9.]+)</td></tr>",
+        r"<td>([0-9.]+)</td>",
         page,
     )
     alone = {mode: float(ns) for mode, ns in cells}
-    assert set(alone) == {"none", "global-lock", "object-lock", "atomic"}
+    assert set(alone) == {mode.value for mode in native.COST_MODES}
     line = re.search(r'<p class="relative-costs" id="relative-costs">(.*?)</p>', page, re.S)
     assert line is not None
     shown = dict(
         zip(
-            ("global-lock", "object-lock", "atomic"),
+            [mode.value for mode in native.COST_MODES if mode.value != "none"],
             (float(x) for x in re.findall(r"<strong>([0-9.]+)\u00d7</strong>", line.group(1))),
             strict=True,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -12,27 +13,11 @@ from fastapi.testclient import TestClient
 from app.lab import interpreters, survey_cache
 from app.lab.interpreters import Interpreter
 from app.lab.jobs import Busy, JobRunner
-from app.lab.survey import ConvoyResult, Facts, RaceResult, Row
+from app.lab.survey import Row
 from app.web.infra import deps
+from tests.lab.rows import row_of
 
 RUNNING = platform.python_version()
-
-
-def _row(interpreter: Interpreter) -> Row:
-    return Row(
-        interpreter=interpreter,
-        races=(
-            RaceResult(statement="inplace", iterations=1000, lost_updates=(0, 0, 0)),
-            RaceResult(statement="call", iterations=1000, lost_updates=(300, 0, 150)),
-        ),
-        facts=Facts(
-            refcount_one=4294967295, refcount_fresh_int=2, sizeof_2781=28, switch_interval_ms=5.0
-        ),
-        convoy=tuple(
-            ConvoyResult(interval_ms=interval, idle_rtt_ms=0.02, loaded_rtt_ms=interval * 1.03)
-            for interval in (5.0, 1.0, 0.1)
-        ),
-    )
 
 
 @pytest.fixture
@@ -42,7 +27,7 @@ def fresh_survey(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> Iterator[list
 
     def fake_measure_row(interpreter: Interpreter, **_: object) -> Row:
         measured.append(interpreter.version)
-        return _row(interpreter)
+        return row_of(interpreter)
 
     runner = JobRunner(workers=1, queue=8)
     monkeypatch.setattr(survey_cache, "measure_row", fake_measure_row)
@@ -159,7 +144,7 @@ def test_the_page_streams_each_interpreter_then_done(
             if line.startswith("event: "):
                 events.append(line.removeprefix("event: "))
     found = interpreters.available()
-    slugs = ["py-" + interpreter.version.replace(".", "-") for interpreter in found]
+    slugs = ["py-" + re.sub(r"[^0-9a-z]+", "-", interpreter.version) for interpreter in found]
     assert [event for event in events if event.startswith("py-")] == slugs
     assert events.count("charts") == len(found)
     assert events[-1] == "done"
@@ -219,3 +204,45 @@ def test_the_gil_page_loads_the_convoy_panel(client: TestClient) -> None:
     assert page.status_code == 200
     assert 'hx-get="/gil/convoy"' in page.text
     assert "css/charts.css" in page.text
+
+
+def test_without_a_free_threaded_build_the_page_says_so_and_how_to_add_one(
+    client: TestClient, fresh_survey: list[str], only_the_running_interpreter: None
+) -> None:
+    text = client.get("/versions").text
+    assert "No free-threaded CPython" in text and "nothing here pretends to" in text
+    assert "uv python install 3.14t" in text and "GILLAB_PYTHONS" in text
+    assert "free-threaded, GIL" not in text
+
+
+def test_a_free_threaded_build_gets_a_row_with_its_gil_off_and_one_with_it_on(
+    client: TestClient, fresh_survey: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running = interpreters.running()
+    free = Interpreter(
+        version="3.14.0t", version_info=(3, 14, 0), implementation="CPython",
+        free_threaded=True, gil_enabled=False, executable="/stand-in/python3.14t", running=False,
+    )  # fmt: skip
+    monkeypatch.setattr(interpreters, "available", lambda: (running, free, free.with_gil()))
+    page = client.get("/versions").text
+    assert "Free-threaded CPython found" in page and "Python 3.14.0t." in page
+    with client.stream("GET", "/stream/versions") as stream:
+        events = [line[7:] for line in stream.iter_lines() if line.startswith("event: ")]
+    assert [event for event in events if event.startswith("py-3-14")] == [
+        "py-3-14-0t", "py-3-14-0t-gil",
+    ]  # fmt: skip
+    assert fresh_survey[-2:] == ["3.14.0t", "3.14.0t/gil"]
+    measured = client.get("/versions").text
+    assert "free-threaded, GIL off" in measured and "GIL on (<code>-X gil=1</code>)" in measured
+    assert "CPU-bound threads: speed-up" in measured
+    listed = client.get("/api/interpreters").json()["interpreters"]
+    assert {"version": "3.14.0t/gil", "implementation": "CPython", "free_threaded": True,
+            "gil_enabled": True} in listed  # fmt: skip
+
+
+def test_lesson_9_says_whether_this_host_has_a_free_threaded_build(
+    client: TestClient, only_the_running_interpreter: None
+) -> None:
+    text = client.get("/lessons/free-threading").text
+    assert 'id="free-threaded-note"' in text
+    assert "uv python install 3.14t" in text and "nothing here pretends to" in text

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +37,22 @@ def path(name: str) -> Path:
     return script
 
 
-def run(name: str, *args: object, timeout: float, python: str | None = None) -> Any:
-    """Run script `name` with `args` in a fresh isolated interpreter; return its parsed JSON.
+def run(
+    name: str,
+    *args: object,
+    timeout: float,
+    python: str | None = None,
+    options: Sequence[str] = (),
+) -> Any:
+    """Run script `name` with `args` in a fresh isolated interpreter (`options` are its `-X`
+    options, such as `gil=1`); return its parsed JSON.
 
     The script runs in a process group of its own, and the whole group is killed once the
     script ends, is killed, or runs past `timeout`: a process it forked (cpu_work's, convoy's
     client) never outlives it, nor keeps its output pipes open, which would hold this call
     until the timeout although the script had died."""
-    command = [python or sys.executable, "-I", str(path(name)), *(str(arg) for arg in args)]
+    flags = [flag for option in options for flag in ("-X", option)]
+    command = [python or sys.executable, "-I", *flags, str(path(name)), *(str(arg) for arg in args)]
     process = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,

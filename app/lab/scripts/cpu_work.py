@@ -75,10 +75,12 @@ def main(argv: List[str]) -> None:
                 "processes_s": in_processes(count, workers),
             }
         )
+    is_gil_enabled = getattr(sys, "_is_gil_enabled", None)  # 3.13+
     print(
         json.dumps(
             {
                 "python": platform.python_version(),
+                "gil_enabled": True if is_gil_enabled is None else bool(is_gil_enabled()),
                 "cpus": usable_cpus(),
                 "count": count,
                 "workers": workers,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from app.lab.conditions import Conditions, Spread
+from app.lab.facts import Facts, explain
 from app.lab.gil import Timeline
-from app.lab.interpreter import Facts, explain
 from app.lab.lost_updates import RaceResult
 from app.lab.workloads import CpuTimes, FetchTimes
 from app.sim.pyrace import PyRace

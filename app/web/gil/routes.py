@@ -13,7 +13,8 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.lab import gil, interpreter, lost_updates, workloads
+from app.lab import facts as interpreter_facts
+from app.lab import gil, interpreters, lost_updates, workloads
 from app.lab.jobs import JobRunner
 from app.lab.scripts import ScriptFailed
 from app.sim import (
@@ -83,7 +84,7 @@ Count = Annotated[
 Workers = Annotated[
     int, Query(ge=workloads.MIN_WORKERS, le=workloads.MAX_WORKERS, description="threads/processes")
 ]
-StatementParam = Annotated[Literal["inplace", "call"], Query(description="n += 1 or n = n + one()")]
+StatementParam = Annotated[lost_updates.Statement, Query(description="n += 1 or n = n + one()")]
 Iterations = Annotated[
     int,
     Query(ge=lost_updates.MIN_ITERATIONS, le=lost_updates.MAX_ITERATIONS, description="per thread"),
@@ -111,7 +112,10 @@ async def _timeline(
         runner,
         ("timeline", interval_ms, duration_ms, threads),
         lambda: gil.measure_timeline(
-            interval_ms=interval_ms, duration_ms=duration_ms, threads=threads
+            interpreters.current(),
+            interval_ms=interval_ms,
+            duration_ms=duration_ms,
+            threads=threads,
         ),
         limit_s=gil.timeout_s(duration_ms),
     )
@@ -174,8 +178,8 @@ async def api_cpu(
 async def api_race(
     runner: MeasurementsDep,
     statement: StatementParam = "inplace",
-    iterations: Iterations = 200_000,
-    runs: Runs = 3,
+    iterations: Iterations = lost_updates.DEFAULT_ITERATIONS,
+    runs: Runs = lost_updates.DEFAULT_RUNS,
 ) -> RaceModel:
     return RaceModel.of(await _race(runner, statement, iterations, runs))
 
@@ -203,7 +207,9 @@ async def _fetch(
     return await _run(
         runner,
         ("fetch", url, requests),
-        lambda: workloads.measure_fetch(delay_url=url, delay_s=seconds, requests=requests),
+        lambda: workloads.measure_fetch(
+            interpreters.current(), delay_url=url, delay_s=seconds, requests=requests
+        ),
         limit_s=workloads.fetch_timeout_s(seconds, requests),
     )
 
@@ -212,7 +218,7 @@ async def _cpu(runner: JobRunner, count: int, workers: int) -> workloads.CpuTime
     return await _run(
         runner,
         ("cpu", count, workers),
-        lambda: workloads.measure_cpu(count=count, workers=workers),
+        lambda: workloads.measure_cpu(interpreters.current(), count=count, workers=workers),
         limit_s=workloads.cpu_timeout_s(count, workers),
     )
 
@@ -223,13 +229,20 @@ async def _race(
     return await _run(
         runner,
         ("race", statement, iterations, runs),
-        lambda: lost_updates.measure_race(statement=statement, iterations=iterations, runs=runs),
-        limit_s=10.0 + runs * iterations / 50_000,
+        lambda: lost_updates.measure_race(
+            interpreters.current(), statement=statement, iterations=iterations, runs=runs
+        ),
+        limit_s=lost_updates.timeout_s(iterations, runs),
     )
 
 
-async def _facts(runner: JobRunner) -> interpreter.Facts:
-    return await _run(runner, ("facts",), interpreter.measure_facts, limit_s=10.0)
+async def _facts(runner: JobRunner) -> interpreter_facts.Facts:
+    return await _run(
+        runner,
+        ("facts",),
+        lambda: interpreter_facts.measure_facts(interpreters.current()),
+        limit_s=interpreter_facts.FACTS_TIMEOUT_S,
+    )
 
 
 def _pyrace(statement: str, switching: str, n: int, interval: int) -> pyrace.PyRace:
@@ -318,7 +331,7 @@ async def gil_page(
         **_timeline_context(timeline, duration_ms),
         **_pyrace_context("inplace", "any-bytecode", 5, 3),
         "facts": facts,
-        "notes": interpreter.explain(facts),
+        "notes": interpreter_facts.explain(facts),
         "seconds": seconds,
     }
     return pages.render(request, "gil.html", context)

@@ -13,7 +13,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.lab.survey import CONVOY_INTERVALS_MS, STATEMENT_CODE, STATEMENTS, Row
+from app.lab.convoy import INTERVALS_MS as CONVOY_INTERVALS_MS
+from app.lab.lost_updates import STATEMENT_CODE, STATEMENTS
+from app.lab.survey import Row
 
 WIDTH = 760
 HEIGHT = 300

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 from collections.abc import AsyncIterator, Sequence
 from typing import Annotated, Any
 
@@ -21,25 +22,14 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from markupsafe import Markup, escape
 from pydantic import BaseModel, Field
 
+from app.lab import convoy as convoy_effect
 from app.lab import interpreters as discovery
+from app.lab import lost_updates, survey
+from app.lab.convoy import IntervalMs
 from app.lab.interpreters import Interpreter, UnknownInterpreter
-from app.lab.survey import (
-    CONVOY_INTERVALS_MS,
-    DEFAULT_RUNS,
-    MAX_RUNS,
-    MIN_RUNS,
-    STATEMENT_CODE,
-    STATEMENTS,
-    ExperimentFailed,
-    IntervalMs,
-    Row,
-    Statement,
-    explain_convoy,
-    explain_facts,
-    explain_race,
-    measure_convoy,
-    measure_race,
-)
+from app.lab.lost_updates import STATEMENT_CODE, STATEMENTS, Statement
+from app.lab.scripts import ScriptFailed
+from app.lab.survey import Row
 from app.lab.survey_cache import SurveyCache
 from app.web.gil.version_charts import convoy_chart, lost_updates_chart
 from app.web.infra.deps import MeasurementsDep, PagesDep, SurveyDep
@@ -102,7 +92,7 @@ async def _interpreter(version: str | None) -> Interpreter:
         raise BadParameter("python", str(exc)) from exc
 
 
-def _failed(exc: ExperimentFailed) -> HTTPException:
+def _failed(exc: ScriptFailed) -> HTTPException:
     # The interpreter under test failed, not the request: a gateway error, never a 500.
     return HTTPException(status_code=502, detail=str(exc))
 
@@ -131,17 +121,19 @@ async def race(
     statement: Annotated[
         Statement, Query(description="inplace: `n += 1`; call: `n = n + one()`")
     ] = "inplace",
-    runs: Annotated[int, Query(ge=MIN_RUNS, le=MAX_RUNS)] = DEFAULT_RUNS,
+    runs: Annotated[
+        int, Query(ge=lost_updates.MIN_RUNS, le=lost_updates.MAX_RUNS)
+    ] = lost_updates.DEFAULT_RUNS,
 ) -> Race:
     """Two threads run the statement 200,000 times each on a shared global, `runs` times."""
     interpreter = await _interpreter(python)
     try:
         result = await runner.run_shared(
             ("versions race", interpreter.version, statement, runs),
-            lambda: measure_race(interpreter, statement=statement, runs=runs),
+            lambda: lost_updates.measure_race(interpreter, statement=statement, runs=runs),
             timeout=_RACE_TIMEOUT_S,
         )
-    except ExperimentFailed as exc:
+    except ScriptFailed as exc:
         raise _failed(exc) from exc
     return Race(
         python=interpreter.version,
@@ -162,10 +154,10 @@ async def convoy(
     try:
         result = await runner.run_shared(
             ("convoy", interpreter.version, interval_ms),
-            lambda: measure_convoy(interpreter, interval_ms=float(interval_ms)),
+            lambda: convoy_effect.measure_convoy(interpreter, interval_ms=float(interval_ms)),
             timeout=_CONVOY_TIMEOUT_S,
         )
-    except ExperimentFailed as exc:
+    except ScriptFailed as exc:
         raise _failed(exc) from exc
     return Convoy(
         python=interpreter.version,
@@ -176,7 +168,8 @@ async def convoy(
 
 
 def _slug(interpreter: Interpreter) -> str:
-    return "py-" + interpreter.version.replace(".", "-")
+    """An id and event name: py-3-12-1, py-3-14-0t-gil."""
+    return "py-" + re.sub(r"[^0-9a-z]+", "-", interpreter.version.lower())
 
 
 def _with_code(sentence: str) -> Markup:
@@ -192,23 +185,14 @@ def _alternate(parts: list[str]) -> list[tuple[bool, str]]:
 
 
 def _row_context(interpreter: Interpreter, row: Row | None) -> dict[str, Any]:
-    why: list[str] = []
-    if row is not None:
-        for statement in STATEMENTS:
-            race_result = row.race(statement)
-            if race_result is not None:
-                why.append(explain_race(interpreter, race_result))
-        if row.facts is not None:
-            why.extend(explain_facts(interpreter, row.facts).values())
-        if row.convoy:
-            why.append(explain_convoy(interpreter, row.convoy))
+    why = survey.explain(row) if row is not None else []
     return {
         "interpreter": interpreter,
         "slug": _slug(interpreter),
         "row": row,
         "why": [_with_code(sentence) for sentence in why],
         "statements": STATEMENTS,
-        "intervals": CONVOY_INTERVALS_MS,
+        "intervals": convoy_effect.INTERVALS_MS,
     }
 
 
@@ -226,7 +210,8 @@ def _page_context(survey: SurveyCache, found: Sequence[Interpreter]) -> dict[str
         "finished": len(rows),
         "statement_code": STATEMENT_CODE,
         "pathsep": os.pathsep,
-        "intervals": CONVOY_INTERVALS_MS,
+        "free_threaded": discovery.free_threaded(found),
+        "intervals": convoy_effect.INTERVALS_MS,
         **_charts_context(rows),
     }
 
@@ -300,7 +285,7 @@ async def convoy_panel(
         "section": "gil",
         "embed": embed,
         "convoy_chart": convoy_chart([row] if row.convoy else []),
-        "convoy_note": _with_code(explain_convoy(interpreter, row.convoy)),
+        "convoy_note": _with_code(convoy_effect.explain(interpreter, row.convoy)),
         "convoy_python": interpreter.version,
         "convoy_errors": row.errors,
     }

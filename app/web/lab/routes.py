@@ -11,16 +11,16 @@ import enum
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import partial
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
-from app.lab import native, seed
+from app.lab import conditions, native, seed
 from app.lab.jobs import Busy, JobRunner, TimedOut, WorkerDied
-from app.lab.native import Freeing, NativeError
+from app.lab.native import Freeing, Layout, NativeError
 from app.lab.trial import Trial, run_trial, series
 from app.sim import Mode, Scenario
 from app.web.infra.deps import NativeRunsDep, PagesDep
@@ -35,12 +35,22 @@ STREAM_WAIT_S = 60  # how long a streamed series waits for a turn while the lab 
 COST_TIMEOUT_S = 30.0
 DEFAULT_ITERATIONS = 1_000_000
 DEFAULT_COST_ITERATIONS = 200_000
+DEFAULT_COST_REPEATS = 5
 
 SEED_RUNS = 10  # runs of each of the seed's programs per request: a few milliseconds in all
 SEED_TIMEOUT_S = 30.0
 
-ModeName = Literal["none", "global-lock", "object-lock", "unlock-then-free", "atomic"]
 FreeName = Literal["observed", "real"]
+_MODE_NAMES = ", ".join(mode.value for mode in native.NATIVE_MODES)
+
+
+def _native(mode: Mode) -> Mode:
+    if mode not in native.NATIVE_MODES:
+        raise ValueError(f"mode {mode.value!r} has no native experiment; choose {_MODE_NAMES}")
+    return mode
+
+
+NativeMode = Annotated[Mode, AfterValidator(_native)]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,7 +75,9 @@ def race_query(
     experiment: Annotated[Scenario, Query(description="the scenario: who calls what")] = (
         Scenario.INC_INC
     ),
-    mode: Annotated[ModeName, Query(description="how the count is protected")] = "none",
+    mode: Annotated[
+        NativeMode, Query(description=f"how the count is protected: {_MODE_NAMES}")
+    ] = Mode.NONE,
     iterations: Annotated[
         int, Query(ge=1, le=native.MAX_ITERATIONS, description="calls per thread")
     ] = DEFAULT_ITERATIONS,
@@ -77,7 +89,7 @@ def race_query(
 ) -> RaceQuery:
     return RaceQuery(
         experiment=experiment,
-        mode=Mode(mode),
+        mode=mode,
         iterations=iterations,
         runs=runs,
         free=Freeing(free),
@@ -89,6 +101,28 @@ CostIterations = Annotated[
     int,
     Query(ge=1_000, le=native.MAX_COST_ITERATIONS, description="calls per thread per cell"),
 ]
+CostRepeats = Annotated[
+    int,
+    Query(ge=1, le=native.MAX_COST_REPEATS, description="passes over every cell (median, range)"),
+]
+
+
+class SplitCountModel(BaseModel):
+    ref_local: int = Field(description="ob_ref_local: the owner's count")
+    ref_shared: int = Field(description="ob_ref_shared: shared count << 2 | flags")
+    shared_count: int = Field(description="ref_shared >> 2; final_rc = ref_local + this")
+    flags: native.SharedFlags
+    owned: bool = Field(description="thread A still owns the object (never merged)")
+    queued: int = Field(description="times B queued the object to its owner")
+    merges: int = Field(description="merges of the two counts")
+
+    @classmethod
+    def of(cls, split: native.SplitCount) -> SplitCountModel:
+        return cls(
+            ref_local=split.ref_local, ref_shared=split.ref_shared,
+            shared_count=split.shared_count, flags=split.flags, owned=split.owned,
+            queued=split.queued, merges=split.merges,
+        )  # fmt: skip
 
 
 class RunModel(BaseModel):
@@ -109,6 +143,9 @@ class RunModel(BaseModel):
     replay: str | None = Field(
         description="a /sim link replaying this run's first calls step by step (mode none)"
     )
+    split: SplitCountModel | None = Field(
+        description="modes biased and immortal: the free-threaded header at the end"
+    )
 
     @classmethod
     def of(cls, trial: Trial) -> RunModel:
@@ -118,12 +155,13 @@ class RunModel(BaseModel):
             freed=r.freed, use_after_free=r.use_after_free, double_free=r.double_free,
             freed_read=r.freed_read, crashed=r.crashed, elapsed_ns=r.elapsed_ns,
             replay=trial.replay.url if trial.replay else None,
+            split=SplitCountModel.of(r.split) if r.split else None,
         )  # fmt: skip
 
 
 class RaceResponse(BaseModel):
     experiment: Scenario
-    mode: ModeName
+    mode: Mode
     iterations: int
     free: FreeName
     cpus: int = Field(description="CPUs the server may use; with 1 no race can show")
@@ -131,25 +169,54 @@ class RaceResponse(BaseModel):
 
 
 class CostRowModel(BaseModel):
-    mode: ModeName
+    mode: Mode
     threads: int
     objects: int
-    layout: Literal["one-thread", "one-object", "two-objects", "false-sharing"] = Field(
-        description="two-objects: separate cache lines; false-sharing: one cache line"
+    layout: Layout = Field(
+        description="two-objects: separate cache lines; false-sharing: one cache line; "
+        "not-owner (biased only): one thread on an object another thread owns"
     )
-    ns_per_op: float = Field(description="wall time / calls per thread")
+    ns_per_op: float = Field(description="wall time / calls per thread: the median pass")
+    low_ns: float = Field(description="the fastest pass")
+    high_ns: float = Field(description="the slowest pass")
+    samples: list[float] = Field(description="every pass, in order")
+    thread_ns: list[float] = Field(
+        description="each thread's own time per call (median); in biased one-object, the "
+        "owner first"
+    )
+
+    @classmethod
+    def of(cls, row: native.CostRow) -> CostRowModel:
+        return cls(
+            mode=row.mode, threads=row.threads, objects=row.objects, layout=row.layout,
+            ns_per_op=round(row.ns_per_op, 3), low_ns=round(row.spread.low, 3),
+            high_ns=round(row.spread.high, 3), samples=[round(ns, 3) for ns in row.samples],
+            thread_ns=[round(ns, 3) for ns in row.thread_ns],
+        )  # fmt: skip
+
+
+class ConditionsModel(BaseModel):
+    busy: bool = Field(description="measured while the machine was busy: read with care")
+    reasons: list[str] = Field(description="why it counts as busy (empty when idle)")
+    load_average: float | None = Field(description="one-minute, the worse of before and after")
+    other_jobs: int = Field(description="other lab jobs running on the machine meanwhile")
+    cpus: int
+
+    @classmethod
+    def of(cls, seen: conditions.Conditions) -> ConditionsModel:
+        load = None if seen.load_average is None else round(seen.load_average, 2)
+        return cls(
+            busy=seen.busy, reasons=list(seen.reasons), load_average=load,
+            other_jobs=seen.other_jobs, cpus=seen.cpus,
+        )  # fmt: skip
 
 
 class CostResponse(BaseModel):
     iterations: int
+    repeats: int
     cpus: int
+    conditions: ConditionsModel
     rows: list[CostRowModel]
-
-
-def _mode_name(mode: Mode) -> ModeName:
-    if mode is Mode.GIL:
-        raise ValueError("mode gil has no native experiment")
-    return cast(ModeName, mode.value)
 
 
 async def _trial(runner: JobRunner, number: int, query: RaceQuery) -> Trial:
@@ -157,8 +224,11 @@ async def _trial(runner: JobRunner, number: int, query: RaceQuery) -> Trial:
     return await runner.run(job, timeout=RUN_TIMEOUT_S)
 
 
-async def _cost(runner: JobRunner, iterations: int) -> tuple[native.CostRow, ...]:
-    return await runner.run(partial(native.cost_table, iterations), timeout=COST_TIMEOUT_S)
+async def _cost(
+    runner: JobRunner, iterations: int, repeats: int
+) -> tuple[tuple[native.CostRow, ...], conditions.Conditions]:
+    job = partial(conditions.busy_during, partial(native.cost_table, iterations, repeats))
+    return await runner.run(job, timeout=COST_TIMEOUT_S)
 
 
 class Optimization(enum.IntEnum):
@@ -228,7 +298,7 @@ async def api_race(query: RaceParams, runner: NativeRunsDep) -> RaceResponse:
     trials = [await _trial(runner, number, query) for number in range(1, query.runs + 1)]
     return RaceResponse(
         experiment=query.experiment,
-        mode=_mode_name(query.mode),
+        mode=query.mode,
         iterations=query.iterations,
         free=query.free.value,
         cpus=native.cpu_count(),
@@ -238,22 +308,17 @@ async def api_race(query: RaceParams, runner: NativeRunsDep) -> RaceResponse:
 
 @router.get("/api/native/cost", response_model=CostResponse, summary="Measure lock costs")
 async def api_cost(
-    runner: NativeRunsDep, iterations: CostIterations = DEFAULT_COST_ITERATIONS
+    runner: NativeRunsDep,
+    iterations: CostIterations = DEFAULT_COST_ITERATIONS,
+    repeats: CostRepeats = DEFAULT_COST_REPEATS,
 ) -> CostResponse:
-    rows = await _cost(runner, iterations)
+    rows, seen = await _cost(runner, iterations, repeats)
     return CostResponse(
         iterations=iterations,
+        repeats=repeats,
         cpus=native.cpu_count(),
-        rows=[
-            CostRowModel(
-                mode=_mode_name(row.mode),
-                threads=row.threads,
-                objects=row.objects,
-                layout=row.layout.value,
-                ns_per_op=round(row.ns_per_op, 3),
-            )
-            for row in rows
-        ],
+        conditions=ConditionsModel.of(seen),
+        rows=[CostRowModel.of(row) for row in rows],
     )
 
 
@@ -267,11 +332,13 @@ def _context(query: RaceQuery | None, **extra: Any) -> dict[str, Any]:
             "runs": native.MAX_RUNS,
             "window": native.REPLAY_WINDOW,
             "cost_iterations": native.MAX_COST_ITERATIONS,
+            "cost_repeats": native.MAX_COST_REPEATS,
         },
         "scenarios": list(Scenario),
         "modes": list(native.NATIVE_MODES),
         "layouts": list(native.Layout),
         "default_cost_iterations": DEFAULT_COST_ITERATIONS,
+        "default_cost_repeats": DEFAULT_COST_REPEATS,
         "seed_programs": _seed_programs(),
         "seed_correct": seed.CORRECT_COUNT,
         "seed_runs_each": SEED_RUNS,
@@ -363,14 +430,16 @@ async def lab_cost(
     runner: NativeRunsDep,
     embed: EmbedLayout,
     iterations: CostIterations = DEFAULT_COST_ITERATIONS,
+    repeats: CostRepeats = DEFAULT_COST_REPEATS,
 ) -> HTMLResponse:
     """The whole lab page with the chart filled in, only the chart for htmx, or the chart
     alone in a minimal page with `embed=1` (a lesson's iframe)."""
-    rows = await _cost(runner, iterations)
+    rows, seen = await _cost(runner, iterations, repeats)
     relative = native.relative_costs(rows, native.Layout.ONE_THREAD)
     context = _page_context(
-        race_query(), run=False, cost=rows, cost_iterations=iterations, relative=relative
-    )
+        race_query(), run=False, cost=rows, cost_conditions=seen,
+        cost_iterations=iterations, cost_repeats=repeats, relative=relative,
+    )  # fmt: skip
     if embed:
         return pages.render(request, "lab_cost_panel.html", {**context, "embed": True})
     return pages.render(request, "lab.html", context, blocks=("cost",))

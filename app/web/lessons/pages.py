@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from app.lab import interpreters
+from app.lab.interpreters import Interpreter
 from app.sim import Mode, Scenario, Thread, code_listing
 from app.sim.challenges import CHALLENGES, Challenge
 from app.web.infra.deps import PagesDep
@@ -17,6 +19,12 @@ router = APIRouter(tags=["lessons"], include_in_schema=False)
 def _listing(scenario: str, mode: str, thread: str = "A") -> str:
     """The C function a simulator thread runs, from the core, so lessons never copy code."""
     return "\n".join(code_listing(Scenario(scenario), Mode(mode), Thread(thread)))
+
+
+def _free_threaded_builds() -> tuple[Interpreter, ...]:
+    """The free-threaded CPythons on this host; called only by the lessons that mention them
+    (the first call probes every interpreter, then discovery is kept for the process)."""
+    return interpreters.free_threaded(interpreters.available())
 
 
 def _challenges_for(page: str) -> tuple[Challenge, ...]:
@@ -60,6 +68,7 @@ def lesson(request: Request, pages: PagesDep, slug: str) -> Response:
         "frames": {frame.key: frame for frame in found.frames},
         "proofs": {proof.key: proof for proof in found.proofs},
         "listing": _listing,
+        "free_threaded_builds": _free_threaded_builds,
         "challenges": _challenges_for(found.slug),
     }
     return pages.render(request, found.template, context)

@@ -1,7 +1,9 @@
-"""The running interpreter's facts behind the classic story, measured in a fresh interpreter.
+"""An interpreter's facts behind the classic story (sizes, ids, reference counts, the switch
+interval, the GIL), measured in a fresh process of that interpreter.
 
 scripts/interpreter_facts.py reports them; this module types them and says, for each one that
-differs from the figures the classic story quotes, why (explain).
+differs from the figures the classic story quotes, why (explain). The GIL lab measures the
+server's own interpreter, the versions survey every interpreter found.
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.lab import scripts
+from app.lab.interpreters import Interpreter
+from app.lab.scripts import ScriptFailed
 
 # What the classic story quotes, for a 64-bit CPython before 3.11.
 CLASSIC_GETSIZEOF = 28
@@ -49,8 +52,20 @@ class Facts:
         major, minor = self.python.split(".")[:2]
         return int(major), int(minor)
 
+    @property
+    def refcount_fresh_int(self) -> int:
+        """Of an int made at run time and held by one name: the sequence's first step."""
+        return self.refcount_sequence[0].refcount
+
 
 def parse(report: dict[str, Any]) -> Facts:
+    try:
+        return _parse(report)
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        raise ScriptFailed(f"interpreter_facts printed an unexpected report ({exc!r})") from exc
+
+
+def _parse(report: dict[str, Any]) -> Facts:
     return Facts(
         python=str(report["python"]),
         implementation=str(report["implementation"]),
@@ -76,9 +91,12 @@ def parse(report: dict[str, Any]) -> Facts:
     )
 
 
-def measure_facts(*, python: str | None = None) -> Facts:
+FACTS_TIMEOUT_S = 15.0
+
+
+def measure_facts(interpreter: Interpreter) -> Facts:
     """Blocking: call it through a JobRunner."""
-    return parse(scripts.run("interpreter_facts", timeout=10.0, python=python))
+    return parse(interpreter.run("interpreter_facts", timeout=FACTS_TIMEOUT_S))
 
 
 def int_layout(version: tuple[int, int], size: int) -> str:
