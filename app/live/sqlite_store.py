@@ -333,13 +333,22 @@ class SqliteStore:
         )
         return None if row is None else _question(question_id, *row)
 
-    async def save_question(self, code: str, question: QuestionRecord) -> None:
+    async def close_question(self, code: str, question_id: int) -> None:
         await self._run(
             lambda db: db.execute(
-                "UPDATE questions SET open = ?, revealed = ? WHERE code = ? AND id = ?",
-                (int(question.open), int(question.revealed), code, question.id),
+                "UPDATE questions SET open = 0 WHERE code = ? AND id = ?", (code, question_id)
             )
         )
+
+    async def reveal_question(self, code: str, question_id: int) -> bool:
+        cursor = await self._run(
+            lambda db: db.execute(
+                "UPDATE questions SET open = 0, revealed = 1 "
+                "WHERE code = ? AND id = ? AND revealed = 0",
+                (code, question_id),
+            )
+        )
+        return cursor.rowcount == 1
 
     async def put_answer(self, code: str, question_id: int, student_id: str, choice: str) -> bool:
         # One statement: the open check and the write cannot be split by a close.

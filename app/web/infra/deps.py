@@ -15,6 +15,7 @@ from starlette.requests import HTTPConnection
 
 from app.lab.jobs import JobRunner
 from app.lab.survey_cache import SurveyCache
+from app.live.classes import LiveClasses
 from app.web.infra.resources import PlayedSteps, Resources
 from app.web.infra.templating import Pages
 
@@ -52,9 +53,14 @@ def survey(connection: HTTPConnection) -> SurveyCache:
     return _resources(connection).survey
 
 
+def live_classes(connection: HTTPConnection) -> LiveClasses:
+    return _resources(connection).live
+
+
 PagesDep = Annotated[Pages, Depends(pages)]
 PlayedStepsDep = Annotated[PlayedSteps, Depends(played_steps)]
 ExplorationsDep = Annotated[JobRunner, Depends(explorations)]
 NativeRunsDep = Annotated[JobRunner, Depends(native_runs)]
 MeasurementsDep = Annotated[JobRunner, Depends(measurements)]
 SurveyDep = Annotated[SurveyCache, Depends(survey)]
+LiveClassesDep = Annotated[LiveClasses, Depends(live_classes)]
