@@ -22,10 +22,10 @@ $(AXE): package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
 
-# The same entry point as `gil-lab` and Docker: it times out slow requests and raises the
-# open-file limit, which the bare uvicorn command does not.
+# The same entry point as Docker and gil-lab (app/__main__.py), so all three stop the same way,
+# time out slow requests and raise the open-file limit.
 run: setup
-	GILLAB_HOST=$(HOST) GILLAB_PORT=$(PORT) $(BIN)/python -m app
+	env GILLAB_HOST=$(HOST) GILLAB_PORT=$(PORT) $(BIN)/python -m app
 
 test: setup $(AXE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
