@@ -22,7 +22,8 @@ $(AXE): package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
 
-# The same entry point as Docker and gil-lab (app/__main__.py), so all three stop the same way.
+# The same entry point as Docker and gil-lab (app/__main__.py), so all three stop the same way,
+# time out slow requests and raise the open-file limit.
 run: setup
 	env GILLAB_HOST=$(HOST) GILLAB_PORT=$(PORT) $(BIN)/python -m app
 
