@@ -162,8 +162,9 @@ _FLAG_NAMES: dict[int, SharedFlags] = {
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RaceResult:
-    """One run. The counts are None when a real-free child crashed before it could report."""
+class NativeRun:
+    """One run of the C race. The counts are None when a real-free child crashed before it could
+    report."""
 
     final_rc: int | None
     expected_rc: int | None  # the initial count plus completed increments minus decrements
@@ -247,7 +248,7 @@ def _initial_rc(scenario: Scenario, mode: Mode, iterations: int) -> int:
 
 def _result_of(
     raw: Any, scenario: Scenario, mode: Mode, iterations: int, *, real: bool
-) -> RaceResult:
+) -> NativeRun:
     # Calls on an immortal object write nothing, so C counts them as no increment or decrement.
     expected = _initial_rc(scenario, mode, iterations) + raw.increments - raw.decrements
     freed = raw.frees > 0
@@ -255,7 +256,7 @@ def _result_of(
     # After a real free glibc writes its free-list pointer over the count: no lost updates
     # can be read off it.
     lost = None if real and freed else abs(expected - final)
-    return RaceResult(
+    return NativeRun(
         final_rc=final,
         expected_rc=expected,
         lost_updates=lost,
@@ -295,7 +296,7 @@ def run_race(
     iterations: int,
     *,
     freeing: Freeing = Freeing.OBSERVED,
-) -> RaceResult:
+) -> NativeRun:
     """One run of the experiment; blocking (up to about a second, or child_timeout_ms)."""
     scenario, mode = Scenario(scenario), Mode(mode)
     result = ffi.new("race_result *")
@@ -315,7 +316,7 @@ def run_race(
         raise NativeError("the C experiment could not run in a child process")
     if status > 0:
         text = ffi.string(message).decode("utf-8", errors="replace")
-        return RaceResult(
+        return NativeRun(
             final_rc=None,
             expected_rc=None,
             lost_updates=None,
@@ -337,7 +338,7 @@ def run_races(
     runs: int,
     *,
     freeing: Freeing = Freeing.OBSERVED,
-) -> Iterator[RaceResult]:
+) -> Iterator[NativeRun]:
     """`runs` runs, one at a time (each blocking); stop iterating to stop early."""
     if not 1 <= runs <= MAX_RUNS:
         raise ValueError(f"runs must be from 1 to {MAX_RUNS}")
@@ -347,7 +348,7 @@ def run_races(
 
 def record_race(
     scenario: Scenario, iterations: int, *, window: int = REPLAY_WINDOW
-) -> tuple[RaceResult, Recording]:
+) -> tuple[NativeRun, Recording]:
     """One unlocked run (mode none, observed freeing) whose first `window` calls per thread
     record every value they read, for app.lab.replay to turn into a simulator schedule."""
     scenario = Scenario(scenario)

@@ -11,7 +11,7 @@ import pytest
 
 from app._native import ffi
 from app.lab import native
-from app.lab.native import Freeing, Layout, RaceResult, SplitCount
+from app.lab.native import Freeing, Layout, NativeRun, SplitCount
 from app.sim import Config, Machine, Mode, Scenario
 
 LOCKED = (Mode.GLOBAL_LOCK, Mode.OBJECT_LOCK, Mode.UNLOCK_THEN_FREE, Mode.ATOMIC)
@@ -20,7 +20,7 @@ ONE_CPU = pytest.mark.skipif(
 )
 
 
-def _explain(result: RaceResult) -> str:
+def _explain(result: NativeRun) -> str:
     return f"run gave {result}"
 
 
@@ -101,7 +101,7 @@ def test_every_mode_and_layout_race_h_declares_is_reachable_from_python() -> Non
     assert tuple(mode for mode in Mode if mode is not Mode.GIL) == native.NATIVE_MODES
 
 
-def _split(result: RaceResult) -> SplitCount:
+def _split(result: NativeRun) -> SplitCount:
     assert result.split is not None, result
     return result.split
 

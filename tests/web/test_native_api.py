@@ -430,6 +430,15 @@ def test_a_real_free_run_says_what_its_runs_did(client: TestClient) -> None:
     assert done.startswith("<span>Done: 2 runs (")
 
 
+def test_the_docs_list_exactly_the_native_modes(client: TestClient) -> None:
+    """Issue 14.5: biased and immortal are documented at /docs, and gil (no native run) is not."""
+    parameters = client.get("/openapi.json").json()["paths"]["/api/native/race"]["get"]
+    (parameter,) = [p for p in parameters["parameters"] if p["name"] == "mode"]
+    documented = parameter["schema"]["enum"]
+    assert documented == [mode.value for mode in native.NATIVE_MODES]
+    assert {"biased", "immortal"} <= set(documented) and "gil" not in documented
+
+
 def test_the_double_free_recipe_links_the_schedule_that_causes_it(client: TestClient) -> None:
     page = client.get("/lab").text
     witness = re.search(r'id="double-free-witness" href="([^"]+)"', page)

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
 
 from app.lab import conditions, native, seed
 from app.lab.jobs import Busy, JobRunner, TimedOut, WorkerDied
@@ -50,7 +50,12 @@ def _native(mode: Mode) -> Mode:
     return mode
 
 
-NativeMode = Annotated[Mode, AfterValidator(_native)]
+# The simulator's Mode, narrowed to what race.c implements, and documented as exactly that.
+NativeMode = Annotated[
+    Mode,
+    AfterValidator(_native),
+    WithJsonSchema({"type": "string", "enum": [mode.value for mode in native.NATIVE_MODES]}),
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
