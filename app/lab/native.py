@@ -37,6 +37,8 @@ MAX_ITERATIONS = 2_000_000
 MAX_RUNS = 50
 MAX_COST_ITERATIONS = 2_000_000
 MAX_COST_REPEATS = 15
+MAX_COST_CALLS = MAX_COST_ITERATIONS
+"""Calls per thread per cell over all passes: the work one measurement may ask for."""
 REPLAY_WINDOW = MAX_N_SIMULATE
 """Calls per thread whose reads are recorded: the simulator replays at most this many."""
 
@@ -267,7 +269,8 @@ def _result_of(
         freed_read=int(raw.freed_value) if raw.read_freed else None,
         crashed=None,
         elapsed_ns=int(raw.elapsed_ns),
-        split=_split_of(raw) if mode.free_threaded else None,
+        # After a real free the header is glibc's free-list pointer, not counts.
+        split=_split_of(raw) if mode.free_threaded and lost is not None else None,
     )
 
 
@@ -379,14 +382,23 @@ def _cost_pass(mode: Mode, layout: Layout, iterations: int) -> tuple[float, tupl
     return float(result.ns_per_op), tuple(float(ns) for ns in result.thread_ns[0 : layout.threads])
 
 
+def cost_repeats_rule(iterations: int) -> str:
+    """What `repeats` may be with `iterations` calls per pass, in words."""
+    most = min(MAX_COST_REPEATS, MAX_COST_CALLS // iterations)
+    return (
+        f"repeats must be from 1 to {most} with iterations={iterations:,} (at most "
+        f"{MAX_COST_REPEATS} passes and {MAX_COST_CALLS:,} calls per cell in all)"
+    )
+
+
 def cost_table(iterations: int, repeats: int = 1) -> tuple[CostRow, ...]:
     """Every mode in every layout it has, `repeats` passes over all cells (so that a burst of
     other work on the machine hits every cell alike, not a few whole ones): what each kind of
     lock costs, and what it serialises. Blocking."""
     if not 1 <= iterations <= MAX_COST_ITERATIONS:
         raise ValueError(f"iterations must be from 1 to {MAX_COST_ITERATIONS}")
-    if not 1 <= repeats <= MAX_COST_REPEATS:
-        raise ValueError(f"repeats must be from 1 to {MAX_COST_REPEATS}")
+    if not 1 <= repeats <= min(MAX_COST_REPEATS, MAX_COST_CALLS // iterations):
+        raise ValueError(cost_repeats_rule(iterations))
     cells = [(mode, layout) for mode in COST_MODES for layout in Layout if layout.measures(mode)]
     passes = [[_cost_pass(mode, layout, iterations) for mode, layout in cells]
               for _ in range(repeats)]  # fmt: skip
