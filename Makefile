@@ -22,8 +22,9 @@ $(AXE): package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
 
+# The same entry point as Docker and gil-lab (app/__main__.py), so all three stop the same way.
 run: setup
-	$(BIN)/uvicorn app.main:create_app --factory --host $(HOST) --port $(PORT)
+	env GILLAB_HOST=$(HOST) GILLAB_PORT=$(PORT) $(BIN)/python -m app
 
 test: setup $(AXE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

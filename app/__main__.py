@@ -6,6 +6,8 @@ import uvicorn
 
 from app.web.infra.settings import Settings
 
+SHUTDOWN_GRACE_S = 2
+
 
 def main() -> None:
     try:
@@ -19,8 +21,11 @@ def main() -> None:
         port=settings.port,
         workers=settings.workers,
         proxy_headers=True,
-        # Open event streams would otherwise hold `docker stop` (and Ctrl-C) until they end.
-        timeout_graceful_shutdown=5,
+        # On SIGTERM or Ctrl-C, requests still running get this long, then are cancelled: event
+        # streams play for minutes and would otherwise hold `docker stop` (or `make run`, which
+        # stopped in 40 s) until they end. The app's own shutdown then stops the labs' worker
+        # processes (app.web.infra.resources): the whole stop takes 2 to 3 seconds.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
         server_header=False,  # no need to tell every client which server software answers
     )
 

@@ -8,6 +8,7 @@ Each alias is `Annotated[T, Depends(provider)]`; a test swaps what a route gets 
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from typing import Annotated, cast
 
 from fastapi import Depends, FastAPI
@@ -37,6 +38,10 @@ def played_steps(connection: HTTPConnection) -> PlayedSteps:
     return _resources(connection).played
 
 
+def renderer(connection: HTTPConnection) -> Executor:
+    return _resources(connection).renderer
+
+
 def explorations(connection: HTTPConnection) -> JobRunner:
     return _resources(connection).explorations
 
@@ -59,6 +64,7 @@ def live_classes(connection: HTTPConnection) -> LiveClasses:
 
 PagesDep = Annotated[Pages, Depends(pages)]
 PlayedStepsDep = Annotated[PlayedSteps, Depends(played_steps)]
+RendererDep = Annotated[Executor, Depends(renderer)]
 ExplorationsDep = Annotated[JobRunner, Depends(explorations)]
 NativeRunsDep = Annotated[JobRunner, Depends(native_runs)]
 MeasurementsDep = Annotated[JobRunner, Depends(measurements)]
