@@ -26,7 +26,7 @@ from app.sim import Mode, Scenario
 from app.web.infra.deps import NativeRunsDep, PagesDep
 from app.web.infra.errors import BadParameter
 from app.web.infra.page_cache import pure
-from app.web.infra.security import is_embed
+from app.web.infra.security import EmbedLayout
 from app.web.infra.templating import Pages
 
 router = APIRouter(tags=["native lab"])
@@ -459,6 +459,7 @@ async def lab_cost(
     request: Request,
     pages: PagesDep,
     runner: NativeRunsDep,
+    embed: EmbedLayout,
     query: CostParams,
 ) -> HTMLResponse:
     """The whole lab page with the chart filled in, only the chart for htmx, or the chart
@@ -469,6 +470,6 @@ async def lab_cost(
         race_query(), run=False, cost=rows, cost_conditions=seen,
         cost_iterations=query.iterations, cost_repeats=query.repeats, relative=relative,
     )  # fmt: skip
-    if is_embed(request.scope["query_string"]):
+    if embed:
         return pages.render(request, "lab_cost_panel.html", {**context, "embed": True})
     return pages.render(request, "lab.html", context, blocks=("cost",))
