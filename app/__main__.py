@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uvicorn
 
+from app.web.infra import server
 from app.web.infra.settings import Settings
 
 SHUTDOWN_GRACE_S = 2
@@ -14,8 +15,10 @@ def main() -> None:
         settings = Settings.from_env()
     except ValueError as error:
         raise SystemExit(f"gil-lab: {error}") from None  # a teacher needs the variable, not a trace
+    server.raise_open_file_limit()  # inherited by the worker processes uvicorn starts
     uvicorn.run(
         "app.main:create_app",
+        http=server.PROTOCOL,  # uvicorn's httptools protocol with a deadline for each request
         factory=True,
         host=settings.host,
         port=settings.port,

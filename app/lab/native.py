@@ -269,7 +269,8 @@ def _result_of(
         freed_read=int(raw.freed_value) if raw.read_freed else None,
         crashed=None,
         elapsed_ns=int(raw.elapsed_ns),
-        split=_split_of(raw) if mode.free_threaded else None,
+        # After a real free the header is glibc's free-list pointer, not counts.
+        split=_split_of(raw) if mode.free_threaded and lost is not None else None,
     )
 
 

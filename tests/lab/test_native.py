@@ -284,3 +284,11 @@ def test_after_a_real_free_the_check_reads_what_glibc_left_not_zero() -> None:
     for result in real:
         assert result.freed_read != 0, result
         assert result.use_after_free and result.use_after_free > 1, result  # the check passed
+
+
+def test_a_real_free_of_a_biased_object_reports_no_counts_read_from_freed_memory() -> None:
+    freed = native.run_race(Scenario.DEC_DEC, Mode.BIASED, 1_000, freeing=Freeing.REAL)
+    assert freed.crashed is None and freed.freed and freed.double_free == 0, freed
+    assert freed.split is None and freed.lost_updates is None  # glibc's pointer, not counts
+    kept = native.run_race(Scenario.INC_INC, Mode.BIASED, 1_000, freeing=Freeing.REAL)
+    assert kept.final_rc == 2_001 and kept.split is not None and kept.split.owned, kept

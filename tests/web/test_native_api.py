@@ -453,3 +453,34 @@ def test_the_double_free_recipe_links_the_schedule_that_causes_it(client: TestCl
     assert f"counts {twice} of the {exploration.total} interleavings" in page
     recipe = re.search(r'id="double-free-recipe" href="([^"]+)"', page)
     assert recipe and client.get(unescape(recipe.group(1))).status_code == 200
+
+
+def test_visitors_asking_for_the_same_cost_chart_together_share_one_measurement(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lesson 5 embeds /lab/cost: a class opening it at once must not fill the lab's queue."""
+    import asyncio
+
+    from app.lab.jobs import JobRunner
+    from app.web.lab import routes
+
+    calls: list[object] = []
+    original = JobRunner.run
+
+    async def counted(self: JobRunner, job: object, *, timeout: float) -> object:
+        calls.append(job)
+        return await original(self, job, timeout=timeout)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(JobRunner, "run", counted)
+
+    async def many() -> list[object]:
+        runner = JobRunner(workers=1)
+        query = routes.CostQuery(iterations=1000, repeats=1)
+        try:
+            return list(await asyncio.gather(*(routes._cost(runner, query) for _ in range(8))))
+        finally:
+            runner.shutdown()
+
+    results = asyncio.run(many())
+    assert len(calls) == 1
+    assert all(result is results[0] for result in results)

@@ -42,6 +42,10 @@ class Settings:
     redis_url: str = ""
     live_db: str = ""
     max_classes: int = 100
+    # Seconds a client has to send a whole request (app.web.infra.server); then 408 and close.
+    request_timeout: int = 10
+    # Host names this site answers to (app.web.infra.security); empty: any.
+    allowed_hosts: tuple[str, ...] = ()
 
     def live_db_path(self) -> Path:
         if self.live_db:
@@ -63,4 +67,10 @@ class Settings:
             redis_url=env.get("GILLAB_REDIS_URL", "").strip(),
             live_db=env.get("GILLAB_LIVE_DB", "").strip(),
             max_classes=_count(env, "GILLAB_MAX_CLASSES", default.max_classes, least=1),
+            request_timeout=_count(env, "GILLAB_REQUEST_TIMEOUT", default.request_timeout, least=1),
+            allowed_hosts=tuple(
+                host.strip().lower()
+                for host in env.get("GILLAB_ALLOWED_HOSTS", "").split(",")
+                if host.strip()
+            ),
         )

@@ -26,7 +26,7 @@ from app.sim import Mode, Scenario
 from app.web.infra.deps import NativeRunsDep, PagesDep
 from app.web.infra.errors import BadParameter
 from app.web.infra.page_cache import pure
-from app.web.infra.security import is_embed
+from app.web.infra.security import EmbedLayout
 from app.web.infra.templating import Pages
 
 router = APIRouter(tags=["native lab"])
@@ -260,7 +260,10 @@ async def _cost(
 ) -> tuple[tuple[native.CostRow, ...], conditions.Conditions]:
     table = partial(native.cost_table, query.iterations, query.repeats)
     job = partial(conditions.busy_during, table)
-    return await runner.run(job, timeout=COST_TIMEOUT_S)
+    # Shared: a class opening lesson 5 (which embeds this chart) together measures it once
+    # rather than queueing thirty measurements into a lab that holds a few.
+    key = ("cost", query.iterations, query.repeats)
+    return await runner.run_shared(key, job, timeout=COST_TIMEOUT_S)
 
 
 class Optimization(enum.IntEnum):
@@ -456,6 +459,7 @@ async def lab_cost(
     request: Request,
     pages: PagesDep,
     runner: NativeRunsDep,
+    embed: EmbedLayout,
     query: CostParams,
 ) -> HTMLResponse:
     """The whole lab page with the chart filled in, only the chart for htmx, or the chart
@@ -466,6 +470,6 @@ async def lab_cost(
         race_query(), run=False, cost=rows, cost_conditions=seen,
         cost_iterations=query.iterations, cost_repeats=query.repeats, relative=relative,
     )  # fmt: skip
-    if is_embed(request.scope["query_string"]):
+    if embed:
         return pages.render(request, "lab_cost_panel.html", {**context, "embed": True})
     return pages.render(request, "lab.html", context, blocks=("cost",))

@@ -43,6 +43,7 @@ from app.web.infra.deps import ExplorationsDep, PagesDep, PlayedStepsDep, Render
 from app.web.infra.errors import BadParameter
 from app.web.infra.page_cache import pure
 from app.web.infra.resources import PlayedSteps
+from app.web.infra.security import EmbedLayout
 from app.web.infra.templating import Pages, is_htmx
 from app.web.sim import explore_view, params, predict_view
 from app.web.sim import view as sim_view
@@ -177,8 +178,8 @@ def _sim_context(
 def sim_page(
     request: Request,
     pages: PagesDep,
+    embed: EmbedLayout,  # before the run, so a bad permalink's error page keeps this layout
     loaded: LoadedRun,
-    embed: EmbedQuery = False,
     play: Annotated[bool, Query(description="Start playing from this step.")] = False,
     speed: SpeedQuery = DEFAULT_SPEED,
     predict: Annotated[bool, Query(description="Predict mode: say what each step does.")] = False,
