@@ -58,11 +58,21 @@ class _Access(NamedTuple):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Replay:
-    scenario: Scenario
-    n: int
-    schedule: str  # canonical run-length form
+    permalink: Permalink  # the replayed run (mode none) at its first step; the web links it
     window_rc: int  # what the hardware's count was after the window
-    url: str  # /sim?...: the replayed run at its first step
+
+    @property
+    def scenario(self) -> Scenario:
+        return self.permalink.config.scenario
+
+    @property
+    def n(self) -> int:
+        return self.permalink.config.n
+
+    @property
+    def schedule(self) -> str:
+        """Canonical run-length form."""
+        return self.permalink.schedule
 
     @property
     def switches(self) -> int:
@@ -164,7 +174,7 @@ def interleave(
 
 
 def replay(recording: Recording) -> Replay:
-    """The schedule that makes the simulator read what the hardware read, and its /sim link."""
+    """The schedule that makes the simulator read what the hardware read, as a permalink."""
     n = recording.window
     if not 1 <= n <= MAX_N_SIMULATE:
         raise ReplayError(f"the window must be from 1 to {MAX_N_SIMULATE} calls")
@@ -174,11 +184,4 @@ def replay(recording: Recording) -> Replay:
     b = _accesses(scenario, Thread.B, recording.reads_b, n)
     order = interleave(a, b, initial, recording.window_rc)
     run = simulate(Config(scenario=scenario, mode=Mode.NONE, n=n), "".join(order))
-    link = Permalink.of(run, 0)
-    return Replay(
-        scenario=scenario,
-        n=n,
-        schedule=run.schedule,
-        window_rc=recording.window_rc,
-        url=f"/sim?{link.to_query()}",
-    )
+    return Replay(permalink=Permalink.of(run, 0), window_rc=recording.window_rc)

@@ -13,7 +13,7 @@ from typing import TypeVar
 from urllib.parse import urlencode
 
 from app.sim.errors import InvalidParameter
-from app.sim.model import MAX_N_SIMULATE, Config, Mode, Scenario
+from app.sim.model import MAX_INTERVAL, MAX_N_SIMULATE, Config, Mode, Scenario
 from app.sim.run import Run, simulate
 
 DEFAULT_N = 2
@@ -58,31 +58,48 @@ class Permalink:
         return cls(config=run.config, schedule=run.schedule, step=step)
 
     @classmethod
+    def load(
+        cls,
+        config: Config,
+        *,
+        schedule: str | None = None,
+        seed: int | None = None,
+        step: int | None = None,
+    ) -> tuple[Permalink, Run]:
+        """/sim's typed parameters → the permalink (the schedule made whole and canonical, the
+        step checked against the run's length) and the run it names."""
+        run = simulate(config, schedule or None, seed)
+        return cls.of(run, 0 if step is None else step), run
+
+    @classmethod
     def from_query(cls, query: Mapping[str, str]) -> tuple[Permalink, Run]:
-        """Parse /sim's parameters (missing ones take defaults); the run comes along."""
-        n = _integer("n", query.get("n"), 1, MAX_N_SIMULATE) or DEFAULT_N
+        """Parse /sim's parameters as text (missing ones take defaults); the run comes along."""
         config = Config(
             scenario=_choice(Scenario, "scenario", query.get("scenario"), Scenario.INC_INC),
             mode=_choice(Mode, "mode", query.get("mode"), Mode.NONE),
-            n=n,
-            interval=_integer("interval", query.get("interval"), 1, 100),
+            n=_integer("n", query.get("n"), 1, MAX_N_SIMULATE) or DEFAULT_N,
+            interval=_integer("interval", query.get("interval"), 1, MAX_INTERVAL),
         )
         seed = _integer("seed", query.get("seed"), 0, MAX_SEED)
-        run = simulate(config, query.get("schedule") or None, seed)
+        schedule = query.get("schedule")
+        run = simulate(config, schedule or None, seed)
         step = _integer("step", query.get("step"), 0, len(run.steps))
         return cls.of(run, 0 if step is None else step), run
 
-    def params(self) -> dict[str, str]:
-        params = {
-            "scenario": self.config.scenario.value,
-            "mode": self.config.mode.value,
-            "n": str(self.config.n),
-        }
-        if self.config.interval is not None:
-            params["interval"] = str(self.config.interval)
-        params["schedule"] = self.schedule
-        params["step"] = str(self.step)
+    @staticmethod
+    def config_params(config: Config) -> dict[str, str]:
+        """A run's configuration as /sim's parameters: the interval only in mode gil."""
+        params = {"scenario": config.scenario.value, "mode": config.mode.value, "n": str(config.n)}
+        if config.interval is not None:
+            params["interval"] = str(config.interval)
         return params
+
+    def params(self) -> dict[str, str]:
+        return {
+            **self.config_params(self.config),
+            "schedule": self.schedule,
+            "step": str(self.step),
+        }
 
     def to_query(self) -> str:
         return urlencode(self.params())

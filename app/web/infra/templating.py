@@ -19,6 +19,7 @@ from jinja2.runtime import Context
 from jinja2_fragments import render_blocks
 from jinja2_fragments.fastapi import Jinja2Blocks
 
+from app.web.infra import urls
 from app.web.infra.assets import SCRIPTS, TEMPLATES_DIR
 from app.web.infra.wording import plural
 
@@ -51,6 +52,7 @@ class Pages:
         # What every page's <head> needs: the pinned scripts and the offline switch.
         self._templates.env.globals.update(scripts=SCRIPTS, offline=offline)
         self._templates.env.globals["url_for"] = _url_path_for
+        self._templates.env.globals["sim_url"] = urls.sim  # {{ sim_url(replay.permalink) }}
         self._templates.env.filters["plural"] = plural  # {{ lost | plural("update") }} lost
 
     @property

@@ -12,12 +12,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import secrets
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -39,6 +38,7 @@ from app.sim import (
 )
 from app.sim.permalink import DEFAULT_N, MAX_SEED
 from app.sim.predict import Score
+from app.web.infra import urls
 from app.web.infra.deps import ExplorationsDep, PagesDep, PlayedStepsDep, RendererDep
 from app.web.infra.errors import BadParameter
 from app.web.infra.page_cache import pure
@@ -89,58 +89,34 @@ def _load_run(
     seed: SeedQuery = None,
     step: StepQuery = None,
 ) -> Loaded:
-    query = {
-        "scenario": scenario.value,
-        "mode": mode.value,
-        "n": str(n),
-        "interval": "" if interval is None else str(interval),
-        "schedule": schedule or "",
-        "seed": "" if seed is None else str(seed),
-        "step": "" if step is None else str(step),
-    }
+    config = Config(scenario=scenario, mode=mode, n=n, interval=interval)
     try:
-        permalink, run = Permalink.from_query(query)
+        permalink, run = Permalink.load(config, schedule=schedule, seed=seed, step=step)
     except InvalidParameter as error:
-        raise BadParameter(
-            error.parameter, error.message, suggestion=_nearest_valid(query, error)
-        ) from None
+        suggestion = _nearest_valid(config, schedule, seed, error)
+        raise BadParameter(error.parameter, error.message, suggestion=suggestion) from None
     return Loaded(run=run, step=permalink.step)
 
 
 LoadedRun = Annotated[Loaded, Depends(_load_run)]
 
 
-def _nearest_valid(query: Mapping[str, str], error: InvalidParameter) -> str:
+def _nearest_valid(
+    config: Config, schedule: str | None, seed: int | None, error: InvalidParameter
+) -> str:
     """Where a bad permalink should send the reader: the same run as far as it was valid."""
-    config_query = {key: query[key] for key in ("scenario", "mode", "n", "interval")}
     try:
         if error.parameter == "step":
-            _, run = Permalink.from_query({**query, "step": ""})
-            return sim_view.sim_url(run.config, run.schedule, len(run.steps))
-        if isinstance(error, ScheduleError) and error.step is not None:
-            valid = parse_schedule(query["schedule"])[: error.step - 1]
+            _, run = Permalink.load(config, schedule=schedule, seed=seed)
+            return urls.sim(Permalink.of(run, len(run.steps)))
+        if isinstance(error, ScheduleError) and error.step is not None and schedule:
+            valid = parse_schedule(schedule)[: error.step - 1]
             prefix = "".join(thread.value for thread in valid)
-            _, run = Permalink.from_query({**config_query, "schedule": prefix})
-            return sim_view.sim_url(run.config, run.schedule, len(valid))
-        _, run = Permalink.from_query(config_query)
-        return sim_view.sim_url(run.config, run.schedule, 0)
+            _, run = Permalink.load(config, schedule=prefix)
+            return urls.sim(Permalink.of(run, len(valid)))
+        return urls.sim(Permalink.load(config)[0])
     except InvalidParameter:
         return "/sim"
-
-
-def _run_params(config: Config, *, embed: bool) -> dict[str, str]:
-    """A run's configuration as query parameters: no schedule, no step."""
-    params = Permalink(config=config, schedule="", step=0).params()
-    del params["schedule"], params["step"]
-    if embed:
-        params["embed"] = "1"
-    return params
-
-
-def _random_url(config: Config, *, embed: bool) -> str:
-    """The "new random schedule" link: /sim/random draws the seed, so this page stays a pure
-    function of its URL (and can be served from app.web.infra.page_cache)."""
-    return "/sim/random?" + urlencode(_run_params(config, embed=embed))
 
 
 def _sim_context(
@@ -149,8 +125,7 @@ def _sim_context(
     view = sim_view.build(run, step, embed=embed)
     stream_url = None
     if playing:
-        stream_url = f"/stream/sim?{Permalink.of(run, step).to_query()}&speed={speed:g}"
-        stream_url += "&embed=1" if embed else ""
+        stream_url = urls.sim_stream(Permalink.of(run, step), speed=speed, embed=embed)
     intervals = sorted({*INTERVALS, run.config.interval or DEFAULT_INTERVAL})
     return {
         "view": view,
@@ -160,7 +135,9 @@ def _sim_context(
         "stream_url": stream_url,
         "speed": speed,
         "speeds": SPEEDS,
-        "random_url": _random_url(run.config, embed=embed),
+        # /sim/random draws the seed, so this page stays a pure function of its URL (and can
+        # be served from app.web.infra.page_cache).
+        "random_url": urls.sim_random(run.config, embed=embed),
         "predict": None,
         "predict_start_url": predict_view.predict_url(run, step, Score(), embed=embed),
         "scenarios": tuple(Scenario),
@@ -214,9 +191,8 @@ def random_schedule(
     embed: EmbedQuery = False,
 ) -> RedirectResponse:
     """The seed is drawn here, never in the core (which stays deterministic) nor in /sim."""
-    params = _run_params(loaded.run.config, embed=embed)
-    params["seed"] = str(secrets.randbelow(MAX_SEED + 1))
-    return RedirectResponse("/sim?" + urlencode(params), status_code=303)
+    seed = secrets.randbelow(MAX_SEED + 1)
+    return RedirectResponse(urls.sim_seeded(loaded.run.config, seed, embed=embed), status_code=303)
 
 
 def _predict_page(
@@ -317,7 +293,7 @@ async def explore_page(
     n: Annotated[int, Query(ge=1, le=MAX_N_EXPLORE, description="Calls per thread.")] = DEFAULT_N,
     wait: Annotated[bool, Query(description="Count before answering (for no-script use).")] = False,
 ) -> Response:
-    query = f"scenario={scenario.value}&mode={mode.value}&n={n}"
+    url = urls.explore(scenario, mode, n)
     histogram = None
     if is_htmx(request) or wait:
         histogram = await _explore(scenario, mode, n, runner=runner)
@@ -327,7 +303,8 @@ async def explore_page(
         "scenario": scenario,
         "mode": mode,
         "n": n,
-        "query": query,
+        "explore_url": url,
+        "wait_url": urls.explore(scenario, mode, n, wait=True),
         "histogram": histogram,
         "scenarios": tuple(Scenario),
         "modes": tuple(Mode),
@@ -336,9 +313,7 @@ async def explore_page(
         "mode_labels": sim_view.MODE_LABELS,
         "expected": sim_view.expected_outcome(Config(scenario=scenario, mode=mode, n=n)),
     }
-    return pages.render(
-        request, "explore.html", context, blocks=("result",), url=f"/explore?{query}"
-    )
+    return pages.render(request, "explore.html", context, blocks=("result",), url=url)
 
 
 async def _explore(
@@ -347,5 +322,5 @@ async def _explore(
     try:
         return explore_view.build(await params.explore(scenario, mode, n, runner=runner))
     except InvalidParameter as error:  # TooLarge: past the explorer's budget of states
-        smaller = f"/explore?scenario={scenario.value}&mode={mode.value}&n={max(1, n - 1)}"
+        smaller = urls.explore(scenario, mode, max(1, n - 1))
         raise BadParameter(error.parameter, error.message, suggestion=smaller) from None

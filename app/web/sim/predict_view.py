@@ -11,11 +11,11 @@ twice, and the right answer never sits in a link. The questions and answers are 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 from app.sim import Permalink, Run
 from app.sim.errors import InvalidParameter
 from app.sim.predict import Question, Score, question
+from app.web.infra import urls
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,13 +49,7 @@ class PredictPanel:
 def predict_url(
     run: Run, step: int, score: Score, *, said: str | None = None, embed: bool = False
 ) -> str:
-    params = Permalink.of(run, step).params()
-    params.update({"predict": "1", "score": str(score)})
-    if said is not None:
-        params["said"] = said
-    if embed:
-        params["embed"] = "1"
-    return "/sim?" + urlencode(params, safe="/")  # score=3/4 reads better than 3%2F4
+    return urls.predict(Permalink.of(run, step), score, said=said, embed=embed)
 
 
 def answer(run: Run, step: int, score: Score, guess: str) -> Score:
@@ -84,13 +78,13 @@ def build(
     run: Run, step: int, score: Score, *, said: str | None, embed: bool, leave_url: str
 ) -> PredictPanel:
     asked = question(run, step)
-    here = predict_url(run, step, score, embed=embed)
+    here = Permalink.of(run, step)
     offered = asked.choices if asked else ()
     choices = tuple(
         ChoiceLink(
             token=choice.token,
             label=choice.label,
-            url=f"{here}&{urlencode({'guess': choice.token})}",
+            url=urls.predict(here, score, embed=embed, guess=choice.token),
             key=key,
         )
         for choice, key in zip(offered, answer_keys(tuple(c.label for c in offered)), strict=True)

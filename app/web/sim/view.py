@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 from app.lab import native
 from app.sim import (
@@ -32,6 +31,7 @@ from app.sim import (
     simulate,
 )
 from app.sim.biased import IMMORTAL_LOCAL, MAYBE_WEAKREF, flags_of, shared_count
+from app.web.infra import urls
 from app.web.infra.wording import plural
 
 STATUS_LABELS = {
@@ -69,12 +69,6 @@ MODE_LABELS = {
     Mode.BIASED: "biased counting (3.13t)",
     Mode.IMMORTAL: "an immortal object (3.13t)",
 }
-
-
-def sim_url(config: Config, schedule: str, step: int, *, embed: bool = False) -> str:
-    """The canonical permalink of `schedule` at `step` (plus the embed flag, which is chrome)."""
-    query = Permalink(config=config, schedule=schedule, step=step).to_query()
-    return f"/sim?{query}&embed=1" if embed else f"/sim?{query}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -189,18 +183,19 @@ def build(run: Run, step: int, *, embed: bool = False) -> SimView:
     state = run.states[step]
     last = run.steps[step - 1] if step > 0 else None
 
+    link = Permalink.of(run, step)
+
     def url(k: int) -> str:
-        return sim_url(config, run.schedule, k, embed=embed)
+        return urls.sim(link.at(k), embed=embed)
 
     lanes = tuple(_lane(run, step, thread, embed=embed) for thread in (Thread.A, Thread.B))
-    params = Permalink.of(run, step).params()
     return SimView(
         config=config,
         run=run,
         step=step,
         total=total,
         url=url(step),
-        embed_url=sim_url(config, run.schedule, step, embed=True),
+        embed_url=urls.sim(link, embed=True),
         first_url=url(0),
         prev_url=url(step - 1) if step > 0 else None,
         next_url=url(step + 1) if step < total else None,
@@ -217,7 +212,7 @@ def build(run: Run, step: int, *, embed: bool = False) -> SimView:
         banner=_banner(run, step),
         native_url=native_race_url(config) if state.freed else None,
         narration=narrate(run, step),
-        scrub_query=tuple((key, value) for key, value in params.items() if key != "step"),
+        scrub_query=tuple((key, value) for key, value in link.params().items() if key != "step"),
     )
 
 
@@ -284,7 +279,7 @@ def _choose(run: Run, step: int, thread: Thread, *, embed: bool) -> str | None:
         chosen = simulate(run.config, prefix)
     except ScheduleError:
         return None
-    return sim_url(run.config, chosen.schedule, step + 1, embed=embed)
+    return urls.sim(Permalink.of(chosen, step + 1), embed=embed)
 
 
 def _timeline(run: Run, step: int) -> tuple[TimelineCell, ...]:
@@ -394,15 +389,7 @@ def native_race_url(config: Config) -> str | None:
     mode = native.counterpart(config.mode)
     if mode is None:
         return None
-    params = {
-        "experiment": config.scenario.value,
-        "mode": mode.value,
-        "iterations": 1_000,
-        "runs": 10,
-        "free": "real",
-        "run": "true",
-    }
-    return "/lab?" + urlencode(params) + "#results-heading"
+    return urls.native_race(config.scenario, mode, iterations=1_000, runs=10, free="real", run=True)
 
 
 def _banner(run: Run, step: int) -> Banner:
