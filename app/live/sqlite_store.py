@@ -30,6 +30,7 @@ from app.live.model import (
     LimitReached,
     Member,
     QuestionRecord,
+    fold,
 )
 from app.live.store import Hub
 
@@ -66,11 +67,6 @@ CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, code T
 
 # The tables that hold a class's data, all keyed by `code` (deleted when the class ends).
 _CLASS_TABLES = ("classes", "members", "questions", "answers", "hand_ins")
-
-
-def fold(name: str) -> str:
-    """Names are unique in a class regardless of case."""
-    return name.casefold()
 
 
 def _question_doc(question: QuestionRecord) -> str:
