@@ -58,7 +58,7 @@ class _Access(NamedTuple):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Replay:
-    permalink: Permalink  # the replayed run (mode none) at its first step; the web links it
+    permalink: Permalink  # the replayed run at its first step (the web layer makes it a link)
     window_rc: int  # what the hardware's count was after the window
 
     @property
@@ -71,7 +71,7 @@ class Replay:
 
     @property
     def schedule(self) -> str:
-        """Canonical run-length form."""
+        """The replayed run's whole schedule, in canonical run-length form."""
         return self.permalink.schedule
 
     @property
@@ -174,7 +174,7 @@ def interleave(
 
 
 def replay(recording: Recording) -> Replay:
-    """The schedule that makes the simulator read what the hardware read, as a permalink."""
+    """The schedule that makes the simulator read what the hardware read, and its /sim link."""
     n = recording.window
     if not 1 <= n <= MAX_N_SIMULATE:
         raise ReplayError(f"the window must be from 1 to {MAX_N_SIMULATE} calls")

@@ -58,7 +58,7 @@ class Permalink:
         return cls(config=run.config, schedule=run.schedule, step=step)
 
     @classmethod
-    def load(
+    def resolve(
         cls,
         config: Config,
         *,
@@ -66,23 +66,23 @@ class Permalink:
         seed: int | None = None,
         step: int | None = None,
     ) -> tuple[Permalink, Run]:
-        """/sim's typed parameters → the permalink (the schedule made whole and canonical, the
-        step checked against the run's length) and the run it names."""
+        """The canonical permalink of a run given as typed values (the schedule in any form the
+        simulator accepts, the rest by `seed`; no step is step 0); the run comes along."""
         run = simulate(config, schedule or None, seed)
         return cls.of(run, 0 if step is None else step), run
 
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> tuple[Permalink, Run]:
         """Parse /sim's parameters as text (missing ones take defaults); the run comes along."""
+        n = _integer("n", query.get("n"), 1, MAX_N_SIMULATE) or DEFAULT_N
         config = Config(
             scenario=_choice(Scenario, "scenario", query.get("scenario"), Scenario.INC_INC),
             mode=_choice(Mode, "mode", query.get("mode"), Mode.NONE),
-            n=_integer("n", query.get("n"), 1, MAX_N_SIMULATE) or DEFAULT_N,
+            n=n,
             interval=_integer("interval", query.get("interval"), 1, MAX_INTERVAL),
         )
         seed = _integer("seed", query.get("seed"), 0, MAX_SEED)
-        schedule = query.get("schedule")
-        run = simulate(config, schedule or None, seed)
+        run = simulate(config, query.get("schedule") or None, seed)
         step = _integer("step", query.get("step"), 0, len(run.steps))
         return cls.of(run, 0 if step is None else step), run
 

@@ -39,7 +39,8 @@ def test_the_replayed_schedule_ends_at_the_count_the_hardware_produced(scenario:
             recording.reads_b,
         ), trace
         link = found.permalink
-        assert link.step == 0 and link.schedule == found.schedule and link.config.mode is Mode.NONE
+        assert link.schedule == found.schedule and link.config.mode is Mode.NONE
+        assert link.step == 0 and link.config.n == window
 
 
 def test_a_window_of_a_longer_run_replays_too() -> None:

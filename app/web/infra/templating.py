@@ -52,8 +52,8 @@ class Pages:
         # What every page's <head> needs: the pinned scripts and the offline switch.
         self._templates.env.globals.update(scripts=SCRIPTS, offline=offline)
         self._templates.env.globals["url_for"] = _url_path_for
-        self._templates.env.globals["sim_url"] = urls.sim  # {{ sim_url(replay.permalink) }}
         self._templates.env.filters["plural"] = plural  # {{ lost | plural("update") }} lost
+        self._templates.env.filters["sim_url"] = urls.sim  # {{ permalink | sim_url }}
 
     @property
     def env(self) -> Environment:

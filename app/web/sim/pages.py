@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from functools import partial
@@ -89,9 +89,11 @@ def _load_run(
     seed: SeedQuery = None,
     step: StepQuery = None,
 ) -> Loaded:
-    config = Config(scenario=scenario, mode=mode, n=n, interval=interval)
+    def config() -> Config:
+        return Config(scenario=scenario, mode=mode, n=n, interval=interval)
+
     try:
-        permalink, run = Permalink.load(config, schedule=schedule, seed=seed, step=step)
+        permalink, run = Permalink.resolve(config(), schedule=schedule, seed=seed, step=step)
     except InvalidParameter as error:
         suggestion = _nearest_valid(config, schedule, seed, error)
         raise BadParameter(error.parameter, error.message, suggestion=suggestion) from None
@@ -102,21 +104,22 @@ LoadedRun = Annotated[Loaded, Depends(_load_run)]
 
 
 def _nearest_valid(
-    config: Config, schedule: str | None, seed: int | None, error: InvalidParameter
+    config: Callable[[], Config], schedule: str | None, seed: int | None, error: InvalidParameter
 ) -> str:
-    """Where a bad permalink should send the reader: the same run as far as it was valid."""
+    """Where a bad permalink should send the reader: the same run as far as it was valid
+    (`config` builds the run's configuration, which may itself be what was invalid)."""
     try:
         if error.parameter == "step":
-            _, run = Permalink.load(config, schedule=schedule, seed=seed)
-            return urls.sim(Permalink.of(run, len(run.steps)))
-        if isinstance(error, ScheduleError) and error.step is not None and schedule:
-            valid = parse_schedule(schedule)[: error.step - 1]
+            permalink, run = Permalink.resolve(config(), schedule=schedule, seed=seed)
+            return urls.sim(permalink.at(len(run.steps)))
+        if isinstance(error, ScheduleError) and error.step is not None:
+            valid = parse_schedule(schedule or "")[: error.step - 1]
             prefix = "".join(thread.value for thread in valid)
-            _, run = Permalink.load(config, schedule=prefix)
-            return urls.sim(Permalink.of(run, len(valid)))
-        return urls.sim(Permalink.load(config)[0])
+            permalink, _ = Permalink.resolve(config(), schedule=prefix, step=len(valid))
+            return urls.sim(permalink)
+        return urls.sim(Permalink.resolve(config())[0])
     except InvalidParameter:
-        return "/sim"
+        return urls.SIM_PATH
 
 
 def _sim_context(

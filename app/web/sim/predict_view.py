@@ -49,7 +49,7 @@ class PredictPanel:
 def predict_url(
     run: Run, step: int, score: Score, *, said: str | None = None, embed: bool = False
 ) -> str:
-    return urls.predict(Permalink.of(run, step), score, said=said, embed=embed)
+    return urls.predict(Permalink.of(run, step), str(score), said=said, embed=embed)
 
 
 def answer(run: Run, step: int, score: Score, guess: str) -> Score:
@@ -84,7 +84,7 @@ def build(
         ChoiceLink(
             token=choice.token,
             label=choice.label,
-            url=urls.predict(here, score, embed=embed, guess=choice.token),
+            url=urls.predict(here, str(score), said=None, embed=embed, guess=choice.token),
             key=key,
         )
         for choice, key in zip(offered, answer_keys(tuple(c.label for c in offered)), strict=True)

@@ -389,7 +389,7 @@ def native_race_url(config: Config) -> str | None:
     mode = native.counterpart(config.mode)
     if mode is None:
         return None
-    return urls.native_race(config.scenario, mode, iterations=1_000, runs=10, free="real", run=True)
+    return urls.native_race(config.scenario, mode, iterations=1_000, runs=10, free="real")
 
 
 def _banner(run: Run, step: int) -> Banner:
