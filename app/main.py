@@ -14,7 +14,7 @@ from app.web.challenges import api as challenges
 from app.web.challenges import pages as challenge_pages
 from app.web.gil import routes as gil
 from app.web.gil import versions
-from app.web.infra import api_docs, errors, health, security
+from app.web.infra import api_docs, errors, framing, health, security
 from app.web.infra.assets import STATIC_DIR
 from app.web.infra.limits import StreamLimit
 from app.web.infra.page_cache import PageCache
@@ -72,10 +72,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outside the compression, so a page kept is kept compressed and costs no CPU at all.
     app.add_middleware(PageCache, kept=resources.page_table)
     app.add_middleware(StreamLimit, streams=resources.streams)
+    app.add_middleware(framing.FramedWithoutEmbed)
     security.install(app, offline=settings.offline)  # outermost: refusals get the headers too
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     api_docs.install(app)
     app.include_router(health.router)
+    app.include_router(framing.router)
     app.include_router(sim_pages.router)
     app.include_router(sim_api.router)
     app.include_router(native_lab.router)
