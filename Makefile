@@ -22,8 +22,10 @@ $(AXE): package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
 
+# The same entry point as Docker and gil-lab (app/__main__.py), so all three stop the same way,
+# time out slow requests and raise the open-file limit.
 run: setup
-	$(BIN)/uvicorn app.main:create_app --factory --host $(HOST) --port $(PORT)
+	env GILLAB_HOST=$(HOST) GILLAB_PORT=$(PORT) $(BIN)/python -m app
 
 test: setup $(AXE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -37,4 +39,4 @@ bench: setup
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info app/_native*.so node_modules
+	rm -rf $(VENV) build dist *.egg-info app/_native*.so app/lab/_seed node_modules

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import uvicorn
 
+from app.web.infra import server
 from app.web.infra.settings import Settings
+
+SHUTDOWN_GRACE_S = 2
 
 
 def main() -> None:
@@ -12,15 +15,20 @@ def main() -> None:
         settings = Settings.from_env()
     except ValueError as error:
         raise SystemExit(f"gil-lab: {error}") from None  # a teacher needs the variable, not a trace
+    server.raise_open_file_limit()  # inherited by the worker processes uvicorn starts
     uvicorn.run(
         "app.main:create_app",
+        http=server.PROTOCOL,  # uvicorn's httptools protocol with a deadline for each request
         factory=True,
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
         proxy_headers=True,
-        # Open event streams would otherwise hold `docker stop` (and Ctrl-C) until they end.
-        timeout_graceful_shutdown=5,
+        # On SIGTERM or Ctrl-C, requests still running get this long, then are cancelled: event
+        # streams play for minutes and would otherwise hold `docker stop` (or `make run`, which
+        # stopped in 40 s) until they end. The app's own shutdown then stops the labs' worker
+        # processes (app.web.infra.resources): the whole stop takes 2 to 3 seconds.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
         server_header=False,  # no need to tell every client which server software answers
     )
 

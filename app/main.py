@@ -16,6 +16,7 @@ from app.web.gil import routes as gil
 from app.web.gil import versions
 from app.web.infra import api_docs, errors, framing, health, security
 from app.web.infra.assets import STATIC_DIR
+from app.web.infra.head import HeadAsGet
 from app.web.infra.limits import StreamLimit
 from app.web.infra.page_cache import PageCache
 from app.web.infra.resources import Resources
@@ -73,7 +74,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(PageCache, kept=resources.page_table)
     app.add_middleware(StreamLimit, streams=resources.streams)
     app.add_middleware(framing.FramedWithoutEmbed)
-    security.install(app, offline=settings.offline)  # outermost: refusals get the headers too
+    # Outermost but for HEAD: refusals (403 cross-site, 400 unknown host) get the headers too.
+    security.install(app, offline=settings.offline, allowed_hosts=settings.allowed_hosts)
+    app.add_middleware(HeadAsGet)  # HEAD is GET without the body, for every route
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     api_docs.install(app)
     app.include_router(health.router)

@@ -119,7 +119,7 @@ def _app(client: TestClient, iterations: int, repeats: int) -> tuple[Samples, Sa
     body = response.json()
     walls = {(row["mode"], row["layout"]): row["samples"] for row in body["rows"]}
     threads = {(row["mode"], row["layout"]): row["thread_ns"] for row in body["rows"]}
-    busy = body["conditions"]["reason"] or ""
+    busy = "; ".join(body["conditions"]["reasons"])
     return walls, threads, busy
 
 

@@ -64,7 +64,7 @@ class Interpreter:
     implementation: str
     free_threaded: bool
     gil_enabled: bool
-    executable: str  # resolved path; internal, never shown to or taken from a request
+    executable: str  # the path found and probed; internal, never shown to or taken from a request
     running: bool  # the interpreter serving this site
     forced_gil: bool = False  # a free-threaded build run with its GIL on (-X gil=1)
 
@@ -162,7 +162,6 @@ def probe(executable: str, *, running: bool = False) -> Interpreter | None:
         free_threaded = bool(report["free_threaded"])
         version = str(report["version"]) + ("t" if free_threaded else "")
         gil_enabled = bool(report["gil_enabled"])
-        resolved = str(report["executable"])
     except (KeyError, TypeError, ValueError):
         return None
     if implementation != "CPython" or (major, minor) < MIN_VERSION:
@@ -173,8 +172,9 @@ def probe(executable: str, *, running: bool = False) -> Interpreter | None:
         implementation=implementation,
         free_threaded=free_threaded,
         gil_enabled=gil_enabled,
-        # Keep the path we were given for the running one (a venv's python), else the real file.
-        executable=executable if running else resolved,
+        # The path that was probed, never the `executable` the probe reports: only the files
+        # found here (or named in GILLAB_PYTHONS) ever run.
+        executable=executable,
         running=running,
     )
 

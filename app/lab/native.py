@@ -37,6 +37,8 @@ MAX_ITERATIONS = 2_000_000
 MAX_RUNS = 50
 MAX_COST_ITERATIONS = 2_000_000
 MAX_COST_REPEATS = 15
+MAX_COST_CALLS = MAX_COST_ITERATIONS
+"""Calls per thread per cell over all passes: the work one measurement may ask for."""
 REPLAY_WINDOW = MAX_N_SIMULATE
 """Calls per thread whose reads are recorded: the simulator replays at most this many."""
 
@@ -162,8 +164,9 @@ _FLAG_NAMES: dict[int, SharedFlags] = {
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RaceResult:
-    """One run. The counts are None when a real-free child crashed before it could report."""
+class NativeRun:
+    """One run of the C race. The counts are None when a real-free child crashed before it could
+    report."""
 
     final_rc: int | None
     expected_rc: int | None  # the initial count plus completed increments minus decrements
@@ -247,7 +250,7 @@ def _initial_rc(scenario: Scenario, mode: Mode, iterations: int) -> int:
 
 def _result_of(
     raw: Any, scenario: Scenario, mode: Mode, iterations: int, *, real: bool
-) -> RaceResult:
+) -> NativeRun:
     # Calls on an immortal object write nothing, so C counts them as no increment or decrement.
     expected = _initial_rc(scenario, mode, iterations) + raw.increments - raw.decrements
     freed = raw.frees > 0
@@ -255,7 +258,7 @@ def _result_of(
     # After a real free glibc writes its free-list pointer over the count: no lost updates
     # can be read off it.
     lost = None if real and freed else abs(expected - final)
-    return RaceResult(
+    return NativeRun(
         final_rc=final,
         expected_rc=expected,
         lost_updates=lost,
@@ -266,7 +269,8 @@ def _result_of(
         freed_read=int(raw.freed_value) if raw.read_freed else None,
         crashed=None,
         elapsed_ns=int(raw.elapsed_ns),
-        split=_split_of(raw) if mode.free_threaded else None,
+        # After a real free the header is glibc's free-list pointer, not counts.
+        split=_split_of(raw) if mode.free_threaded and lost is not None else None,
     )
 
 
@@ -295,7 +299,7 @@ def run_race(
     iterations: int,
     *,
     freeing: Freeing = Freeing.OBSERVED,
-) -> RaceResult:
+) -> NativeRun:
     """One run of the experiment; blocking (up to about a second, or child_timeout_ms)."""
     scenario, mode = Scenario(scenario), Mode(mode)
     result = ffi.new("race_result *")
@@ -315,7 +319,7 @@ def run_race(
         raise NativeError("the C experiment could not run in a child process")
     if status > 0:
         text = ffi.string(message).decode("utf-8", errors="replace")
-        return RaceResult(
+        return NativeRun(
             final_rc=None,
             expected_rc=None,
             lost_updates=None,
@@ -337,7 +341,7 @@ def run_races(
     runs: int,
     *,
     freeing: Freeing = Freeing.OBSERVED,
-) -> Iterator[RaceResult]:
+) -> Iterator[NativeRun]:
     """`runs` runs, one at a time (each blocking); stop iterating to stop early."""
     if not 1 <= runs <= MAX_RUNS:
         raise ValueError(f"runs must be from 1 to {MAX_RUNS}")
@@ -347,7 +351,7 @@ def run_races(
 
 def record_race(
     scenario: Scenario, iterations: int, *, window: int = REPLAY_WINDOW
-) -> tuple[RaceResult, Recording]:
+) -> tuple[NativeRun, Recording]:
     """One unlocked run (mode none, observed freeing) whose first `window` calls per thread
     record every value they read, for app.lab.replay to turn into a simulator schedule."""
     scenario = Scenario(scenario)
@@ -378,14 +382,23 @@ def _cost_pass(mode: Mode, layout: Layout, iterations: int) -> tuple[float, tupl
     return float(result.ns_per_op), tuple(float(ns) for ns in result.thread_ns[0 : layout.threads])
 
 
+def cost_repeats_rule(iterations: int) -> str:
+    """What `repeats` may be with `iterations` calls per pass, in words."""
+    most = min(MAX_COST_REPEATS, MAX_COST_CALLS // iterations)
+    return (
+        f"repeats must be from 1 to {most} with iterations={iterations:,} (at most "
+        f"{MAX_COST_REPEATS} passes and {MAX_COST_CALLS:,} calls per cell in all)"
+    )
+
+
 def cost_table(iterations: int, repeats: int = 1) -> tuple[CostRow, ...]:
     """Every mode in every layout it has, `repeats` passes over all cells (so that a burst of
     other work on the machine hits every cell alike, not a few whole ones): what each kind of
     lock costs, and what it serialises. Blocking."""
     if not 1 <= iterations <= MAX_COST_ITERATIONS:
         raise ValueError(f"iterations must be from 1 to {MAX_COST_ITERATIONS}")
-    if not 1 <= repeats <= MAX_COST_REPEATS:
-        raise ValueError(f"repeats must be from 1 to {MAX_COST_REPEATS}")
+    if not 1 <= repeats <= min(MAX_COST_REPEATS, MAX_COST_CALLS // iterations):
+        raise ValueError(cost_repeats_rule(iterations))
     cells = [(mode, layout) for mode in COST_MODES for layout in Layout if layout.measures(mode)]
     passes = [[_cost_pass(mode, layout, iterations) for mode, layout in cells]
               for _ in range(repeats)]  # fmt: skip

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.lab import native
-from app.lab.native import Freeing, RaceResult
+from app.lab.native import Freeing, NativeRun
 from app.lab.replay import Replay, ReplayError, replay
 from app.sim import Mode, Scenario
 
@@ -23,7 +23,7 @@ MAX_BINS = 12
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Trial:
     number: int  # 1-based within its series
-    result: RaceResult
+    result: NativeRun
     replay: Replay | None  # None: locked, atomic, real freeing, or a dec-dec run too long
 
 

@@ -46,7 +46,7 @@ from app.live.model import (
 from app.live.redis_store import RedisStore
 from app.live.sqlite_store import SqliteStore
 from app.live.store import Store
-from app.sim import InvalidParameter, ScheduleError
+from app.sim import InvalidParameter, ScheduleError, parse_schedule
 from app.sim.challenges import Challenge, check
 from app.sim.predict import question as predict_question
 
@@ -269,7 +269,7 @@ class LiveClasses:
     @staticmethod
     def question_event(question: QuestionRecord) -> Event:
         return _event(
-            "question", id=question.id, open=question.open, step=question.step,
+            "question", id=question.id, open=question.open, step=question.step, url=question.url,
             prompt=question.prompt, revealed=question.revealed,
             choices=[{"token": c.token, "label": c.label} for c in question.choices],
         )  # fmt: skip
@@ -282,7 +282,7 @@ class LiveClasses:
 
     async def _close(self, record: ClassRecord, question: QuestionRecord) -> QuestionRecord:
         closed = replace(question, open=False)
-        await self.store.save_question(record.code, closed)
+        await self.store.close_question(record.code, question.id)
         await self.store.publish(record.code, self.question_event(closed))
         return closed
 
@@ -292,15 +292,14 @@ class LiveClasses:
 
     async def reveal(self, record: ClassRecord, question_id: int) -> Results:
         question = await self.question(record, question_id)
-        if question.revealed:
+        # Atomic: of two reveals at once (a double click, two dashboards) one scores, once.
+        if question.revealed or not await self.store.reveal_question(record.code, question.id):
             raise Conflict(f"question {question_id} was revealed already")
-        if question.open:
-            question = await self._close(record, question)
+        question = replace(question, open=False, revealed=True)
+        await self.store.publish(record.code, self.question_event(question))
         answers = await self.store.answers(record.code, question.id)
         right = {sid for sid, choice in answers.items() if choice == question.answer}
         await self.store.add_scores(record.code, right, set(answers))
-        question = replace(question, revealed=True)
-        await self.store.save_question(record.code, question)
         results = await self._results(record, question, answers, None)
         top = await self.top(record) if record.show_top else None
         await self.store.publish(
@@ -391,8 +390,13 @@ class LiveClasses:
         challenge = self.assigned(record)
         try:
             verdict = check(challenge, schedule)
+            chosen = len(parse_schedule(schedule))
         except (InvalidParameter, ScheduleError) as error:
             raise BadInput("schedule", str(error)) from None
+        if chosen < len(verdict.run.steps):  # the outcome a student reached, not one made up
+            raise BadInput(
+                "schedule", f"finish the run first: {chosen} of {len(verdict.run.steps)} steps"
+            )
         outcome = verdict.run.outcome
         key = {
             "final_rc": outcome.final_rc, "freed": outcome.freed,

@@ -25,8 +25,8 @@ from app.live.model import (
     LimitReached,
     Member,
     QuestionRecord,
+    fold,
 )
-from app.live.sqlite_store import fold
 from app.live.store import Hub
 
 # Connections per process: commands take well under a millisecond, so a few dozen serve a
@@ -72,13 +72,12 @@ if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
 redis.call('SET', KEYS[2], ARGV[1])
 return 1
 """
-# KEYS: questions hash, open key, revealed set. ARGV: id, open (1/0), revealed (1/0).
-_SAVE_QUESTION = """
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
-if ARGV[3] == '1' then redis.call('SADD', KEYS[3], ARGV[1]) end
-if ARGV[2] == '1' then redis.call('SET', KEYS[2], ARGV[1])
-elseif redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
-return 1
+# KEYS: open key, revealed set. ARGV: question id, reveal (1/0). Closes the question if it is
+# the open one; with reveal, marks it revealed and says whether this call did (SADD's answer).
+_SETTLE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+if ARGV[2] == '1' then return redis.call('SADD', KEYS[2], ARGV[1]) end
+return 0
 """
 
 # KEYS: class hash, classes zset. ARGV: code, touched, state_url, question_id, show_top.
@@ -122,7 +121,7 @@ class RedisStore:
         self._answer = self._redis.register_script(_ANSWER)
         self._hit = self._redis.register_script(_HIT)
         self._ask = self._redis.register_script(_ASK)
-        self._save_question = self._redis.register_script(_SAVE_QUESTION)
+        self._settle = self._redis.register_script(_SETTLE)
         self._save_class = self._redis.register_script(_SAVE_CLASS)
         self._touch = self._redis.register_script(_TOUCH)
         self._listener: asyncio.Task[None] | None = None
@@ -304,12 +303,16 @@ class RedisStore:
             answer=data["answer"], open=open_id == str(question_id), revealed=bool(revealed),
         )  # fmt: skip
 
-    async def save_question(self, code: str, question: QuestionRecord) -> None:
-        await self._save_question(
-            keys=[self._key("questions", code), self._key("open", code),
-                  self._key("revealed", code)],
-            args=[question.id, int(question.open), int(question.revealed)],
-        )  # fmt: skip
+    async def close_question(self, code: str, question_id: int) -> None:
+        await self._settle(
+            keys=[self._key("open", code), self._key("revealed", code)], args=[question_id, 0]
+        )
+
+    async def reveal_question(self, code: str, question_id: int) -> bool:
+        revealed = await self._settle(
+            keys=[self._key("open", code), self._key("revealed", code)], args=[question_id, 1]
+        )
+        return bool(revealed)
 
     async def put_answer(self, code: str, question_id: int, student_id: str, choice: str) -> bool:
         done = await self._answer(

@@ -72,8 +72,11 @@ class Store(Protocol):
 
     async def question(self, code: str, question_id: int) -> QuestionRecord | None: ...
 
-    async def save_question(self, code: str, question: QuestionRecord) -> None:
-        """Write open/revealed."""
+    async def close_question(self, code: str, question_id: int) -> None:
+        """Stop taking answers to the question."""
+
+    async def reveal_question(self, code: str, question_id: int) -> bool:
+        """Close and mark revealed; False if it was revealed already (atomically)."""
 
     async def put_answer(self, code: str, question_id: int, student_id: str, choice: str) -> bool:
         """Record (or change) an answer; False, and nothing written, if the question is closed."""

@@ -55,6 +55,8 @@
     var field = document.querySelector(button.dataset.copy);
     var note = document.getElementById("copied");
     if (!field) return;
+    // The page gives a path (never a host taken from the request); the link shared is whole.
+    field.value = new URL(field.value, window.location.href).href;
     field.select();
     var done = function () { if (note) note.textContent = "Copied."; };
     if (navigator.clipboard && window.isSecureContext) {

@@ -264,6 +264,7 @@
     let state = { url: null };
     let following = true;
     let question = null;
+    let latest = null;  // the class's latest question, kept for a student who joins after it
     let mine = null;
 
     function showClass() {
@@ -295,6 +296,7 @@
       localStorage.setItem(key, JSON.stringify(me));
       $("join-error").textContent = "";
       showClass();
+      if (latest) showQuestion(latest);
     });
 
     function follow() {
@@ -377,6 +379,39 @@
       refreshScore();
     }
 
+    function showQuestion(data) {
+      const isNew = !question || question.id !== data.id;
+      if (isNew) {
+        mine = null;
+        $("question-note").textContent = data.open ? "Pick one." : "";
+        $("histogram").hidden = true;
+        $("top").hidden = true;
+        if (data.open) say("A new question: " + data.prompt);
+      }
+      question = data;
+      $("question").hidden = false;
+      $("question-prompt").textContent = "Step " + data.step + ": " + data.prompt;
+      if (!data.open && !data.revealed && !isNew) {
+        $("question-note").textContent = "Answers are closed. Wait for the reveal.";
+      }
+      renderChoices();
+      if (data.open && isNew) {  // a phone that reloads keeps the answer it gave
+        call("GET", "/questions/" + data.id, me.token).then((r) => {
+          if (r.ok && r.data.mine && r.data.mine.choice && question.id === data.id) {
+            mine = r.data.mine.choice;
+            renderChoices();
+          }
+        });
+      }
+      if (data.revealed && isNew) {
+        call("GET", "/questions/" + data.id, me.token).then((r) => {
+          if (r.ok) {
+            showReveal({ id: data.id, correct: r.data.correct, counts: r.data.counts || {}, top: null });
+          }
+        });
+      }
+    }
+
     if (me) showClass();
 
     connect({
@@ -388,30 +423,13 @@
         $("class-step").textContent = data.title ? data.title + ", step " + data.step : "";
         $("hand-in-panel").hidden = !data.challenge;
         if (data.challenge) $("hand-in-result").textContent = "";
+        // The class moved on: a question that is over leaves the screen to the run.
+        if (question && !question.open && question.url !== data.url) $("question").hidden = true;
         if (following) follow();
       },
       question(data) {
-        if (!me) return;
-        const isNew = !question || question.id !== data.id;
-        if (isNew) {
-          mine = null;
-          $("question-note").textContent = data.open ? "Pick one." : "";
-          $("histogram").hidden = true;
-          $("top").hidden = true;
-          if (data.open) say("A new question: " + data.prompt);
-        }
-        question = data;
-        $("question").hidden = false;
-        $("question-prompt").textContent = "Step " + data.step + ": " + data.prompt;
-        if (!data.open && !data.revealed && !isNew) {
-          $("question-note").textContent = "Answers are closed. Wait for the reveal.";
-        }
-        renderChoices();
-        if (data.revealed && isNew) {
-          call("GET", "/questions/" + data.id, me.token).then((r) => {
-            if (r.ok) showReveal({ id: data.id, correct: r.data.correct, counts: r.data.counts || {}, top: null });
-          });
-        }
+        latest = data;
+        if (me) showQuestion(data);
       },
       reveal(data) {
         if (!me || !question || question.id !== data.id) return;

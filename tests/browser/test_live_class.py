@@ -43,7 +43,9 @@ def contexts(browser: Browser) -> Iterator[Callable[..., BrowserContext]]:
 
 
 def frame_url(page: Page) -> str:
-    return page.frame_locator("#stage-frame").locator("body").evaluate("() => location.href")
+    """Where the stage frame is (Playwright follows its loads and its history pushes)."""
+    frames = page.main_frame.child_frames
+    return frames[0].url if frames else ""
 
 
 def wait_for_frame(page: Page, fragment: str, timeout: float = 10) -> None:
@@ -122,4 +124,19 @@ def test_a_teacher_and_three_students(
     expect(cy.locator("#wander")).to_be_hidden()
     teacher.get_by_role("button", name="Step ▶").click()
     wait_for_frame(cy, "step=3")  # following again
+
+    # A question open when a phone reloads, or when a latecomer joins, is on their screen.
+    teacher.get_by_role("button", name="Ask: what will the next step do?").click()
+    expect(ada.locator("#question-prompt")).to_contain_text("Step 4")
+    ada.locator(".choice").first.click()
+    expect(ada.locator(".choice").first).to_have_attribute("aria-pressed", "true")
+    ada.reload()
+    expect(ada.locator("#question-prompt")).to_contain_text("Step 4")
+    expect(ada.locator(".choice").first).to_have_attribute("aria-pressed", "true")
+    late = contexts(viewport=PHONE, is_mobile=True).new_page()
+    late.goto(f"{class_server}/class/{code}")
+    late.get_by_label("Your name").fill("Dee")
+    late.get_by_role("button", name="Join").click()
+    expect(late.locator("#question-prompt")).to_contain_text("Step 4")
+    wait_for_frame(late, "step=3")
     assert errors == []

@@ -16,6 +16,7 @@ from app.lab.jobs import Busy, TimedOut, WorkerDied
 from app.main import create_app
 from app.web.infra.deps import resources_of
 from app.web.infra.errors import BadParameter
+from app.web.infra.security import EmbedLayout
 from app.web.infra.settings import Settings
 
 SECRET = "s3cr3t-detail-that-must-stay-in-the-log"
@@ -36,6 +37,7 @@ def faulty() -> Iterator[TestClient]:
 
     @app.get("/permalink", response_class=HTMLResponse)
     def permalink(
+        embed: EmbedLayout,  # a page with an embed layout, like /sim
         n: Annotated[int, Query(ge=1, le=6)] = 2,
         mode: Literal["none", "gil"] = "none",
         schedule: str = "",

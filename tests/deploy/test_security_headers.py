@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.web.infra.assets import SCRIPTS
-from app.web.infra.security import is_embed, page_policy
+from app.web.infra.security import page_policy
 from app.web.infra.settings import Settings
 from app.web.infra.sitemap import page_paths
 
@@ -42,15 +43,6 @@ def test_no_inline_styles_and_streams_only_to_this_site() -> None:
     assert directives["object-src"] == ["'none'"]
 
 
-@pytest.mark.parametrize(
-    ("query", "embed"),
-    [(b"", False), (b"embed=1", True), (b"n=2&embed=true", True), (b"embed=0", False),
-     (b"embed=", False), (b"xembed=1", False), (b"embed=%31", True)],
-)
-def test_embed_is_read_like_a_boolean_parameter(query: bytes, embed: bool) -> None:
-    assert is_embed(query) is embed
-
-
 def test_every_page_carries_the_headers(app: FastAPI, client: TestClient) -> None:
     paths = page_paths(app)
     assert "/healthz" in paths
@@ -63,12 +55,62 @@ def test_every_page_carries_the_headers(app: FastAPI, client: TestClient) -> Non
         assert frame == ["'self'"], path
 
 
-def test_embed_mode_may_be_framed_anywhere(app: FastAPI, client: TestClient) -> None:
+def _framing(response: httpx.Response) -> tuple[bool, bool]:
+    """(rendered in the embed layout, framable by any site)."""
+    frame = _directives(response.headers["content-security-policy"])["frame-ancestors"]
+    framable = frame == ["*", "file:"]
+    assert ("x-frame-options" in response.headers) is not framable
+    return 'class="site-header"' not in response.text, framable
+
+
+EMBED_PAGES = {"/sim", "/gil", "/versions", "/gil/convoy", "/lab/cost", "/gil/timeline"}
+
+
+def test_only_pages_rendered_in_their_embed_layout_may_be_framed(
+    app: FastAPI, client: TestClient
+) -> None:
+    """Issue 16.5: `?embed=1` made every page frameable, its full layout or not. Each page,
+    both ways: it may be framed exactly when it renders its embed layout."""
+    embedded = set()
     for path in page_paths(app):
-        response = client.get(path, params={"embed": "1"}, follow_redirects=False)
-        assert "x-frame-options" not in response.headers, path
-        frame = _directives(response.headers["content-security-policy"])["frame-ancestors"]
-        assert frame == ["*", "file:"], path
+        for params in ({}, {"embed": "1"}):
+            response = client.get(path, params=params, follow_redirects=False)
+            if not response.headers.get("content-type", "").startswith("text/html"):
+                continue
+            layout, framable = _framing(response)
+            assert layout is framable, (path, params)
+            if framable:
+                assert params, path  # never without asking
+                embedded.add(path)
+    assert embedded >= EMBED_PAGES
+    assert "/" not in embedded and "/lab" not in embedded and "/explore" not in embedded
+
+
+@pytest.mark.parametrize(
+    ("query", "embed"),
+    [("embed=1&embed=0", False), ("embed=0&embed=1", True), ("embed=t", True),
+     ("embed=on", True), ("embed=no", False), ("n=2&embed=true", True)],
+)
+def test_one_reading_of_embed_decides_the_layout_and_the_framing(
+    client: TestClient, query: str, embed: bool
+) -> None:
+    response = client.get(f"/sim?{query}")
+    assert response.status_code == 200
+    assert _framing(response) == (embed, embed)
+
+
+def test_a_page_without_an_embed_layout_is_never_framable(client: TestClient) -> None:
+    for path in ("/", "/lab", "/challenges", "/no-such-page"):
+        response = client.get(path, params={"embed": "1"})
+        assert _framing(response) == (False, False), path
+
+
+def test_a_kept_page_keeps_its_framing(client: TestClient) -> None:
+    """The page cache answers without running the route: the framing comes back with it."""
+    url = "/sim?scenario=inc-dec&n=3&step=2&embed=1"
+    first, again = client.get(url), client.get(url)
+    assert _framing(first) == _framing(again) == (True, True)
+    assert _framing(client.get(url.replace("embed=1", "embed=0"))) == (False, False)
 
 
 def test_errors_and_static_files_carry_the_headers_too(client: TestClient) -> None:

@@ -116,8 +116,18 @@ def test_the_first_candidate_of_a_version_wins(tmp_path: Path) -> None:
     second = _fake_python(tmp_path / "b", "python", _report("3.12.99"))
     found = interpreters.discover(extra=os.pathsep.join([str(first), str(second)]))
     (chosen,) = (interpreter for interpreter in found if interpreter.version == "3.12.99")
-    assert chosen.executable == "/opt/fake/python3.12"  # as the probe reported it
+    assert chosen.executable == os.path.realpath(first)  # the file found, not what it said
     assert len(found) == 2
+
+
+def test_only_the_path_found_ever_runs_never_the_one_the_probe_reports(tmp_path: Path) -> None:
+    """Issue 16.8: an interpreter that reports another `executable` must not get that other
+    file run as the lab's Python."""
+    other = _fake_python(tmp_path / "other", "python", _report("3.12.98"))
+    lie = {**_report("3.12.99"), "executable": str(other)}
+    liar = _fake_python(tmp_path / "liar", "python", lie)
+    (found,) = (i for i in interpreters.discover(extra=str(liar)) if i.version == "3.12.99")
+    assert found.executable == os.path.realpath(liar)
 
 
 def _fake(version: str) -> Interpreter:

@@ -11,7 +11,7 @@ import pytest
 
 from app._native import ffi
 from app.lab import native
-from app.lab.native import Freeing, Layout, RaceResult, SplitCount
+from app.lab.native import Freeing, Layout, NativeRun, SplitCount
 from app.sim import Config, Machine, Mode, Scenario
 
 LOCKED = (Mode.GLOBAL_LOCK, Mode.OBJECT_LOCK, Mode.UNLOCK_THEN_FREE, Mode.ATOMIC)
@@ -20,7 +20,7 @@ ONE_CPU = pytest.mark.skipif(
 )
 
 
-def _explain(result: RaceResult) -> str:
+def _explain(result: NativeRun) -> str:
     return f"run gave {result}"
 
 
@@ -101,7 +101,7 @@ def test_every_mode_and_layout_race_h_declares_is_reachable_from_python() -> Non
     assert tuple(mode for mode in Mode if mode is not Mode.GIL) == native.NATIVE_MODES
 
 
-def _split(result: RaceResult) -> SplitCount:
+def _split(result: NativeRun) -> SplitCount:
     assert result.split is not None, result
     return result.split
 
@@ -284,3 +284,11 @@ def test_after_a_real_free_the_check_reads_what_glibc_left_not_zero() -> None:
     for result in real:
         assert result.freed_read != 0, result
         assert result.use_after_free and result.use_after_free > 1, result  # the check passed
+
+
+def test_a_real_free_of_a_biased_object_reports_no_counts_read_from_freed_memory() -> None:
+    freed = native.run_race(Scenario.DEC_DEC, Mode.BIASED, 1_000, freeing=Freeing.REAL)
+    assert freed.crashed is None and freed.freed and freed.double_free == 0, freed
+    assert freed.split is None and freed.lost_updates is None  # glibc's pointer, not counts
+    kept = native.run_race(Scenario.INC_INC, Mode.BIASED, 1_000, freeing=Freeing.REAL)
+    assert kept.final_rc == 2_001 and kept.split is not None and kept.split.owned, kept

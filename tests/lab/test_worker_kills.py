@@ -58,7 +58,7 @@ def _announced(flag: str, job: Callable[[], T]) -> T:
     return job()
 
 
-def _real_free_runs() -> list[native.RaceResult]:
+def _real_free_runs() -> list[native.NativeRun]:
     """inc-dec, object lock, real freeing, 2,000,000 calls (issue 16.1), one run after another:
     each forks a child, which often hangs on a mutex in freed memory (killed by the worker
     after 5 s) but sometimes ends at once. Ends at the first run killed from outside."""

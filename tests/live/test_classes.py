@@ -234,9 +234,10 @@ async def test_a_challenge_as_a_class_counts_solved_runs_and_outcomes(
     record = await classes.find(record.code, client=HERE)
     assert (await classes.hand_in(record, ada, "AAABBB")).solved  # one call after the other
     assert not (await classes.hand_in(record, bo, "ABABAB")).solved  # a lost update
-    with pytest.raises(BadInput) as refused:
-        await classes.hand_in(record, bo, "BBBB9")
-    assert refused.value.parameter == "schedule"
+    for bad in ("BBBB9", "AAB"):  # not a schedule; a run not finished
+        with pytest.raises(BadInput) as refused:
+            await classes.hand_in(record, bo, bad)
+        assert refused.value.parameter == "schedule"
     results = await classes.challenge_results(record)
     assert (results.slug, results.handed_in, results.solved) == (
         "keep-count", 2, 1,
@@ -286,3 +287,20 @@ async def test_two_processes_on_one_store_see_each_others_events(
     finally:
         await one.stop()
         await other.stop()
+
+
+async def test_two_reveals_at_once_score_once(classes: LiveClasses) -> None:
+    """A double click on Reveal, or two dashboards: one reveal wins, the scores move once."""
+    record, _ = await classes.create()
+    await classes.set_state(record, SIM)
+    record = await classes.find(record.code, client=HERE)
+    ada, _ = await classes.join(record, "Ada")
+    question = await classes.ask(record)
+    await classes.answer(record, ada, question.id, "1")
+    tries = await asyncio.gather(
+        *(classes.reveal(record, question.id) for _ in range(5)), return_exceptions=True
+    )
+    assert sum(not isinstance(t, BaseException) for t in tries) == 1
+    assert all(isinstance(t, Conflict) for t in tries if isinstance(t, BaseException))
+    member = await classes.store.member(record.code, ada.student_id)
+    assert member is not None and (member.right, member.answered) == (1, 1)

@@ -137,3 +137,20 @@ def test_errors_survive_the_trip_back_from_a_worker_process() -> None:
     assert (too_large.parameter, too_large.message) == ("n", "the limit is 12")
     schedule = pickle.loads(pickle.dumps(ScheduleError("thread A has finished", step=4)))
     assert (str(schedule), schedule.step) == ("schedule: step 4: thread A has finished", 4)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_unlocking_before_the_free_makes_dec_dec_clean_but_not_inc_dec(n: int) -> None:
+    # docs/semantics.md, mode unlock-then-free: freeing before unlocking was the seed's choice
+    # (every dec-dec run then touches freed memory); unlocking first fixes dec-dec entirely,
+    # while in inc-dec A, holding no reference, still touches freed memory.
+    seed_order = explore(Scenario.DEC_DEC, Mode.OBJECT_LOCK, n)
+    owner_first = explore(Scenario.DEC_DEC, Mode.UNLOCK_THEN_FREE, n)
+    assert [o.key for o in seed_order.outcomes] == [(0, True, True, False)]
+    assert [(o.key, o.correct) for o in owner_first.outcomes] == [((0, True, False, False), True)]
+    assert owner_first.total == seed_order.total
+    inc_dec = explore(Scenario.INC_DEC, Mode.UNLOCK_THEN_FREE, n)
+    touched = sum(o.count for o in inc_dec.outcomes if o.use_after_free)
+    lucky = sum(o.count for o in inc_dec.outcomes if o.freed and not o.use_after_free)
+    assert touched > lucky > 0
+    assert all(not o.correct for o in inc_dec.outcomes if o.freed)

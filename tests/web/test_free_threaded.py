@@ -134,3 +134,14 @@ def test_lesson_9_quotes_the_explorer_s_own_counts(client: TestClient) -> None:
     assert "<strong>3.13t</strong> makes them immortal" in html
     assert "<strong>3.14t</strong> immortalizes only code constants" in html
     assert "deferred</em> reference" in html
+
+
+def test_the_explorer_says_who_frees_in_each_witness(client: TestClient) -> None:
+    html = client.get(
+        "/explore", params={"scenario": "inc-dec", "mode": "biased", "n": 2, "wait": "1"}
+    ).text
+    # B dropping the owner's reference: A frees at its merge, then touches the freed memory.
+    assert "A frees the object at step 7 when it merged the counts queued to it" in html
+    assert "A&#39;s load-local at step 8 is the first access to freed memory" in html
+    # After a merge, a decrement to zero frees at once.
+    assert "at once: its decrement left the counts merged and 0" in html

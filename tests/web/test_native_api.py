@@ -4,12 +4,15 @@ and a real-free crash that leaves the server serving."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import threading
 import time
 from collections.abc import Callable
+from html import unescape
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi import FastAPI
@@ -17,6 +20,7 @@ from fastapi.testclient import TestClient
 
 from app.lab import native, seed
 from app.lab.jobs import Busy, JobRunner
+from app.sim import Config, Mode, Scenario, explore, simulate
 from app.web.infra import deps
 from app.web.lab import routes as native_lab
 
@@ -86,6 +90,7 @@ def test_bad_race_parameters_get_a_422_that_names_them(
         ({"iterations": native.MAX_COST_ITERATIONS + 1}, "iterations"),
         ({"repeats": 0}, "repeats"),
         ({"repeats": native.MAX_COST_REPEATS + 1}, "repeats"),
+        ({"iterations": native.MAX_COST_CALLS, "repeats": 2}, "repeats"),
     ],
 )
 def test_bad_cost_parameters_get_a_422(
@@ -424,3 +429,76 @@ def test_a_real_free_run_says_what_its_runs_did(client: TestClient) -> None:
     assert "none could be counted" in last_run
     assert "freed the count for real" in done or "crashed" in done
     assert done.startswith("<span>Done: 2 runs (")
+
+
+def test_the_docs_list_exactly_the_native_modes(client: TestClient) -> None:
+    """Issue 14.5: biased and immortal are documented at /docs, and gil (no native run) is not."""
+    parameters = client.get("/openapi.json").json()["paths"]["/api/native/race"]["get"]
+    (parameter,) = [p for p in parameters["parameters"] if p["name"] == "mode"]
+    documented = parameter["schema"]["enum"]
+    assert documented == [mode.value for mode in native.NATIVE_MODES]
+    assert {"biased", "immortal"} <= set(documented) and "gil" not in documented
+
+
+def test_the_double_free_recipe_links_the_schedule_that_causes_it(client: TestClient) -> None:
+    page = client.get("/lab").text
+    witness = re.search(r'id="double-free-witness" href="([^"]+)"', page)
+    assert witness
+    query = parse_qs(urlsplit(unescape(witness.group(1))).query)
+    config = Config(scenario=Scenario(query["scenario"][0]), mode=Mode(query["mode"][0]), n=1)
+    run = simulate(config, query["schedule"][0])
+    assert run.outcome.double_free == 1 and int(query["step"][0]) == len(run.steps)
+    exploration = explore(Scenario.DEC_DEC, Mode.NONE, 1)  # the figures the text quotes
+    twice = sum(o.count for o in exploration.outcomes if o.double_free)
+    assert f"counts {twice} of the {exploration.total} interleavings" in page
+    recipe = re.search(r'id="double-free-recipe" href="([^"]+)"', page)
+    assert recipe and client.get(unescape(recipe.group(1))).status_code == 200
+
+
+def test_visitors_asking_for_the_same_cost_chart_together_share_one_measurement(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lesson 5 embeds /lab/cost: a class opening it at once must not fill the lab's queue."""
+    import asyncio
+
+    from app.lab.jobs import JobRunner
+    from app.web.lab import routes
+
+    calls: list[object] = []
+    original = JobRunner.run
+
+    async def counted(self: JobRunner, job: object, *, timeout: float) -> object:
+        calls.append(job)
+        return await original(self, job, timeout=timeout)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(JobRunner, "run", counted)
+
+    async def many() -> list[object]:
+        runner = JobRunner(workers=1)
+        query = routes.CostQuery(iterations=1000, repeats=1)
+        try:
+            return list(await asyncio.gather(*(routes._cost(runner, query) for _ in range(8))))
+        finally:
+            runner.shutdown()
+
+    results = asyncio.run(many())
+    assert len(calls) == 1
+    assert all(result is results[0] for result in results)
+
+
+@ONE_CPU
+def test_the_lab_shows_the_value_a_load_read_from_freed_memory(client: TestClient) -> None:
+    # Where /sim's freed object leads: each run's line says what the check after the free read.
+    params = {"experiment": "inc-dec", "mode": "global-lock", "iterations": 1000, "runs": 20,
+              "free": "real"}  # fmt: skip
+    lines: list[str] = []
+    for _ in range(3):  # B frees first in about half the runs; many of those then abort
+        with client.stream("GET", "/stream/native/race", params=params) as stream:
+            events = _events("".join(stream.iter_text()))
+        lines = [data for name, data in events if name == "result" and "freed-read" in data]
+        if lines:
+            break
+    assert lines, "no run read the count after a real free in 60 runs"
+    value = re.search(r"the first load after the free read <strong>([\d,]+)</strong>", lines[0])
+    assert value and int(value.group(1).replace(",", "")) != 0, lines[0]
+    assert "so a check of rc &le; 0 passes" in lines[0]

@@ -39,7 +39,7 @@ from app.web.gil.models import (
 )
 from app.web.infra.deps import MeasurementsDep, PagesDep
 from app.web.infra.page_cache import pure
-from app.web.infra.security import is_embed
+from app.web.infra.security import EmbedLayout
 from app.web.infra.templating import Pages
 
 router = APIRouter(tags=["gil"])
@@ -99,7 +99,6 @@ Bytecodes = Annotated[
     int, Query(ge=1, le=pyrace.MAX_INTERVAL, description="switch interval, in bytecodes")
 ]
 
-Embed = Annotated[bool, Query(description="minimal chrome, for a lesson's iframe")]
 
 DEFAULT_INTERVAL_MS = 5.0
 DEFAULT_DURATION_MS = 500
@@ -254,11 +253,16 @@ def _pyrace(statement: str, switching: str, n: int, interval: int) -> pyrace.PyR
 
 
 def _panel(
-    request: Request, pages: Pages, name: str, context: dict[str, Any], *, url: str | None = None
+    request: Request,
+    pages: Pages,
+    name: str,
+    context: dict[str, Any],
+    *,
+    embed: bool,
+    url: str | None = None,
 ) -> Response:
     """One panel of the GIL lab: its block for htmx, or a page around it for a plain link
     (with minimal chrome when `?embed=1`, for a lesson's iframe)."""
-    embed = is_embed(request.scope["query_string"])
     context = {"section": "gil", "panel": name, "embed": embed, **context}
     return pages.render(request, "gil_panel.html", context, blocks=("panel",), url=url)
 
@@ -313,11 +317,11 @@ async def gil_page(
     request: Request,
     pages: PagesDep,
     runner: MeasurementsDep,
+    embed: EmbedLayout,
     interval_ms: IntervalMs = DEFAULT_INTERVAL_MS,
     duration_ms: DurationMs = DEFAULT_DURATION_MS,
     threads: Threads = 2,
     seconds: DelaySeconds = DEFAULT_DELAY_S,
-    embed: Embed = False,
 ) -> Response:
     timeline = await _timeline(runner, interval_ms, duration_ms, threads)
     facts = await _facts(runner)
@@ -338,6 +342,7 @@ async def gil_timeline_panel(
     request: Request,
     pages: PagesDep,
     runner: MeasurementsDep,
+    embed: EmbedLayout,
     interval_ms: IntervalMs = DEFAULT_INTERVAL_MS,
     duration_ms: DurationMs = DEFAULT_DURATION_MS,
     threads: Threads = 2,
@@ -345,7 +350,8 @@ async def gil_timeline_panel(
     timeline = await _timeline(runner, interval_ms, duration_ms, threads)
     # The page's own URL for this state, so the address bar is a permalink after a swap.
     url = f"/gil?interval_ms={interval_ms:g}&duration_ms={duration_ms}&threads={threads}"
-    return _panel(request, pages, "timeline", _timeline_context(timeline, duration_ms), url=url)
+    context = _timeline_context(timeline, duration_ms)
+    return _panel(request, pages, "timeline", context, embed=embed, url=url)
 
 
 @router.get("/gil/io", response_class=HTMLResponse, summary="The I/O against CPU panel")
@@ -353,6 +359,7 @@ async def gil_io_panel(
     request: Request,
     pages: PagesDep,
     runner: MeasurementsDep,
+    embed: EmbedLayout,
     seconds: DelaySeconds = DEFAULT_DELAY_S,
     requests: Requests = 3,
 ) -> Response:
@@ -382,15 +389,19 @@ async def gil_io_panel(
         "cpu_chart": cpu_chart,
         "seconds": seconds,
     }
-    return _panel(request, pages, "io", context)
+    return _panel(request, pages, "io", context, embed=embed)
 
 
 @router.get("/gil/race", response_class=HTMLResponse, summary="The measured Python race panel")
 async def gil_race_panel(
-    request: Request, pages: PagesDep, runner: MeasurementsDep, iterations: Iterations = 200_000
+    request: Request,
+    pages: PagesDep,
+    runner: MeasurementsDep,
+    embed: EmbedLayout,
+    iterations: Iterations = 200_000,
 ) -> Response:
     results = [await _race(runner, statement, iterations, 3) for statement in ("inplace", "call")]
-    return _panel(request, pages, "race", {"races": results})
+    return _panel(request, pages, "race", {"races": results}, embed=embed)
 
 
 @router.get("/gil/pyrace", response_class=HTMLResponse, summary="The bytecode simulation panel")
@@ -398,9 +409,11 @@ async def gil_race_panel(
 def gil_pyrace_panel(
     request: Request,
     pages: PagesDep,
+    embed: EmbedLayout,
     statement: StatementParam = "inplace",
     switching: SwitchingParam = "any-bytecode",
     n: PyN = 5,
     interval: Bytecodes = 3,
 ) -> Response:
-    return _panel(request, pages, "pyrace", _pyrace_context(statement, switching, n, interval))
+    context = _pyrace_context(statement, switching, n, interval)
+    return _panel(request, pages, "pyrace", context, embed=embed)

@@ -34,6 +34,7 @@ from app.lab.survey_cache import SurveyCache
 from app.web.gil.version_charts import convoy_chart, lost_updates_chart
 from app.web.infra.deps import MeasurementsDep, PagesDep, SurveyDep
 from app.web.infra.errors import BadParameter
+from app.web.infra.security import EmbedLayout
 from app.web.infra.templating import is_htmx
 
 router = APIRouter()
@@ -217,7 +218,7 @@ def _page_context(survey: SurveyCache, found: Sequence[Interpreter]) -> dict[str
 
 @router.get("/versions", response_class=HTMLResponse, include_in_schema=False)
 async def versions_page(
-    request: Request, pages: PagesDep, survey: SurveyDep, embed: bool = False
+    request: Request, pages: PagesDep, survey: SurveyDep, embed: EmbedLayout
 ) -> Response:
     """The whole page; `embed=1` drops the site's header and footer (for lessons)."""
     found = await asyncio.to_thread(discovery.available)
@@ -273,8 +274,8 @@ async def convoy_panel(
     request: Request,
     pages: PagesDep,
     survey: SurveyDep,
+    embed: EmbedLayout,
     python: PythonVersion = None,
-    embed: bool = False,
 ) -> Response:
     """The convoy chart of one interpreter (default: the server's): the fragment alone for htmx
     (/gil loads it so), else a page around it (`embed=1`: without the site's chrome)."""

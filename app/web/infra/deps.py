@@ -8,6 +8,7 @@ Each alias is `Annotated[T, Depends(provider)]`; a test swaps what a route gets 
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from typing import Annotated, cast
 
 from fastapi import Depends, FastAPI
@@ -15,6 +16,7 @@ from starlette.requests import HTTPConnection
 
 from app.lab.jobs import JobRunner
 from app.lab.survey_cache import SurveyCache
+from app.live.classes import LiveClasses
 from app.web.infra.resources import PlayedSteps, Resources
 from app.web.infra.templating import Pages
 
@@ -36,6 +38,10 @@ def played_steps(connection: HTTPConnection) -> PlayedSteps:
     return _resources(connection).played
 
 
+def renderer(connection: HTTPConnection) -> Executor:
+    return _resources(connection).renderer
+
+
 def explorations(connection: HTTPConnection) -> JobRunner:
     return _resources(connection).explorations
 
@@ -52,9 +58,15 @@ def survey(connection: HTTPConnection) -> SurveyCache:
     return _resources(connection).survey
 
 
+def live_classes(connection: HTTPConnection) -> LiveClasses:
+    return _resources(connection).live
+
+
 PagesDep = Annotated[Pages, Depends(pages)]
 PlayedStepsDep = Annotated[PlayedSteps, Depends(played_steps)]
+RendererDep = Annotated[Executor, Depends(renderer)]
 ExplorationsDep = Annotated[JobRunner, Depends(explorations)]
 NativeRunsDep = Annotated[JobRunner, Depends(native_runs)]
 MeasurementsDep = Annotated[JobRunner, Depends(measurements)]
 SurveyDep = Annotated[SurveyCache, Depends(survey)]
+LiveClassesDep = Annotated[LiveClasses, Depends(live_classes)]

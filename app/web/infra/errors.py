@@ -18,7 +18,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.lab.jobs import Busy, TimedOut, WorkerDied
 from app.sim import InvalidParameter
 from app.web.infra.deps import resources_of
-from app.web.infra.security import is_embed
 
 
 class BadParameter(Exception):
@@ -54,7 +53,7 @@ def _page(
         {
             "status_code": status, "heading": heading, "detail": detail, "suggestion": suggestion,
             # A bad permalink inside a teacher's slide stays a slide-sized page.
-            "embed": is_embed(request.scope.get("query_string", b"")),
+            "embed": getattr(request.state, "embed", False),  # as the route read it
         },
         status_code=status,
     )
@@ -124,7 +123,38 @@ async def _on_unexpected(request: Request, exc: Exception) -> Response:
     return _page(request, 500, "Something went wrong on our side", "The error was logged.", "/")
 
 
+_PAGE_ERRORS = {
+    "400": "A parameter is wrong: a page that names it and links to the nearest valid state",
+    "404": "No such page: a page that links to the lessons",
+}
+
+
+def _document_pages(schema: dict[str, Any]) -> dict[str, Any]:
+    """Say in the OpenAPI schema what HTML routes really answer when a request is wrong: the
+    400 and 404 pages above, not FastAPI's 422 JSON."""
+    html = {"text/html": {"schema": {"type": "string"}}}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            if "text/html" not in responses.get("200", {}).get("content", {}):
+                continue
+            parameters = operation.get("parameters", [])
+            if responses.pop("422", None) is not None or parameters:
+                responses["400"] = {"description": _PAGE_ERRORS["400"], "content": html}
+            if any(parameter.get("in") == "path" for parameter in parameters):
+                responses["404"] = {"description": _PAGE_ERRORS["404"], "content": html}
+    return schema
+
+
 def install(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _document_pages(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend it
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(BadParameter, _on_bad_parameter)
     app.add_exception_handler(InvalidParameter, _on_bad_parameter)

@@ -23,6 +23,8 @@ from typing import Generic, TypeVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.web.infra.security import framable, set_framable
+
 F = TypeVar("F", bound=Callable[..., object])
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -82,6 +84,7 @@ class Kept(Generic[K, V]):
 class Entry:
     headers: tuple[tuple[bytes, bytes], ...]
     body: bytes
+    framable: bool  # rendered in an embed layout (app.web.infra.security decides the headers)
 
 
 def _key(scope: Scope) -> Key:
@@ -120,6 +123,7 @@ class PageCache:
         key = _key(scope)
         entry = self._kept.get(key)
         if entry is not None:
+            set_framable(scope, entry.framable)
             # A fresh list: outer middleware (the security headers) adds to it in place.
             start = {"type": "http.response.start", "status": 200, "headers": [*entry.headers]}
             await send(start)
@@ -137,7 +141,7 @@ class PageCache:
                 body = message.get("body", b"")
                 # One whole body in one message: a stream (several) is paced, never replayed.
                 if not message.get("more_body", False) and len(body) <= MAX_ENTRY_BYTES:
-                    self._kept.put(key, Entry(headers, body))
+                    self._kept.put(key, Entry(headers, body, framable(scope)))
                 headers = None
             await send(message)
 

@@ -13,6 +13,7 @@ resource tracker with its semaphores, behind. `stop` kills them in the app's own
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from app.lab import native
@@ -78,6 +79,11 @@ class Resources:
     streams: Streams
     page_table: Kept[Key, Entry]
     played: PlayedSteps
+    # One thread renders the played steps not kept yet. In the event loop, a class pressing
+    # Play together queued every request behind dozens of renders of tens of milliseconds each
+    # (seen: /healthz stalled 1.7 s by 64 new plays); in many threads, the loop waited its turn
+    # for the GIL behind all of them. One thread costs the loop one GIL hand-over at most.
+    renderer: ThreadPoolExecutor
     explorations: JobRunner
     native_runs: JobRunner
     measurements: JobRunner
@@ -95,6 +101,7 @@ class Resources:
             streams=Streams(max_streams=settings.max_streams),
             page_table=page_table(settings.cache_mb << 20),
             played=played_steps(),
+            renderer=ThreadPoolExecutor(max_workers=1, thread_name_prefix="render"),
             explorations=_explorations(),
             native_runs=_native_runs(),
             measurements=measurements,
@@ -106,6 +113,7 @@ class Resources:
         """Open the live classes' store. After a stop, fresh runners and store first: an app may
         be served again (test clients run its lifespan once per session, some once a request)."""
         if self.stopped:
+            self.renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render")
             self.explorations, self.native_runs = _explorations(), _native_runs()
             self.measurements = _measurements()
             self.survey = SurveyCache(self.measurements)
@@ -118,5 +126,6 @@ class Resources:
         close the live classes' store."""
         for runner in (self.explorations, self.native_runs, self.measurements):
             runner.shutdown()
+        self.renderer.shutdown(wait=False, cancel_futures=True)
         self.stopped = True
         await self.live.stop()

@@ -34,7 +34,9 @@ class Settings:
     # Serve htmx only from static/vendor/, never reference the CDN (classrooms with no internet).
     offline: bool = False
     # Live server-sent event streams per worker process; past it, new streams get 429.
-    max_streams: int = 200
+    # 400: a live class of 300 phones (app.live.model.MAX_MEMBERS) and its teacher fit on one
+    # worker with room to spare; a class's streams sit idle between steps.
+    max_streams: int = 400
     # Megabytes of finished pages kept per worker process (app.web.infra.page_cache); 0: none.
     cache_mb: int = 32
     # Live classes (app.live): Redis when several machines serve one class, else one SQLite
@@ -42,6 +44,10 @@ class Settings:
     redis_url: str = ""
     live_db: str = ""
     max_classes: int = 100
+    # Seconds a client has to send a whole request (app.web.infra.server); then 408 and close.
+    request_timeout: int = 10
+    # Host names this site answers to (app.web.infra.security); empty: any.
+    allowed_hosts: tuple[str, ...] = ()
 
     def live_db_path(self) -> Path:
         if self.live_db:
@@ -63,4 +69,10 @@ class Settings:
             redis_url=env.get("GILLAB_REDIS_URL", "").strip(),
             live_db=env.get("GILLAB_LIVE_DB", "").strip(),
             max_classes=_count(env, "GILLAB_MAX_CLASSES", default.max_classes, least=1),
+            request_timeout=_count(env, "GILLAB_REQUEST_TIMEOUT", default.request_timeout, least=1),
+            allowed_hosts=tuple(
+                host.strip().lower()
+                for host in env.get("GILLAB_ALLOWED_HOSTS", "").split(",")
+                if host.strip()
+            ),
         )

@@ -14,7 +14,8 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment
+from jinja2 import Environment, pass_context
+from jinja2.runtime import Context
 from jinja2_fragments import render_blocks
 from jinja2_fragments.fastapi import Jinja2Blocks
 
@@ -32,6 +33,16 @@ def is_htmx(request: Request) -> bool:
     )
 
 
+@pass_context
+def _url_path_for(context: Context, name: str, /, **path_params: Any) -> str:
+    """`url_for` in templates: a path, never an absolute URL, which Starlette would build from
+    the Host header, the client's word (issue 16.6: `Host: evil.example` put
+    `http://evil.example/static/...` into pages)."""
+    request: Request = context["request"]
+    path = request.app.url_path_for(name, **path_params)
+    return f"{request.scope.get('root_path', '')}{path}"
+
+
 class Pages:
     """The template environment of one app (create_app builds it from the settings)."""
 
@@ -39,6 +50,7 @@ class Pages:
         self._templates = Jinja2Blocks(directory=TEMPLATES_DIR)
         # What every page's <head> needs: the pinned scripts and the offline switch.
         self._templates.env.globals.update(scripts=SCRIPTS, offline=offline)
+        self._templates.env.globals["url_for"] = _url_path_for
         self._templates.env.filters["plural"] = plural  # {{ lost | plural("update") }} lost
 
     @property

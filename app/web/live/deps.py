@@ -1,5 +1,5 @@
-"""What the live routes receive: the app's live classes, the caller's address and token, and
-the refusals of `app.live` turned into HTTP answers."""
+"""What the live routes receive besides the app's live classes (app.web.infra.deps): the
+caller's address and token, and the refusals of `app.live` turned into HTTP answers."""
 
 from __future__ import annotations
 
@@ -9,13 +9,8 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.live.classes import LiveClasses
 from app.live.model import BadInput, LimitReached, LiveError
-from app.web.infra.deps import resources_of
-
-
-def live_classes(request: Request) -> LiveClasses:
-    return resources_of(request.app).live
+from app.web.infra.deps import LiveClassesDep, resources_of
 
 
 def client_address(request: Request) -> str:
@@ -35,7 +30,7 @@ def bearer_token(
     return credentials.credentials if credentials else None
 
 
-Classes = Annotated[LiveClasses, Depends(live_classes)]
+Classes = LiveClassesDep
 Client = Annotated[str, Depends(client_address)]
 Token = Annotated[str | None, Depends(bearer_token)]
 

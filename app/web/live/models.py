@@ -60,6 +60,7 @@ class QuestionModel(BaseModel):
     open: bool
     revealed: bool
     step: int = Field(description="the step the class predicts")
+    url: str = Field(description="the permalink of the state the question was asked at")
     prompt: str
     choices: list[ChoiceModel]
 
@@ -67,7 +68,7 @@ class QuestionModel(BaseModel):
     def of(cls, question: QuestionRecord) -> QuestionModel:
         return cls(
             id=question.id, open=question.open, revealed=question.revealed, step=question.step,
-            prompt=question.prompt,
+            url=question.url, prompt=question.prompt,
             choices=[ChoiceModel(token=c.token, label=c.label) for c in question.choices],
         )  # fmt: skip
 

@@ -15,9 +15,11 @@ from app.sim import (
     DEFAULT_INTERVAL,
     MAX_INTERVAL,
     Config,
+    Event,
     Exploration,
     InvalidParameter,
     Mode,
+    Op,
     OutcomeCount,
     Permalink,
     Run,
@@ -49,6 +51,7 @@ class Bar:
     y: int
     witness_url: str
     witness_without_gil: bool  # opens in mode none: no single switch interval gives this order
+    story: str | None  # who freed the object in the witness, how, and the first use after free
     description: str
 
 
@@ -124,7 +127,9 @@ def build(exploration: Exploration) -> Histogram:
         noun = "schedule" if outcome.count == 1 else "schedules"
         count_text = f"{outcome.count:,} {noun}"
         percent_text = percent(outcome.count, exploration.total)
-        url, without_gil = witness_url(exploration.config, outcome.witness)
+        run, without_gil = witness_run(exploration.config, outcome.witness)
+        url = "/sim?" + Permalink.of(run, len(run.steps)).to_query()
+        story = witness_story(run)
         bars.append(
             Bar(
                 kind=kind,
@@ -139,6 +144,7 @@ def build(exploration: Exploration) -> Histogram:
                 witness_url=url,
                 witness_without_gil=without_gil,
                 description=f"{KIND_LABELS[kind]}: {detail}; {count_text}, {percent_text}",
+                story=story,
             )
         )
     seen = dict.fromkeys(bar.kind for bar in bars)
@@ -159,15 +165,54 @@ def build(exploration: Exploration) -> Histogram:
 
 
 def witness_url(config: Config, witness: str) -> tuple[str, bool]:
-    """/sim at the witness's last step, and whether it had to open in mode none: in gil mode
-    the explorer counts every order that switches only between whole calls, whatever the
-    interval, and some (B running two calls in a row after A ran one) come from no single
-    interval. Mode none runs exactly the same steps in the same order, without the GIL."""
-    run = _replay(config, witness)
-    without_gil = run is None
-    if run is None:
-        run = simulate(Config(scenario=config.scenario, mode=Mode.NONE, n=config.n), witness)
+    """/sim at the witness's last step, and whether it had to open in mode none."""
+    run, without_gil = witness_run(config, witness)
     return "/sim?" + Permalink.of(run, len(run.steps)).to_query(), without_gil
+
+
+def witness_run(config: Config, witness: str) -> tuple[Run, bool]:
+    """The witness's run, and whether it had to run in mode none: in gil mode the explorer
+    counts every order that switches only between whole calls, whatever the interval, and some
+    (B running two calls in a row after A ran one) come from no single interval. Mode none runs
+    exactly the same steps in the same order, without the GIL."""
+    run = _replay(config, witness)
+    if run is None:
+        return simulate(Config(scenario=config.scenario, mode=Mode.NONE, n=config.n), witness), True
+    return run, False
+
+
+# How a free came about, by the freeing thread's step just before it.
+_HOW_FREED = {
+    Op.TEST: " after its test found rc = 0",
+    Op.ATOMIC_SUB: " after its atomic decrement reached 0",
+    Op.LOAD_SHARED: " at once: its local count reached 0 and the shared count was 0",
+    Op.MARK_MERGED: " after it gave up ownership and marked the counts merged",
+    Op.DEC_SHARED: " at once: its decrement left the counts merged and 0",
+    Op.MERGE: " when it merged the counts queued to it (its eval-breaker check)",
+}
+
+
+def witness_story(run: Run) -> str | None:
+    """Who freed the object in `run` and how, and the first access to freed memory: what a
+    group's witness shows (other schedules of the same group may differ)."""
+    frees = [s for s in run.steps if s.op is Op.FREE]
+    if not frees:
+        return None
+    first = frees[0]
+    before = next(
+        (s for s in reversed(run.steps[: first.index - 1]) if s.thread is first.thread), None
+    )
+    how = _HOW_FREED.get(before.op, "") if before is not None else ""
+    parts = [f"{first.thread} frees the object at step {first.index}{how}"]
+    touched = next((s for s in run.steps if Event.USE_AFTER_FREE in s.events), None)
+    if touched is not None:
+        parts.append(
+            f"{touched.thread}'s {touched.op} at step {touched.index} is the first access to "
+            "freed memory"
+        )
+    if len(frees) > 1:
+        parts.append(f"{frees[1].thread} frees it again at step {frees[1].index}")
+    return "In the witness, " + "; ".join(parts) + "."
 
 
 def _replay(config: Config, witness: str) -> Run | None:

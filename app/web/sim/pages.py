@@ -13,7 +13,9 @@ import asyncio
 import dataclasses
 import secrets
 from collections.abc import AsyncIterator, Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -37,10 +39,11 @@ from app.sim import (
 )
 from app.sim.permalink import DEFAULT_N, MAX_SEED
 from app.sim.predict import Score
-from app.web.infra.deps import ExplorationsDep, PagesDep, PlayedStepsDep
+from app.web.infra.deps import ExplorationsDep, PagesDep, PlayedStepsDep, RendererDep
 from app.web.infra.errors import BadParameter
 from app.web.infra.page_cache import pure
 from app.web.infra.resources import PlayedSteps
+from app.web.infra.security import EmbedLayout
 from app.web.infra.templating import Pages, is_htmx
 from app.web.sim import explore_view, params, predict_view
 from app.web.sim import view as sim_view
@@ -175,8 +178,8 @@ def _sim_context(
 def sim_page(
     request: Request,
     pages: PagesDep,
+    embed: EmbedLayout,  # before the run, so a bad permalink's error page keeps this layout
     loaded: LoadedRun,
-    embed: EmbedQuery = False,
     play: Annotated[bool, Query(description="Start playing from this step.")] = False,
     speed: SpeedQuery = DEFAULT_SPEED,
     predict: Annotated[bool, Query(description="Predict mode: say what each step does.")] = False,
@@ -242,20 +245,34 @@ def _predict_page(
     return pages.render(request, "sim.html", context, blocks=PAGE_BLOCKS, url=panel.url)
 
 
-def _step_html(
-    run: Run, step: int, *, embed: bool, speed: float, pages: Pages, played: PlayedSteps
+async def _step_html(
+    run: Run,
+    step: int,
+    *,
+    embed: bool,
+    speed: float,
+    pages: Pages,
+    played: PlayedSteps,
+    renderer: Executor,
 ) -> str:
     """One played step's blocks. A class plays the same few runs over and over, and every event
-    rendered here is time the one event loop does not spend on anyone's page, so they are kept
-    (a step of a run, which its config and schedule name, is always the same HTML)."""
+    rendered is CPU the one event loop shares with everyone's pages, so they are kept (a step
+    of a run, which its config and schedule name, is always the same HTML). A step not kept yet
+    renders on the app's render thread (app.web.infra.resources says why); the table itself is
+    only touched here, on the loop."""
     key = (run.config, run.schedule, step, embed, speed)
     html = played.get(key)
     if html is None:
-        playing = step < len(run.steps)
-        context = _sim_context(run, step, embed=embed, playing=playing, speed=speed)
-        html = pages.blocks("sim.html", STEP_BLOCKS, context)
+        render = partial(_render_step, run, step, embed, speed, pages)
+        html = await asyncio.get_running_loop().run_in_executor(renderer, render)
         played.put(key, html)
     return html
+
+
+def _render_step(run: Run, step: int, embed: bool, speed: float, pages: Pages) -> str:
+    playing = step < len(run.steps)
+    context = _sim_context(run, step, embed=embed, playing=playing, speed=speed)
+    return pages.blocks("sim.html", STEP_BLOCKS, context)
 
 
 @router.get(
@@ -268,6 +285,7 @@ async def stream_sim(
     loaded: LoadedRun,
     pages: PagesDep,
     played: PlayedStepsDep,
+    renderer: RendererDep,
     embed: bool = False,
     speed: SpeedQuery = DEFAULT_SPEED,
     last_event_id: Annotated[int | None, Header(ge=0)] = None,
@@ -279,7 +297,9 @@ async def stream_sim(
     for step in range(start + 1, total + 1):
         if await request.is_disconnected():
             return
-        html = _step_html(run, step, embed=embed, speed=speed, pages=pages, played=played)
+        html = await _step_html(
+            run, step, embed=embed, speed=speed, pages=pages, played=played, renderer=renderer
+        )
         yield ServerSentEvent(raw_data=html, event="step", id=str(step))
         if step < total:
             await asyncio.sleep(1 / speed)

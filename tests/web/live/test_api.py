@@ -181,7 +181,8 @@ def test_top_five_and_challenges(live: TestClient) -> None:
     assert live.get(f"/api/classes/{code}/challenge", headers=teacher).status_code == 409
     live.put(f"/api/classes/{code}/state", json={"url": "/challenges/keep-count"}, headers=teacher)
     assert live.post(f"/api/classes/{code}/questions", headers=teacher).status_code == 409
-    handed = live.put(run, json={"schedule": "AAA"}, headers=ada).json()
+    assert live.put(run, json={"schedule": "AAA"}, headers=ada).status_code == 422  # unfinished
+    handed = live.put(run, json={"schedule": "AAABBB"}, headers=ada).json()
     assert handed == {
         "slug": "keep-count", "schedule": "A3B3", "solved": True,
         "outcome": {"final_rc": 3, "freed": False, "use_after_free": False, "double_free": False},
