@@ -117,21 +117,28 @@
     }
   });
 
-  // The embed code's height: the embed view at 960 px wide, measured at the run's last step
-  // (where the event log is longest), in a hidden frame of this site.
+  // "Embed in slides", each time it is opened: the code for the step shown now (steps swap in
+  // without reloading this toolbar), with the height the embed view needs at 960 px wide,
+  // measured at the run's last step (its longest event log) in a hidden frame of this site.
   var EMBED_WIDTH = 960;
   document.addEventListener("toggle", function (event) {
     var details = event.target;
-    if (details.id !== "embed-code" || !details.open || details.dataset.measured) return;
-    details.dataset.measured = "1";
+    if (details.id !== "embed-code" || !details.open) return;
+    var stage = document.getElementById("stage");
     var field = document.getElementById("embed-snippet");
+    if (!stage || !field) return;
+    var here = stage.dataset.permalink + "&embed=1";
+    var last = document.getElementById("go-last");
+    var end = (last && last.tagName === "A" ? last.getAttribute("href") : stage.dataset.permalink) + "&embed=1";
+    field.value = field.value.replace(/src="[^"]*"/, 'src="' + window.location.origin + here + '"')
+      .replace(/step \d+"/, "step " + stage.dataset.step + '"');
     var frame = document.createElement("iframe");
     frame.className = "embed-measure";
     frame.setAttribute("aria-hidden", "true");
     frame.tabIndex = -1;
     frame.width = String(EMBED_WIDTH);
     frame.height = "600";
-    frame.src = field.dataset.lastUrl;
+    frame.src = end;
     frame.addEventListener("load", function () {
       var page = frame.contentDocument && frame.contentDocument.documentElement;
       if (page) {

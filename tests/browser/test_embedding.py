@@ -26,6 +26,8 @@ def test_copy_embed_code_gives_a_frame_that_shows_the_whole_view(
     page: Page, browser: Browser, live_server: str, tmp_path: Path
 ) -> None:
     page.goto(live_server + LONG_RUN)
+    page.keyboard.press("ArrowRight")  # a step swapped in: the code follows it
+    page.locator("#stage[data-step='41']").wait_for()
     page.locator("#embed-code summary").click()
     snippet = page.locator("#embed-snippet")
     expect(snippet).to_have_attribute("data-height", re.compile(r"\d+"), timeout=20_000)
@@ -37,7 +39,7 @@ def test_copy_embed_code_gives_a_frame_that_shows_the_whole_view(
     height = re.search(r'height="(\d+)"', code)
     assert src and width and height, code
     assert src.group(1).startswith(live_server + "/sim?") and "embed=1" in src.group(1)
-    assert "step=40" in src.group(1)
+    assert "step=41&" in src.group(1)
 
     slides = browser.new_context()
     shown = slides.new_page()
@@ -45,7 +47,7 @@ def test_copy_embed_code_gives_a_frame_that_shows_the_whole_view(
         shown.goto(_slides(tmp_path, code), wait_until="load")
         frame = shown.frame_locator("iframe")
         frame.locator("#stage").wait_for()
-        fits = {"at step 40": frame.locator("html").evaluate(
+        fits = {"at step 41": frame.locator("html").evaluate(
             "(html) => [html.scrollHeight, html.clientHeight, html.scrollWidth, html.clientWidth]")}
         frame.locator("#go-last").click()
         frame.locator("#go-next[aria-disabled='true']").wait_for()  # the run's end

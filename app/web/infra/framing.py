@@ -12,19 +12,28 @@ the real page is never shown in another site's frame without `embed=1`.
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.web.infra.deps import PagesDep
-from app.web.infra.security import is_embed
+from app.web.infra.security import EmbedLayout
 
 router = APIRouter(tags=["pages"])
 
 # Not pages: a frame of these is not a teacher's slide.
 _NOT_PAGES = ("/static/", "/api/", "/stream/", "/fragments/", "/framed", "/openapi.json")
+
+
+def _asks_for_embed(query_string: bytes) -> bool:
+    """Whether the query sets `embed` true, as FastAPI reads a bool (the route then decides
+    whether the page has an embed layout at all; app.web.infra.security)."""
+    return any(
+        key == "embed" and value.strip().lower() in {"1", "true", "yes", "on"}
+        for key, value in parse_qsl(query_string.decode("latin-1"))
+    )
 
 
 def embed_link(page: str) -> str:
@@ -57,7 +66,7 @@ class FramedWithoutEmbed:
             headers.get(b"sec-fetch-dest") == b"iframe"
             and headers.get(b"sec-fetch-site") not in (None, b"same-origin")
             and not scope["path"].startswith(_NOT_PAGES)
-            and not is_embed(scope["query_string"])
+            and not _asks_for_embed(scope["query_string"])
         )
 
 
@@ -65,13 +74,13 @@ class FramedWithoutEmbed:
 async def framed(
     request: Request,
     pages: PagesDep,
+    embed: EmbedLayout,
     page: Annotated[str, Query(max_length=2000, description="the page that was framed")] = "/",
 ) -> HTMLResponse:
-    # Only a path on this site: never a link elsewhere.
+    # Only a path on this site: never a link elsewhere. Paths only (the Host header is the
+    # client's word): static/js/embed.js puts the address the teacher's browser sees in front.
     target = urlsplit(page)
     if target.scheme or target.netloc or not page.startswith("/"):
         page = "/"
-    base = str(request.base_url).rstrip("/")
-    context = {"embed": True, "page": page, "embed_url": base + embed_link(page),
-               "page_url": base + page}
+    context = {"embed": embed, "page": page, "embed_url": embed_link(page)}
     return pages.render(request, "framed.html", context)
