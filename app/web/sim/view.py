@@ -32,6 +32,7 @@ from app.sim import (
     simulate,
 )
 from app.sim.biased import IMMORTAL_LOCAL, MAYBE_WEAKREF, flags_of, shared_count
+from app.web.infra import urls
 from app.web.infra.wording import plural
 
 STATUS_LABELS = {
@@ -73,8 +74,7 @@ MODE_LABELS = {
 
 def sim_url(config: Config, schedule: str, step: int, *, embed: bool = False) -> str:
     """The canonical permalink of `schedule` at `step` (plus the embed flag, which is chrome)."""
-    query = Permalink(config=config, schedule=schedule, step=step).to_query()
-    return f"/sim?{query}&embed=1" if embed else f"/sim?{query}"
+    return urls.sim(Permalink(config=config, schedule=schedule, step=step), embed=embed)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
