@@ -72,11 +72,6 @@ MODE_LABELS = {
 }
 
 
-def sim_url(config: Config, schedule: str, step: int, *, embed: bool = False) -> str:
-    """The canonical permalink of `schedule` at `step` (plus the embed flag, which is chrome)."""
-    return urls.sim(Permalink(config=config, schedule=schedule, step=step), embed=embed)
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CodeLine:
     number: int
@@ -190,7 +185,7 @@ def build(run: Run, step: int, *, embed: bool = False) -> SimView:
     last = run.steps[step - 1] if step > 0 else None
 
     def url(k: int) -> str:
-        return sim_url(config, run.schedule, k, embed=embed)
+        return urls.sim(Permalink.of(run, k), embed=embed)
 
     lanes = tuple(_lane(run, step, thread, embed=embed) for thread in (Thread.A, Thread.B))
     params = Permalink.of(run, step).params()
@@ -200,7 +195,7 @@ def build(run: Run, step: int, *, embed: bool = False) -> SimView:
         step=step,
         total=total,
         url=url(step),
-        embed_url=sim_url(config, run.schedule, step, embed=True),
+        embed_url=urls.sim(Permalink.of(run, step), embed=True),
         first_url=url(0),
         prev_url=url(step - 1) if step > 0 else None,
         next_url=url(step + 1) if step < total else None,
@@ -284,7 +279,7 @@ def _choose(run: Run, step: int, thread: Thread, *, embed: bool) -> str | None:
         chosen = simulate(run.config, prefix)
     except ScheduleError:
         return None
-    return sim_url(run.config, chosen.schedule, step + 1, embed=embed)
+    return urls.sim(Permalink.of(chosen, step + 1), embed=embed)
 
 
 def _timeline(run: Run, step: int) -> tuple[TimelineCell, ...]:
