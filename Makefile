@@ -39,4 +39,4 @@ bench: setup
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info app/_native*.so node_modules
+	rm -rf $(VENV) build dist *.egg-info app/_native*.so app/lab/_seed node_modules

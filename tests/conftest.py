@@ -1,4 +1,4 @@
-"""Shared fixtures: an app built from default settings and a client for it."""
+"""Shared fixtures: an app built from default settings, except the page cache, and a client."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from app.web.infra.settings import Settings
 
 @pytest.fixture(scope="session")
 def app() -> FastAPI:
-    return create_app(Settings())
+    """The page cache is off, so no test gets a page another test's request left in it; the
+    tests of the cache make apps of their own (tests/web/test_page_cache.py)."""
+    return create_app(Settings(cache_mb=0))
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,9 @@ GILLAB_ environment variables, so what is measured or tested is what a teacher r
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -23,6 +25,49 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def _children() -> dict[int, list[int]]:
+    """Every live process's children, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    return children
+
+
+def descendants(pid: int) -> set[int]:
+    """The processes `pid` started, and the ones they started, as /proc shows them now."""
+    tree = _children()
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in tree.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie has ended: it only waits for its new parent to read its status)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def kill_all(pids: set[int]) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,7 +99,9 @@ def live_server(
     log: Path | None = None,
     timeout: float = 30,
 ) -> Iterator[LiveServer]:
-    """Serve on a free loopback port until the block ends; the child is always stopped."""
+    """Serve on a free loopback port until the block ends; the child is always stopped, and
+    so is anything it started that outlived it (tests/deploy/test_stop.py tells whether any
+    did: here it would only be left running after the tests)."""
     port = free_port()
     child_env = {**os.environ, **(env or {}), "GILLAB_HOST": "127.0.0.1", "GILLAB_PORT": str(port)}
     output = log.open("wb") if log else subprocess.DEVNULL
@@ -66,11 +113,13 @@ def live_server(
         _wait_until_healthy(url, process, timeout)
         yield LiveServer(url=url, process=process)
     finally:
+        started = descendants(process.pid)
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        kill_all({pid for pid in started if alive(pid)})
         if log and not isinstance(output, int):
             output.close()

@@ -16,6 +16,11 @@ FAILED_LOOKUPS = 30
 FAILED_LOOKUP_WINDOW = 600
 
 
+def fold(name: str) -> str:
+    """Names are unique in a class regardless of case: the key a store keeps them under."""
+    return name.casefold()
+
+
 class LiveError(Exception):
     """A request the rules refuse; `status` is the HTTP status the web layer answers with."""
 

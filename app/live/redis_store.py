@@ -25,8 +25,8 @@ from app.live.model import (
     LimitReached,
     Member,
     QuestionRecord,
+    fold,
 )
-from app.live.sqlite_store import fold
 from app.live.store import Hub
 
 # Connections per process: commands take well under a millisecond, so a few dozen serve a

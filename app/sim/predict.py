@@ -156,8 +156,8 @@ def question(run: Run, step: int) -> Question | None:
     elif op is Op.MERGE:
         assert register is not None  # the local count take-local took
         prompt = (
-            f"{t} adds the {register} local references it took, minus the queue's one, to the "
-            "shared count. What will the true count be?"
+            f"{t} adds the local count it took ({register}), minus the queue's reference, to "
+            "the shared count. What will the true count be?"
         )
         choices = _values(rc + register - 1, rc + register, rc - 1)
         answer = str(taken.rc)

@@ -9,7 +9,6 @@ process it started and every POSIX semaphore (/dev/shm/sem.*) they had open.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import signal
@@ -24,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.serving import free_port
+from tests.serving import alive, descendants, free_port, kill_all
 
 pytestmark = pytest.mark.slow
 
@@ -37,42 +36,6 @@ STREAMS = (
     "/stream/sim?scenario=inc-inc&mode=gil&n=30&interval=3&speed=0.5",
     "/stream/native/race?experiment=inc-inc&mode=none&iterations=1000&runs=50",
 )
-
-
-def _children() -> dict[int, list[int]]:
-    """Every live process's children, from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(parent, []).append(int(entry.name))
-    return children
-
-
-def _descendants(pid: int) -> set[int]:
-    tree = _children()
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        for child in tree.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
-
-
-def _alive(pid: int) -> bool:
-    """Running (a zombie has ended: it only waits for its new parent to read its status)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def _semaphores(pids: set[int]) -> set[str]:
@@ -100,7 +63,7 @@ def _server_pid(launcher: subprocess.Popen[bytes], name: str) -> int:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         pythons = [
-            pid for pid in _descendants(launcher.pid)
+            pid for pid in descendants(launcher.pid)
             if b"app" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         ]
         if pythons:
@@ -142,9 +105,7 @@ def started(request: pytest.FixtureRequest) -> Iterator[Started]:
         yield Started(launcher=launcher, server=_server_pid(launcher, name), url=url)
     finally:
         # Whatever the test found, leave nothing running for the next one.
-        for pid in {launcher.pid} | _descendants(launcher.pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        kill_all({launcher.pid} | descendants(launcher.pid))
         launcher.wait()
 
 
@@ -170,19 +131,19 @@ def test_sigterm_stops_the_server_and_everything_it_started(started: Started) ->
         listener.start()
         assert opened.wait(30), f"{path} did not open"
         listeners.append(listener)
-    workers = _descendants(started.server)
+    workers = descendants(started.server)
     assert len(workers) >= 2, "the exploration and the race ran in worker processes"
     semaphores = _semaphores({started.server} | workers)
 
     asked = time.monotonic()
     os.kill(started.server, signal.SIGTERM)
     started.launcher.wait(timeout=30)
-    while _alive(started.server) and time.monotonic() - asked < 30:
+    while alive(started.server) and time.monotonic() - asked < 30:
         time.sleep(0.05)
     stopped_in = time.monotonic() - asked
     time.sleep(0.5)  # what the kernel still has to reap after the server is gone
 
-    left = sorted(pid for pid in workers | {started.server} if _alive(pid))
+    left = sorted(pid for pid in workers | {started.server} if alive(pid))
     assert not left, f"left running: {[Path(f'/proc/{pid}/cmdline').read_bytes() for pid in left]}"
     assert stopped_in < STOP_LIMIT_S, f"stopped in {stopped_in:.1f} s"
     assert not [name for name in semaphores if Path(name).exists()]

@@ -222,3 +222,17 @@ def test_goal_describes_itself() -> None:
         "rc ends at 1, the object is freed, some access touches freed memory"
     )
     assert Goal(freed=False).items() == {"freed": False}
+
+
+def test_free_it_cleanly_fails_by_the_seeds_order_and_no_reference_by_the_locks_limit() -> None:
+    # Issue 13.5: the seed's dec_ref frees, then unlocks (so freeing cleanly is impossible with
+    # it); with the owner unlocking first the freeing thread is clean, yet A, holding no
+    # reference, can still be made to touch freed memory.
+    clean = find("clean-free")
+    assert "frees the object, then unlocks" in clean.story
+    assert odds(clean).winning == 0
+    no_reference = find("no-reference")
+    assert no_reference.config.mode is Mode.UNLOCK_THEN_FREE
+    assert 0 < odds(no_reference).winning < odds(no_reference).total
+    unlocking_first = explore(Scenario.DEC_DEC, Mode.UNLOCK_THEN_FREE, clean.config.n)
+    assert all(clean.goal.matches_key(o.key) for o in unlocking_first.outcomes)

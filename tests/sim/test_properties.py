@@ -15,7 +15,7 @@ seeds = st.integers(min_value=0, max_value=2**32 - 1)
 
 @settings(max_examples=60, deadline=None)
 @given(
-    st.sampled_from([Mode.GLOBAL_LOCK, Mode.OBJECT_LOCK, Mode.ATOMIC, Mode.GIL]),
+    st.sampled_from([Mode.GLOBAL_LOCK, Mode.OBJECT_LOCK, Mode.ATOMIC, Mode.GIL, Mode.BIASED]),
     st.integers(min_value=1, max_value=12),
     st.integers(min_value=1, max_value=10),
     seeds,

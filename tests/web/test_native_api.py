@@ -484,3 +484,21 @@ def test_visitors_asking_for_the_same_cost_chart_together_share_one_measurement(
     results = asyncio.run(many())
     assert len(calls) == 1
     assert all(result is results[0] for result in results)
+
+
+@ONE_CPU
+def test_the_lab_shows_the_value_a_load_read_from_freed_memory(client: TestClient) -> None:
+    # Where /sim's freed object leads: each run's line says what the check after the free read.
+    params = {"experiment": "inc-dec", "mode": "global-lock", "iterations": 1000, "runs": 20,
+              "free": "real"}  # fmt: skip
+    lines: list[str] = []
+    for _ in range(3):  # B frees first in about half the runs; many of those then abort
+        with client.stream("GET", "/stream/native/race", params=params) as stream:
+            events = _events("".join(stream.iter_text()))
+        lines = [data for name, data in events if name == "result" and "freed-read" in data]
+        if lines:
+            break
+    assert lines, "no run read the count after a real free in 60 runs"
+    value = re.search(r"the first load after the free read <strong>([\d,]+)</strong>", lines[0])
+    assert value and int(value.group(1).replace(",", "")) != 0, lines[0]
+    assert "so a check of rc &le; 0 passes" in lines[0]

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import tracemalloc
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import pytest
 from fastapi import FastAPI, Request, Response
@@ -17,9 +19,10 @@ from app.main import create_app
 from app.web.infra import deps, page_cache, resources
 from app.web.infra.page_cache import PageCache, pure
 from app.web.infra.settings import Settings
-from app.web.sim import view as sim_view
+from app.web.infra.templating import Pages
 
 HTMX = {"HX-Request": "true"}
+T = TypeVar("T")
 
 
 def _toy(max_bytes: int = 1 << 20) -> tuple[TestClient, Counter[str]]:
@@ -142,59 +145,76 @@ PURE_URLS = [
 
 
 @pytest.fixture(scope="module")
-def uncached() -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(cache_mb=0))) as client:
+def cached_app() -> FastAPI:
+    """The real app with its page cache on (the shared `app` runs without one)."""
+    return create_app(Settings())
+
+
+@pytest.fixture(scope="module")
+def cached(cached_app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(cached_app) as client:
         yield client
 
 
 @pytest.mark.parametrize("headers", [{}, HTMX], ids=["page", "htmx"])
 @pytest.mark.parametrize("url", PURE_URLS)
 def test_every_page_kept_is_the_page_the_route_renders(
-    client: TestClient, uncached: TestClient, url: str, headers: dict[str, str]
+    client: TestClient, cached: TestClient, url: str, headers: dict[str, str]
 ) -> None:
-    rendered = uncached.get(url, headers=headers)
+    rendered = client.get(url, headers=headers)
     assert rendered.status_code == 200, rendered.text
-    client.get(url, headers=headers)
-    kept = client.get(url, headers=headers)
+    cached.get(url, headers=headers)
+    kept = cached.get(url, headers=headers)
     assert kept.content == rendered.content
     assert {**kept.headers, "content-length": ""} == {**rendered.headers, "content-length": ""}
 
 
-@pytest.fixture
-def builds(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """How many times the simulator's view of a step is built (what rendering a step costs)."""
-    counted = Counter[str]()
-    build = sim_view.build
-
-    def counting_build(*args: object, **kwargs: object) -> object:
-        counted["views"] += 1
-        return build(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(sim_view, "build", counting_build)
-    return counted
-
-
 def test_a_permalink_is_rendered_once_however_many_students_open_it(
-    client: TestClient, builds: Counter[str]
+    cached_app: FastAPI, cached: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    pages = deps.resources_of(cached_app).pages
+    rendered = Counter[str]()
+
+    def counted_pages() -> Pages:  # what the route asks for each time it runs
+        rendered["pages"] += 1
+        return pages
+
+    monkeypatch.setitem(cached_app.dependency_overrides, deps.pages, counted_pages)
     url = "/sim?scenario=dec-dec&mode=atomic&n=3&seed=11&step=5"
-    assert all(client.get(url).status_code == 200 for _ in range(30))
-    assert builds["views"] == 1
+    assert all(cached.get(url).status_code == 200 for _ in range(30))
+    assert rendered["pages"] == 1
+
+
+class _CountingExecutor(ThreadPoolExecutor):
+    """The render thread, counting the steps it is given to render."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1)
+        self.submitted = 0
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        self.submitted += 1
+        return super().submit(fn, *args, **kwargs)
 
 
 def test_a_run_played_by_a_whole_class_renders_each_step_once(
-    app: FastAPI, client: TestClient, builds: Counter[str], monkeypatch: pytest.MonkeyPatch
+    app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     played = resources.played_steps()  # none of this run's steps kept by an earlier test
+    renderer = _CountingExecutor()
     monkeypatch.setitem(app.dependency_overrides, deps.played_steps, lambda: played)
+    monkeypatch.setitem(app.dependency_overrides, deps.renderer, lambda: renderer)
     url = "/stream/sim?scenario=inc-dec&mode=object-lock&n=1&seed=41&speed=20"
     plays = []
-    for _ in range(3):
-        with client.stream("GET", url) as stream:
-            plays.append("".join(stream.iter_text()))
+    try:
+        for _ in range(3):
+            with client.stream("GET", url) as stream:
+                plays.append("".join(stream.iter_text()))
+    finally:
+        renderer.shutdown()
     steps = plays[0].count("event: step")
     assert steps > 5 and plays[0] == plays[1] == plays[2]
-    assert builds["views"] == steps
+    assert renderer.submitted == steps
 
 
 def test_a_kept_table_stays_within_its_bytes() -> None:

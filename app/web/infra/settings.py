@@ -34,7 +34,9 @@ class Settings:
     # Serve htmx only from static/vendor/, never reference the CDN (classrooms with no internet).
     offline: bool = False
     # Live server-sent event streams per worker process; past it, new streams get 429.
-    max_streams: int = 200
+    # 400: a live class of 300 phones (app.live.model.MAX_MEMBERS) and its teacher fit on one
+    # worker with room to spare; a class's streams sit idle between steps.
+    max_streams: int = 400
     # Megabytes of finished pages kept per worker process (app.web.infra.page_cache); 0: none.
     cache_mb: int = 32
     # Live classes (app.live): Redis when several machines serve one class, else one SQLite

@@ -533,7 +533,7 @@ _OP_TEXT: dict[Op, Callable[[str, Step, int | None], str]] = {
         f"{t} merges: it takes ob_ref_local = {reg} and sets it and ob_tid to 0"
     ),
     Op.MERGE: lambda t, s, reg: (
-        f"{t} adds its {reg} local references, minus the queue's one, to the shared count "
+        f"{t} adds ob_ref_local ({reg}), minus the queue's reference, to the shared count "
         f"with a compare-and-swap: rc = {s.rc}" + (", so it frees the object" if s.rc == 0 else "")
     ),
 }
