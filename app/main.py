@@ -14,7 +14,7 @@ from app.web.challenges import api as challenges
 from app.web.challenges import pages as challenge_pages
 from app.web.gil import routes as gil
 from app.web.gil import versions
-from app.web.infra import api_docs, errors, health, security
+from app.web.infra import api_docs, errors, framing, health, security
 from app.web.infra.assets import STATIC_DIR
 from app.web.infra.head import HeadAsGet
 from app.web.infra.limits import StreamLimit
@@ -73,12 +73,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outside the compression, so a page kept is kept compressed and costs no CPU at all.
     app.add_middleware(PageCache, kept=resources.page_table)
     app.add_middleware(StreamLimit, streams=resources.streams)
+    app.add_middleware(framing.FramedWithoutEmbed)
     # Outermost but for HEAD: refusals (403 cross-site, 400 unknown host) get the headers too.
     security.install(app, offline=settings.offline, allowed_hosts=settings.allowed_hosts)
     app.add_middleware(HeadAsGet)  # HEAD is GET without the body, for every route
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     api_docs.install(app)
     app.include_router(health.router)
+    app.include_router(framing.router)
     app.include_router(sim_pages.router)
     app.include_router(sim_api.router)
     app.include_router(native_lab.router)

@@ -62,7 +62,7 @@ class Replay:
     n: int
     schedule: str  # canonical run-length form
     window_rc: int  # what the hardware's count was after the window
-    url: str  # /sim?...: the replayed run at its first step
+    permalink: Permalink  # the replayed run at its first step (the web layer makes it a link)
 
     @property
     def switches(self) -> int:
@@ -174,11 +174,10 @@ def replay(recording: Recording) -> Replay:
     b = _accesses(scenario, Thread.B, recording.reads_b, n)
     order = interleave(a, b, initial, recording.window_rc)
     run = simulate(Config(scenario=scenario, mode=Mode.NONE, n=n), "".join(order))
-    link = Permalink.of(run, 0)
     return Replay(
         scenario=scenario,
         n=n,
         schedule=run.schedule,
         window_rc=recording.window_rc,
-        url=f"/sim?{link.to_query()}",
+        permalink=Permalink.of(run, 0),
     )

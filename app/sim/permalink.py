@@ -13,7 +13,7 @@ from typing import TypeVar
 from urllib.parse import urlencode
 
 from app.sim.errors import InvalidParameter
-from app.sim.model import MAX_N_SIMULATE, Config, Mode, Scenario
+from app.sim.model import MAX_INTERVAL, MAX_N_SIMULATE, Config, Mode, Scenario
 from app.sim.run import Run, simulate
 
 DEFAULT_N = 2
@@ -58,14 +58,28 @@ class Permalink:
         return cls(config=run.config, schedule=run.schedule, step=step)
 
     @classmethod
+    def resolve(
+        cls,
+        config: Config,
+        *,
+        schedule: str | None = None,
+        seed: int | None = None,
+        step: int | None = None,
+    ) -> tuple[Permalink, Run]:
+        """The canonical permalink of a run given as typed values (the schedule in any form the
+        simulator accepts, the rest by `seed`; no step is step 0); the run comes along."""
+        run = simulate(config, schedule or None, seed)
+        return cls.of(run, 0 if step is None else step), run
+
+    @classmethod
     def from_query(cls, query: Mapping[str, str]) -> tuple[Permalink, Run]:
-        """Parse /sim's parameters (missing ones take defaults); the run comes along."""
+        """Parse /sim's parameters as text (missing ones take defaults); the run comes along."""
         n = _integer("n", query.get("n"), 1, MAX_N_SIMULATE) or DEFAULT_N
         config = Config(
             scenario=_choice(Scenario, "scenario", query.get("scenario"), Scenario.INC_INC),
             mode=_choice(Mode, "mode", query.get("mode"), Mode.NONE),
             n=n,
-            interval=_integer("interval", query.get("interval"), 1, 100),
+            interval=_integer("interval", query.get("interval"), 1, MAX_INTERVAL),
         )
         seed = _integer("seed", query.get("seed"), 0, MAX_SEED)
         run = simulate(config, query.get("schedule") or None, seed)

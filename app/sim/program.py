@@ -151,7 +151,15 @@ int inc_ref(object *obj) {{
     )
 
 
-def _dec_locked(mutex: str) -> Function:
+def _dec_locked(mutex: str, *, unlock_first: bool = False) -> Function:
+    """dec_ref under `mutex`. The seed frees, then unlocks; with `unlock_first` (mode
+    unlock-then-free, docs/semantics.md) the thread that took the count to 0, which owns the
+    object since nobody else holds a reference, unlocks before it frees."""
+    free, unlock = "free(obj);", f"pthread_mutex_unlock({mutex});"
+    first, second = (unlock, free) if unlock_first else (free, unlock)
+    freeing: list[Row] = [(Op.FREE, 9, 8, None), (Op.UNLOCK, 10, _FREED, None)]
+    if unlock_first:
+        freeing = [(Op.UNLOCK, 9, 8, None), (Op.FREE, 10, _FREED, None)]
     return _function(
         f"""
 int dec_ref(object *obj) {{
@@ -162,8 +170,8 @@ int dec_ref(object *obj) {{
     }}
     obj->ref_count--;
     if (obj->ref_count == 0) {{
-        free(obj);
-        pthread_mutex_unlock({mutex});
+        {first}
+        {second}
         return 1;
     }}
     pthread_mutex_unlock({mutex});
@@ -177,44 +185,7 @@ int dec_ref(object *obj) {{
             (Op.SUB, 7, 5, None),
             (Op.WRITE, 7, 6, None),
             (Op.TEST, 8, 7, 9),
-            (Op.FREE, 9, 8, None),
-            (Op.UNLOCK, 10, _FREED, None),
-            (Op.UNLOCK, 13, _END, None),
-        ],
-    )
-
-
-def _dec_locked_unlock_first(mutex: str) -> Function:
-    """dec_ref of mode unlock-then-free: the thread that took the count to 0 owns the object
-    (nobody else holds a reference), so it may unlock before it frees; nothing it does after
-    the free touches the object (docs/semantics.md)."""
-    return _function(
-        f"""
-int dec_ref(object *obj) {{
-    pthread_mutex_lock({mutex});
-    if (obj->ref_count <= 0) {{
-        pthread_mutex_unlock({mutex});
-        return -1;
-    }}
-    obj->ref_count--;
-    if (obj->ref_count == 0) {{
-        pthread_mutex_unlock({mutex});
-        free(obj);
-        return 1;
-    }}
-    pthread_mutex_unlock({mutex});
-    return 0;
-}}""",
-        [
-            (Op.LOCK, 2, 1, None),
-            (Op.CHECK, 3, 3, 2),
-            (Op.UNLOCK, 4, _FAILED, None),
-            (Op.READ, 7, 4, None),
-            (Op.SUB, 7, 5, None),
-            (Op.WRITE, 7, 6, None),
-            (Op.TEST, 8, 7, 9),
-            (Op.UNLOCK, 9, 8, None),
-            (Op.FREE, 10, _FREED, None),
+            *freeing,
             (Op.UNLOCK, 13, _END, None),
         ],
     )
@@ -275,7 +246,7 @@ _TABLE: dict[Mode, tuple[Function, Function, Function]] = {
     Mode.UNLOCK_THEN_FREE: (
         _inc_locked(_OBJECT_MUTEX),
         _inc_checked_locked(_OBJECT_MUTEX),
-        _dec_locked_unlock_first(_OBJECT_MUTEX),
+        _dec_locked(_OBJECT_MUTEX, unlock_first=True),
     ),
     Mode.ATOMIC: (_INC_ATOMIC, _INC_CHECKED_ATOMIC, _DEC_ATOMIC),
 }

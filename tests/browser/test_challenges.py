@@ -72,7 +72,7 @@ def test_solutions_link_restores_progress_in_a_fresh_browser(page: Page, live_se
 
 def test_hint_and_give_up_by_clicking(page: Page, live_server: str) -> None:
     page.goto(f"{live_server}/challenges/keep-count")
-    page.get_by_role("link", name="Show the next step of a winning schedule").click()
+    page.get_by_role("link", name="Hint: the next step of a winning schedule").click()
     expect(page.locator("#hint-text")).to_contain_text("Step A next")
     page.get_by_role("link", name=re.compile("^Give up")).click()
     expect(page.locator("#giveup-panel")).to_contain_text("One way to win")

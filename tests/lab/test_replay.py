@@ -3,14 +3,11 @@ hardware read and ends where the hardware ended."""
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlsplit
-
 import pytest
 
 from app.lab import native, replay
 from app.lab.native import Recording
 from app.sim import Config, Mode, Op, Scenario, Thread, simulate
-from app.sim.permalink import Permalink
 
 
 def _loads(scenario: Scenario, window: int, schedule: str) -> dict[Thread, list[int]]:
@@ -41,9 +38,9 @@ def test_the_replayed_schedule_ends_at_the_count_the_hardware_produced(scenario:
             recording.reads_a,
             recording.reads_b,
         ), trace
-        assert found.url.startswith("/sim?")
-        link, _ = Permalink.from_query(dict(parse_qsl(urlsplit(found.url).query)))
+        link = found.permalink
         assert link.schedule == found.schedule and link.config.mode is Mode.NONE
+        assert link.step == 0 and link.config.n == window
 
 
 def test_a_window_of_a_longer_run_replays_too() -> None:

@@ -4,22 +4,61 @@ I/O demo against a live server (the subprocess must reach the site's own delay e
 from __future__ import annotations
 
 import asyncio
+import platform
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from app.lab import gil
 from app.lab.jobs import JobRunner
 from app.main import create_app
 from app.web.infra import deps
 from app.web.infra.settings import Settings
 from tests.live_server import serve
 
+_MS = 1_000_000
+# A timeline as the lab derives it from these runs of two threads (ms): four slices, three
+# hand-overs, a median slice of about 7 ms.
+GIVEN_TIMELINE = gil.derive_timeline(
+    [
+        gil.Run(thread=thread, start_ns=round(start * _MS), end_ns=round(end * _MS))
+        for thread, start, end in ((0, 0, 7.0), (1, 7.4, 13.0), (0, 13.2, 21.9), (1, 22.0, 29.0))
+    ],
+    interval_ms=5,
+    duration_ms=100,
+    threads=2,
+    python=platform.python_version(),
+)
 
+
+class _GivenTimeline:
+    """The app's runner for measurements, except that the timeline is GIVEN_TIMELINE (the other
+    measurements, the interpreter's facts, run for real)."""
+
+    def __init__(self, runner: JobRunner) -> None:
+        self._runner = runner
+
+    async def run_shared(
+        self, key: tuple[object, ...], job: Callable[[], object], *, timeout: float
+    ) -> object:
+        if key[0] == "timeline":
+            return GIVEN_TIMELINE
+        return await self._runner.run_shared(key, job, timeout=timeout)
+
+
+@pytest.fixture
+def given_timeline(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    given = _GivenTimeline(deps.resources_of(app).measurements)
+    monkeypatch.setitem(app.dependency_overrides, deps.measurements, lambda: given)
+
+
+@pytest.mark.usefixtures("given_timeline")
 def test_the_page_shows_both_timelines_and_what_was_measured(client: TestClient) -> None:
     response = client.get("/gil?interval_ms=5&duration_ms=100")
     assert response.status_code == 200
@@ -27,18 +66,31 @@ def test_the_page_shows_both_timelines_and_what_was_measured(client: TestClient)
     assert 'id="measured-timeline"' in page
     assert 'id="simulated-timeline"' in page
     assert "sys.setswitchinterval(0.005)" in page
-    assert "median slice" in page
-    assert "hand" in page  # hand-overs
-    assert 'class="slice thread-A"' in page
+    # What was measured, not the template's fixed words: the hand-overs and the median slice.
+    assert GIVEN_TIMELINE.handoffs == 3 and GIVEN_TIMELINE.median_slice_ms is not None
+    assert "changed hands <strong>3</strong> times" in page
+    assert f"median slice lasted <strong>{GIVEN_TIMELINE.median_slice_ms:.2f} ms</strong>" in page
+    measured = page[page.index('id="measured-timeline"') : page.index('id="simulated-timeline"')]
+    assert measured.count('class="slice thread-A"') == measured.count('class="slice thread-B"') == 2
     assert "/sim?scenario=inc-inc&amp;mode=gil" in page
     # The slow measurements arrive through htmx; the bytecode simulation and facts are inline.
     assert 'hx-get="/gil/io?seconds=0.3"' in page
     assert 'hx-get="/gil/race"' in page
     assert 'id="pyrace-panel"' in page
-    assert "sys.getsizeof(2781)" in page
+    # The facts come from a fresh interpreter like this one: its own size of an int.
+    assert f"<td>{sys.getsizeof(2781)} bytes</td>" in page
     assert "/static/css/gil.css" in page
 
 
+@pytest.mark.slow
+def test_the_page_measures_a_real_timeline(client: TestClient) -> None:
+    """One real measurement end to end: threads in a fresh interpreter, slices on the page."""
+    page = client.get("/gil?interval_ms=5&duration_ms=100").text
+    assert 'class="slice thread-A"' in page and 'class="slice thread-B"' in page
+    assert "changed hands <strong>" in page
+
+
+@pytest.mark.usefixtures("given_timeline")
 def test_an_htmx_timeline_request_gets_the_panel_and_a_permalink(client: TestClient) -> None:
     response = client.get(
         "/gil/timeline?interval_ms=1&duration_ms=100", headers={"HX-Request": "true"}
@@ -58,6 +110,7 @@ def test_a_panel_link_without_htmx_is_a_whole_page(client: TestClient) -> None:
 
 
 def test_timeline_json_has_the_contract_fields(client: TestClient) -> None:
+    """A real measurement (with the machine's conditions): the contract as a client gets it."""
     body = client.get("/api/gil/timeline?interval_ms=5&duration_ms=100").json()
     assert {"interval_ms", "python", "slices", "handoffs", "median_slice_ms"} <= set(body)
     assert body["interval_ms"] == 5

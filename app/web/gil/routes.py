@@ -37,6 +37,7 @@ from app.web.gil.models import (
     RaceModel,
     TimelineModel,
 )
+from app.web.infra import urls
 from app.web.infra.deps import MeasurementsDep, PagesDep
 from app.web.infra.page_cache import pure
 from app.web.infra.security import EmbedLayout
@@ -281,7 +282,7 @@ def _simulated_context(interval_ms: float) -> dict[str, Any]:
         "sim_chart": gil_charts.simulated_chart(slices, lanes=("A", "B")),
         "sim_handoffs": max(0, len(slices) - 1),
         "sim_median": gil_charts.median_length(slices),
-        "sim_link": f"/sim?{Permalink.of(run, 0).to_query()}",
+        "sim_link": urls.sim(Permalink.of(run, 0)),
     }
 
 

@@ -10,6 +10,10 @@ from fastapi.routing import iter_route_contexts
 # cannot reach, the JSON and stream endpoints are fuzzed through the OpenAPI schema instead,
 # and /fragments/ are pieces of pages that htmx loads into them, not documents.
 NOT_PAGES = ("/api/", "/stream/", "/fragments/", "/openapi.json", "/docs")
+# Pages of a live class exist only while a teacher keeps one open (POST /api/classes or
+# /class/new makes the code), so no link reaches them from a fresh server; tests/web/live and
+# the live-class browser test open them.
+LIVE_CLASS_PAGES = "/class/{code}"
 
 
 def get_paths(app: FastAPI) -> list[str]:
@@ -32,4 +36,7 @@ def page_paths(app: FastAPI) -> list[str]:
 
 def templated_page_paths(app: FastAPI) -> list[str]:
     """GET pages with path parameters (e.g. /lessons/{slug}): reached through links on pages."""
-    return [path for path in get_paths(app) if "{" in path and not path.startswith(NOT_PAGES)]
+    return [
+        path for path in get_paths(app)
+        if "{" in path and not path.startswith((*NOT_PAGES, LIVE_CLASS_PAGES))
+    ]

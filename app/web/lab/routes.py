@@ -23,6 +23,7 @@ from app.lab.jobs import Busy, JobRunner, TimedOut, WorkerDied
 from app.lab.native import Freeing, Layout, NativeError
 from app.lab.trial import Trial, run_trial, series
 from app.sim import Mode, Scenario
+from app.web.infra import urls
 from app.web.infra.deps import NativeRunsDep, PagesDep
 from app.web.infra.errors import BadParameter
 from app.web.infra.page_cache import pure
@@ -185,7 +186,7 @@ class RunModel(BaseModel):
             final_rc=r.final_rc, expected_rc=r.expected_rc, lost_updates=r.lost_updates,
             freed=r.freed, use_after_free=r.use_after_free, double_free=r.double_free,
             freed_read=r.freed_read, crashed=r.crashed, elapsed_ns=r.elapsed_ns,
-            replay=trial.replay.url if trial.replay else None,
+            replay=urls.sim(trial.replay.permalink) if trial.replay else None,
             split=SplitCountModel.of(r.split) if r.split else None,
         )  # fmt: skip
 

@@ -15,6 +15,7 @@ from types import MappingProxyType
 from urllib.parse import urlencode
 
 from app.sim import Config, Exploration, Mode, Permalink, Scenario, explore
+from app.web.infra import urls
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,18 +43,19 @@ class Example:
             scenario=Scenario(self.scenario), mode=Mode(self.mode), n=self.n, interval=self.interval
         )
 
-    def query(self) -> str:
+    @property
+    def permalink(self) -> Permalink:
         """The simulator's own canonical permalink for this state (never written by hand)."""
-        return Permalink(config=self.config, schedule=self.schedule, step=self.step).to_query()
+        return Permalink(config=self.config, schedule=self.schedule, step=self.step)
 
     @property
     def url(self) -> str:
         """The simulator page at this state: the link students follow to play on."""
-        return f"/sim?{self.query()}"
+        return urls.sim(self.permalink)
 
     @property
     def embed_url(self) -> str:
-        return f"/sim?{self.query()}&embed=1"
+        return urls.sim(self.permalink, embed=True)
 
     @property
     def explore_url(self) -> str:

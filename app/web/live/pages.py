@@ -14,7 +14,7 @@ import segno
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.live.classes import CODE_ALPHABET, CODE_LENGTH, normalize_code
+from app.live.classes import CODE_LENGTH, normalize_code
 from app.live.model import MAX_NAME_CHARS
 from app.sim.challenges import CHALLENGES
 from app.web.infra.deps import PagesDep
@@ -45,9 +45,7 @@ def class_index(
 ) -> Response:
     if code.strip():
         return RedirectResponse(f"/class/{normalize_code(code)[:CODE_LENGTH]}", status_code=303)
-    return pages.render(
-        request, "live/index.html", {"code_length": CODE_LENGTH, "alphabet": CODE_ALPHABET}
-    )
+    return pages.render(request, "live/index.html", {"code_length": CODE_LENGTH})
 
 
 @router.get("/class/new", response_class=HTMLResponse, summary="Open a live class (teacher)")

@@ -26,6 +26,7 @@ from app.sim import (
     Scenario,
     simulate,
 )
+from app.web.infra import urls
 
 KIND_LABELS = {
     "correct": "correct",
@@ -128,7 +129,7 @@ def build(exploration: Exploration) -> Histogram:
         count_text = f"{outcome.count:,} {noun}"
         percent_text = percent(outcome.count, exploration.total)
         run, without_gil = witness_run(exploration.config, outcome.witness)
-        url = "/sim?" + Permalink.of(run, len(run.steps)).to_query()
+        url = urls.sim(Permalink.of(run, len(run.steps)))
         story = witness_story(run)
         bars.append(
             Bar(
@@ -167,7 +168,7 @@ def build(exploration: Exploration) -> Histogram:
 def witness_url(config: Config, witness: str) -> tuple[str, bool]:
     """/sim at the witness's last step, and whether it had to open in mode none."""
     run, without_gil = witness_run(config, witness)
-    return "/sim?" + Permalink.of(run, len(run.steps)).to_query(), without_gil
+    return urls.sim(Permalink.of(run, len(run.steps))), without_gil
 
 
 def witness_run(config: Config, witness: str) -> tuple[Run, bool]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import secrets
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from functools import partial
@@ -39,6 +39,7 @@ from app.sim import (
 )
 from app.sim.permalink import DEFAULT_N, MAX_SEED
 from app.sim.predict import Score
+from app.web.infra import urls
 from app.web.infra.deps import ExplorationsDep, PagesDep, PlayedStepsDep, RendererDep
 from app.web.infra.errors import BadParameter
 from app.web.infra.page_cache import pure
@@ -89,43 +90,37 @@ def _load_run(
     seed: SeedQuery = None,
     step: StepQuery = None,
 ) -> Loaded:
-    query = {
-        "scenario": scenario.value,
-        "mode": mode.value,
-        "n": str(n),
-        "interval": "" if interval is None else str(interval),
-        "schedule": schedule or "",
-        "seed": "" if seed is None else str(seed),
-        "step": "" if step is None else str(step),
-    }
+    def config() -> Config:
+        return Config(scenario=scenario, mode=mode, n=n, interval=interval)
+
     try:
-        permalink, run = Permalink.from_query(query)
+        permalink, run = Permalink.resolve(config(), schedule=schedule, seed=seed, step=step)
     except InvalidParameter as error:
-        raise BadParameter(
-            error.parameter, error.message, suggestion=_nearest_valid(query, error)
-        ) from None
+        suggestion = _nearest_valid(config, schedule, seed, error)
+        raise BadParameter(error.parameter, error.message, suggestion=suggestion) from None
     return Loaded(run=run, step=permalink.step)
 
 
 LoadedRun = Annotated[Loaded, Depends(_load_run)]
 
 
-def _nearest_valid(query: Mapping[str, str], error: InvalidParameter) -> str:
-    """Where a bad permalink should send the reader: the same run as far as it was valid."""
-    config_query = {key: query[key] for key in ("scenario", "mode", "n", "interval")}
+def _nearest_valid(
+    config: Callable[[], Config], schedule: str | None, seed: int | None, error: InvalidParameter
+) -> str:
+    """Where a bad permalink should send the reader: the same run as far as it was valid
+    (`config` builds the run's configuration, which may itself be what was invalid)."""
     try:
         if error.parameter == "step":
-            _, run = Permalink.from_query({**query, "step": ""})
-            return sim_view.sim_url(run.config, run.schedule, len(run.steps))
+            permalink, run = Permalink.resolve(config(), schedule=schedule, seed=seed)
+            return urls.sim(permalink.at(len(run.steps)))
         if isinstance(error, ScheduleError) and error.step is not None:
-            valid = parse_schedule(query["schedule"])[: error.step - 1]
+            valid = parse_schedule(schedule or "")[: error.step - 1]
             prefix = "".join(thread.value for thread in valid)
-            _, run = Permalink.from_query({**config_query, "schedule": prefix})
-            return sim_view.sim_url(run.config, run.schedule, len(valid))
-        _, run = Permalink.from_query(config_query)
-        return sim_view.sim_url(run.config, run.schedule, 0)
+            permalink, _ = Permalink.resolve(config(), schedule=prefix, step=len(valid))
+            return urls.sim(permalink)
+        return urls.sim(Permalink.resolve(config())[0])
     except InvalidParameter:
-        return "/sim"
+        return urls.SIM_PATH
 
 
 def _run_params(config: Config, *, embed: bool) -> dict[str, str]:
@@ -149,8 +144,7 @@ def _sim_context(
     view = sim_view.build(run, step, embed=embed)
     stream_url = None
     if playing:
-        stream_url = f"/stream/sim?{Permalink.of(run, step).to_query()}&speed={speed:g}"
-        stream_url += "&embed=1" if embed else ""
+        stream_url = urls.sim_stream(Permalink.of(run, step), speed=speed, embed=embed)
     intervals = sorted({*INTERVALS, run.config.interval or DEFAULT_INTERVAL})
     return {
         "view": view,

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from app.sim import Permalink, Run
 from app.sim.errors import InvalidParameter
 from app.sim.predict import Question, Score, question
+from app.web.infra import urls
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,13 +50,8 @@ class PredictPanel:
 def predict_url(
     run: Run, step: int, score: Score, *, said: str | None = None, embed: bool = False
 ) -> str:
-    params = Permalink.of(run, step).params()
-    params.update({"predict": "1", "score": str(score)})
-    if said is not None:
-        params["said"] = said
-    if embed:
-        params["embed"] = "1"
-    return "/sim?" + urlencode(params, safe="/")  # score=3/4 reads better than 3%2F4
+    extra = {"predict": "1", "score": str(score)} | ({} if said is None else {"said": said})
+    return urls.sim(Permalink.of(run, step), embed=embed, **extra)
 
 
 def answer(run: Run, step: int, score: Score, guess: str) -> Score:

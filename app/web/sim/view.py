@@ -32,6 +32,7 @@ from app.sim import (
     simulate,
 )
 from app.sim.biased import IMMORTAL_LOCAL, MAYBE_WEAKREF, flags_of, shared_count
+from app.web.infra import urls
 from app.web.infra.wording import plural
 
 STATUS_LABELS = {
@@ -69,12 +70,6 @@ MODE_LABELS = {
     Mode.BIASED: "biased counting (3.13t)",
     Mode.IMMORTAL: "an immortal object (3.13t)",
 }
-
-
-def sim_url(config: Config, schedule: str, step: int, *, embed: bool = False) -> str:
-    """The canonical permalink of `schedule` at `step` (plus the embed flag, which is chrome)."""
-    query = Permalink(config=config, schedule=schedule, step=step).to_query()
-    return f"/sim?{query}&embed=1" if embed else f"/sim?{query}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -190,7 +185,7 @@ def build(run: Run, step: int, *, embed: bool = False) -> SimView:
     last = run.steps[step - 1] if step > 0 else None
 
     def url(k: int) -> str:
-        return sim_url(config, run.schedule, k, embed=embed)
+        return urls.sim(Permalink.of(run, k), embed=embed)
 
     lanes = tuple(_lane(run, step, thread, embed=embed) for thread in (Thread.A, Thread.B))
     params = Permalink.of(run, step).params()
@@ -200,7 +195,7 @@ def build(run: Run, step: int, *, embed: bool = False) -> SimView:
         step=step,
         total=total,
         url=url(step),
-        embed_url=sim_url(config, run.schedule, step, embed=True),
+        embed_url=urls.sim(Permalink.of(run, step), embed=True),
         first_url=url(0),
         prev_url=url(step - 1) if step > 0 else None,
         next_url=url(step + 1) if step < total else None,
@@ -284,7 +279,7 @@ def _choose(run: Run, step: int, thread: Thread, *, embed: bool) -> str | None:
         chosen = simulate(run.config, prefix)
     except ScheduleError:
         return None
-    return sim_url(run.config, chosen.schedule, step + 1, embed=embed)
+    return urls.sim(Permalink.of(chosen, step + 1), embed=embed)
 
 
 def _timeline(run: Run, step: int) -> tuple[TimelineCell, ...]:

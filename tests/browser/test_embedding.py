@@ -1,0 +1,79 @@
+"""Teachers embedding pages in slides (issue 17.12): embed code sized to show the whole view,
+and a page framed without embed=1 that says how to embed it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+pytestmark = pytest.mark.browser
+
+# A long run with many events: the tallest embed view (the README's 960 x 600 cut it off).
+LONG_RUN = "/sim?scenario=dec-dec&mode=none&n=30&step=40"
+
+
+def _slides(tmp_path: Path, iframe: str) -> str:
+    """A teacher's slides opened from disk, holding `iframe`."""
+    slides = tmp_path / "slides.html"
+    slides.write_text(f"<!doctype html><body style='margin:0'>{iframe}</body>")
+    return slides.as_uri()
+
+
+def test_copy_embed_code_gives_a_frame_that_shows_the_whole_view(
+    page: Page, browser: Browser, live_server: str, tmp_path: Path
+) -> None:
+    page.goto(live_server + LONG_RUN)
+    page.keyboard.press("ArrowRight")  # a step swapped in: the code follows it
+    page.locator("#stage[data-step='41']").wait_for()
+    page.locator("#embed-code summary").click()
+    snippet = page.locator("#embed-snippet")
+    expect(snippet).to_have_attribute("data-height", re.compile(r"\d+"), timeout=20_000)
+    page.locator("#copy-embed").click()
+    expect(page.locator("#embed-copied")).not_to_be_empty()
+    code = snippet.input_value()
+    src = re.search(r'src="([^"]+)"', code)
+    width = re.search(r'width="(\d+)"', code)
+    height = re.search(r'height="(\d+)"', code)
+    assert src and width and height, code
+    assert src.group(1).startswith(live_server + "/sim?") and "embed=1" in src.group(1)
+    assert "step=41&" in src.group(1)
+
+    slides = browser.new_context()
+    shown = slides.new_page()
+    try:
+        shown.goto(_slides(tmp_path, code), wait_until="load")
+        frame = shown.frame_locator("iframe")
+        frame.locator("#stage").wait_for()
+        fits = {"at step 41": frame.locator("html").evaluate(
+            "(html) => [html.scrollHeight, html.clientHeight, html.scrollWidth, html.clientWidth]")}
+        frame.locator("#go-last").click()
+        frame.locator("#go-next[aria-disabled='true']").wait_for()  # the run's end
+        fits["at the last step"] = frame.locator("html").evaluate(
+            "(html) => [html.scrollHeight, html.clientHeight, html.scrollWidth, html.clientWidth]")
+    finally:
+        slides.close()
+    for where, (scroll_h, client_h, scroll_w, client_w) in fits.items():
+        assert scroll_h <= client_h and scroll_w <= client_w, (where, scroll_h, client_h)
+
+
+def test_a_page_framed_without_embed_says_how_to_embed_it(
+    browser: Browser, live_server: str, tmp_path: Path
+) -> None:
+    """It looked like the server was down: the browser refused to show the framed page."""
+    context = browser.new_context()
+    page = context.new_page()
+    path = "/sim?scenario=inc-inc&mode=none&n=2&step=3"
+    try:
+        page.goto(_slides(tmp_path, f'<iframe src="{live_server}{path}" width="900" '
+                                    'height="600"></iframe>'), wait_until="load")
+        frame = page.frame_locator("iframe")
+        expect(frame.locator("h1")).to_contain_text("embed=1", timeout=20_000)
+        snippet = frame.locator("#framed-snippet").input_value()
+        assert f'src="{live_server}{path}&embed=1"' in snippet
+        frame.get_by_role("link", name="Show the embed view here").click()
+        expect(frame.locator("#stage")).to_have_attribute("data-step", "3")
+    finally:
+        context.close()
