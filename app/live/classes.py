@@ -359,6 +359,13 @@ class LiveClasses:
         await self.store.publish(record.code, _event("members", members=count))
         return member, token
 
+    async def remove(self, record: ClassRecord, student_id: str) -> None:
+        """The teacher takes a member out of the class (a name the class should not see)."""
+        if not await self.store.remove_member(record.code, student_id):
+            raise UnknownClass(f"class {record.code} has no member {student_id[:20]!r}")
+        count = await self.store.member_count(record.code)
+        await self.store.publish(record.code, _event("members", members=count))
+
     async def answer(
         self, record: ClassRecord, member: Member, question_id: int, choice: str
     ) -> None:

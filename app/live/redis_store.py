@@ -268,6 +268,17 @@ class RedisStore:
     async def member_count(self, code: str) -> int:
         return int(await self._redis.hlen(self._key("members", code)))
 
+    async def remove_member(self, code: str, student_id: str) -> bool:
+        member = await self.member(code, student_id)
+        if member is None:
+            return False
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(self._key("names", code), fold(member.name))
+            for kind in ("members", "right", "answered"):
+                pipe.hdel(self._key(kind, code), student_id)
+            removed = await pipe.execute()
+        return bool(removed[1])
+
     async def add_scores(self, code: str, right: set[str], answered: set[str]) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
             for sid in answered:

@@ -293,6 +293,14 @@ class SqliteStore:
         )
         return int(count)
 
+    async def remove_member(self, code: str, student_id: str) -> bool:
+        cursor = await self._run(
+            lambda db: db.execute(
+                "DELETE FROM members WHERE code = ? AND student_id = ?", (code, student_id)
+            )
+        )
+        return cursor.rowcount == 1
+
     async def add_scores(self, code: str, right: set[str], answered: set[str]) -> None:
         def work(db: sqlite3.Connection) -> None:
             with _immediate(db):

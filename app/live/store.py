@@ -63,6 +63,10 @@ class Store(Protocol):
 
     async def member_count(self, code: str) -> int: ...
 
+    async def remove_member(self, code: str, student_id: str) -> bool:
+        """Forget a member (their token stops working, their name is free); False if unknown.
+        Answers they gave stay counted."""
+
     async def add_scores(self, code: str, right: set[str], answered: set[str]) -> None:
         """Count one more revealed question for `answered`, one more right one for `right`."""
 

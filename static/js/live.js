@@ -188,6 +188,32 @@
       if (!on && polling) { clearInterval(polling); polling = null; }
     }
 
+    // The roster: fetched at most once a second however fast students join.
+    let rosterDue = null;
+    function refreshRoster() {
+      if (rosterDue) return;
+      rosterDue = setTimeout(async () => {
+        rosterDue = null;
+        const result = await call("GET", "/members", token);
+        if (!result.ok) return;
+        const list = $("roster");
+        clear(list);
+        for (const member of result.data) {
+          const item = document.createElement("li");
+          const name = document.createElement("span");
+          name.textContent = member.name + " · " + member.right + "/" + member.answered;
+          const remove = document.createElement("button");
+          remove.type = "button";
+          remove.className = "link-button";
+          remove.textContent = "Remove";
+          remove.setAttribute("aria-label", "Remove " + member.name);
+          remove.addEventListener("click", () => act("DELETE", "/members/" + member.student_id));
+          item.append(name, " ", remove);
+          list.append(item);
+        }
+      }, 1000);
+    }
+
     async function refreshChallenge() {
       const result = await call("GET", "/challenge", token);
       if (!result.ok) return;
@@ -228,7 +254,10 @@
           challengePolling = setInterval(refreshChallenge, 2000);
         }
       },
-      members(data) { $("members-count").textContent = String(data.members); },
+      members(data) {
+        $("members-count").textContent = String(data.members);
+        refreshRoster();
+      },
       question(data) {
         question = data;
         $("question").hidden = false;
@@ -359,6 +388,9 @@
         $("question-note").textContent = "Your answer: " + choice.label +
           ". You can change it until the teacher closes the question.";
         renderChoices();
+      } else if (result.status === 403) {
+        forget();  // the teacher took this name out of the class
+        $("join-error").textContent = "You are no longer in the class; join again with another name.";
       } else {
         $("question-note").textContent = "Not counted: " + detail(result);
       }

@@ -139,4 +139,11 @@ def test_a_teacher_and_three_students(
     late.get_by_role("button", name="Join").click()
     expect(late.locator("#question-prompt")).to_contain_text("Step 4")
     wait_for_frame(late, "step=3")
+
+    # The teacher takes a name out: that phone is asked to join again when it next answers.
+    teacher.get_by_role("button", name="Remove Dee").click()
+    expect(teacher.get_by_role("button", name="Remove Dee")).to_have_count(0)
+    late.locator(".choice").first.click()
+    expect(late.locator("#join-error")).to_contain_text("no longer in the class")
+    expect(late.locator("#join-panel")).to_be_visible()
     assert errors == []

@@ -24,6 +24,7 @@ from app.lab import native, scripts
 from app.lab.jobs import JobRunner, WorkerDied
 from app.lab.native import Freeing, Layout
 from app.sim import Mode, Scenario, explore
+from tests.serving import alive
 
 T = TypeVar("T")
 QUICK_S = 3.0  # a killed job is answered within this (a hung one took 15 s and then some)
@@ -42,14 +43,6 @@ def _children(pid: int) -> list[int]:
         if int(parent) == pid and state != "Z":
             found.append(int(entry.name))
     return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def _announced(flag: str, job: Callable[[], T]) -> T:
@@ -113,7 +106,7 @@ def test_a_worker_killed_while_idle_is_replaced_before_the_next_job(job: Any) ->
         await runner.run(job, timeout=60)
         (worker,) = runner.worker_pids()
         os.kill(worker, signal.SIGKILL)
-        await _until(lambda: [] if _alive(worker) else [worker])
+        await _until(lambda: [] if alive(worker) else [worker])
         assert await runner.run(job, timeout=60)  # no "run it again": that job never ran
         assert runner.worker_pids() != [worker]
 
@@ -173,7 +166,7 @@ def test_a_native_worker_killed_after_forking_its_child_takes_the_child_with_it(
         with pytest.raises(WorkerDied, match="run it again"):
             await running
         assert time.monotonic() - killed < QUICK_S
-        await _until(lambda: [] if _alive(child) else [child], timeout=QUICK_S)
+        await _until(lambda: [] if alive(child) else [child], timeout=QUICK_S)
         cost = await asyncio.wait_for(
             runner.run(partial(native.cost_table, 1000), timeout=60), QUICK_S + 10
         )
@@ -196,7 +189,7 @@ def test_a_native_child_killed_is_that_run_s_result_and_the_worker_goes_on() -> 
         while not killed:  # a child that ended by itself before the kill is no test
             child, *_ = await _until(lambda: [c for pid in worker for c in _children(pid)])
             with contextlib.suppress(ProcessLookupError):
-                if _alive(child):
+                if alive(child):
                     os.kill(child, signal.SIGKILL)
                     killed = True
         results = await asyncio.wait_for(running, QUICK_S + 5)
@@ -223,7 +216,7 @@ def test_shutdown_kills_the_workers_and_what_they_forked() -> None:
         assert time.monotonic() - started < QUICK_S
         with pytest.raises(WorkerDied):
             await running
-        await _until(lambda: [] if _alive(worker) or _alive(child) else [child], timeout=QUICK_S)
+        await _until(lambda: [] if alive(worker) or alive(child) else [child], timeout=QUICK_S)
 
     asyncio.run(scenario())
 
@@ -235,7 +228,7 @@ def _script_processes(name: str) -> list[int]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if marker in (entry / "cmdline").read_bytes() and _alive(int(entry.name)):
+                if marker in (entry / "cmdline").read_bytes() and alive(int(entry.name)):
                     found.append(int(entry.name))
             except OSError:
                 continue

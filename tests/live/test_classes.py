@@ -304,3 +304,19 @@ async def test_two_reveals_at_once_score_once(classes: LiveClasses) -> None:
     assert all(isinstance(t, Conflict) for t in tries if isinstance(t, BaseException))
     member = await classes.store.member(record.code, ada.student_id)
     assert member is not None and (member.right, member.answered) == (1, 1)
+
+
+async def test_the_teacher_takes_a_name_out_of_the_class(classes: LiveClasses) -> None:
+    record, _ = await classes.create()
+    rude, token = await classes.join(record, "Rude Name")
+    await classes.join(record, "Ada")
+    async with classes.store.hub.listen(record.code) as queue:
+        await classes.remove(record, rude.student_id)
+        while (await _next(queue, "members"))["members"] != 1:  # older join events may come first
+            pass
+    with pytest.raises(WrongToken):
+        await classes.student(record.code, token, client=HERE)
+    with pytest.raises(UnknownClass):
+        await classes.remove(record, rude.student_id)
+    await classes.join(record, "rude name")  # the name is free again
+    assert sorted(m.name for m in await classes.store.members(record.code)) == ["Ada", "rude name"]

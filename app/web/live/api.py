@@ -186,6 +186,23 @@ async def members(code: Code, classes: Classes, client: Client, token: Token) ->
     return [MemberModel.of(m) for m in await classes.store.members(record.code)]
 
 
+@router.delete(
+    "/{code}/members/{student_id}", status_code=204,
+    summary="Take a student out of the class: their token stops working (teacher)",
+    responses=_TEACHER,
+)  # fmt: skip
+async def remove_member(
+    code: Code,
+    student_id: Annotated[str, Path(max_length=40, description="from .../members")],
+    classes: Classes,
+    client: Client,
+    token: Token,
+) -> Response:
+    record = await classes.teacher(code, token, client=client)
+    await classes.remove(record, student_id)
+    return Response(status_code=204)
+
+
 @router.put(
     "/{code}/top", summary="Show the class a top-5 with each reveal, or stop (teacher)",
     responses=_TEACHER,

@@ -209,3 +209,15 @@ def test_the_api_is_documented(live: TestClient) -> None:
         "/api/classes/{code}/questions/{question_id}", "/stream/classes/{code}",
     ):  # fmt: skip
         assert path in paths, path
+
+
+def test_the_teacher_removes_a_member(live: TestClient) -> None:
+    created = open_class(live)
+    code, teacher = created["code"], bearer(created["teacher_token"])
+    joined = join(live, code, "Rude")
+    path = f"/api/classes/{code}/members/{joined['student_id']}"
+    assert live.delete(path, headers=bearer(joined["student_token"])).status_code == 403
+    assert live.delete(path, headers=teacher).status_code == 204
+    assert live.get(f"/api/classes/{code}/me", headers=bearer(joined["student_token"])).status_code == 403  # noqa: E501
+    assert live.delete(path, headers=teacher).status_code == 404
+    assert live.get(f"/api/classes/{code}").json()["members"] == 0
