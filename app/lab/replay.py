@@ -62,7 +62,10 @@ class Replay:
     n: int
     schedule: str  # canonical run-length form
     window_rc: int  # what the hardware's count was after the window
-    permalink: Permalink  # the replayed run at its first step (the web layer makes it a link)
+    # The replayed run where the race first shows (the step of its first event, such as a lost
+    # update), or at its first step when nothing went wrong; the web layer makes it a link.
+    permalink: Permalink
+    race_step: int | None  # that step, None for a window with no event
 
     @property
     def switches(self) -> int:
@@ -174,10 +177,12 @@ def replay(recording: Recording) -> Replay:
     b = _accesses(scenario, Thread.B, recording.reads_b, n)
     order = interleave(a, b, initial, recording.window_rc)
     run = simulate(Config(scenario=scenario, mode=Mode.NONE, n=n), "".join(order))
+    race_step = next((step.index for step in run.steps if step.events), None)
     return Replay(
         scenario=scenario,
         n=n,
         schedule=run.schedule,
         window_rc=recording.window_rc,
-        permalink=Permalink.of(run, 0),
+        permalink=Permalink.of(run, race_step or 0),
+        race_step=race_step,
     )

@@ -94,7 +94,9 @@
       card.classList.add("solved");
       var replay = card.querySelector(".replay-link");
       if (replay && solved[slug]) {
-        replay.href = "/challenges/" + slug + "?schedule=" + encodeURIComponent(solved[slug]);
+        // "impossible": solved by claiming it; its page shows the claim and the proof again.
+        replay.href = "/challenges/" + slug + (solved[slug] === "impossible"
+          ? "?claim=1" : "?schedule=" + encodeURIComponent(solved[slug]));
         replay.hidden = false;
       }
     });

@@ -94,3 +94,19 @@ def test_narrow_screen_fits_without_sideways_scrolling(
     for control in ("#step-A", "#step-B"):
         for box in [page.locator(control).bounding_box()] if page.locator(control).count() else []:
             assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360
+
+
+def test_claiming_impossible_counts_towards_progress(page: Page, live_server: str) -> None:
+    """Issue 17.5: an impossible challenge is solved by saying so before the proof."""
+    from app.sim.challenges import CHALLENGES, odds
+
+    impossible = next(c.slug for c in CHALLENGES if not odds(c).possible)
+    page.goto(f"{live_server}/challenges/{impossible}")
+    page.locator("#claim").click()
+    expect(page.locator("#win h2")).to_have_text("Solved: it cannot be done")
+    expect(page.locator("#giveup-panel")).to_be_visible()  # the proof is the reward
+    page.goto(f"{live_server}/challenges")
+    expect(page.locator("#solved-count")).to_have_text("1")
+    card = page.locator(f'[data-challenge="{impossible}"]')
+    expect(card).to_have_class(re.compile("solved"))
+    expect(card.locator(".replay-link")).to_have_attribute("href", re.compile(r"\?claim=1$"))

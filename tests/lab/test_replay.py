@@ -40,7 +40,10 @@ def test_the_replayed_schedule_ends_at_the_count_the_hardware_produced(scenario:
         ), trace
         link = found.permalink
         assert link.schedule == found.schedule and link.config.mode is Mode.NONE
-        assert link.step == 0 and link.config.n == window
+        assert link.config.n == window
+        # It opens where the race first shows (issue 17.10): the step of the first event.
+        first_event = next((step.index for step in run.steps if step.events), None)
+        assert found.race_step == first_event and link.step == (first_event or 0), trace
 
 
 def test_a_window_of_a_longer_run_replays_too() -> None:

@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.sim.challenges import CHALLENGES, LESSONS, check, find, odds, witness
+from app.web.challenges.view import parse_solved
 
 HTMX = {"HX-Request": "true"}
 
@@ -185,3 +186,41 @@ def test_every_challenge_page_renders_at_start_and_solved(client: TestClient) ->
             assert check(challenge, found).solved
             html = client.get(f"/challenges/{challenge.slug}", params={"schedule": found}).text
             assert "Solved!" in html
+
+
+def _impossible_and_possible() -> tuple[str, str]:
+    impossible = next(c.slug for c in CHALLENGES if not odds(c).possible)
+    possible = next(c.slug for c in CHALLENGES if odds(c).possible)
+    return impossible, possible
+
+
+def test_claiming_an_impossible_challenge_solves_it_and_shows_the_proof(
+    client: TestClient,
+) -> None:
+    """Issue 17.5: six impossible challenges could never count, so progress stopped at 11/17."""
+    impossible, possible = _impossible_and_possible()
+    before = client.get(f"/challenges/{impossible}").text
+    assert 'id="claim"' in before and "giveup-panel" not in before
+    page = client.get(f"/challenges/{impossible}", params={"claim": "1"}).text
+    assert f'data-solved-slug="{impossible}" data-solved-schedule="impossible"' in page
+    assert "Solved: it cannot be done" in page and 'id="giveup-panel"' in page  # the proof
+    # Offered on a possible challenge too (it must not give the answer away), but wrong there.
+    offered = client.get(f"/challenges/{possible}").text
+    assert 'id="claim"' in offered
+    wrong = client.get(f"/challenges/{possible}", params={"claim": "1"}).text
+    assert "Not so" in wrong and "data-solved-slug" not in wrong and "giveup-panel" not in wrong
+    # Claimed after giving up (the proof already seen): shown, but it does not count.
+    late = client.get(f"/challenges/{impossible}", params={"giveup": "1", "claim": "1"}).text
+    assert "data-solved-slug" not in late
+
+
+def test_a_solutions_link_carries_claims_checked_by_the_count(client: TestClient) -> None:
+    impossible, possible = _impossible_and_possible()
+    solved, rejected = parse_solved(f"{impossible}:impossible,{possible}:impossible")
+    assert solved == {impossible: "impossible"} and len(rejected) == 1
+    every = ",".join(
+        f"{c.slug}:{witness(c)}" if odds(c).possible else f"{c.slug}:impossible"
+        for c in CHALLENGES
+    )
+    page = client.get("/challenges", params={"solved": every}).text
+    assert f"Restored {len(CHALLENGES)} solutions" in page

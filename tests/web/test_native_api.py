@@ -502,3 +502,22 @@ def test_the_lab_shows_the_value_a_load_read_from_freed_memory(client: TestClien
     value = re.search(r"the first load after the free read <strong>([\d,]+)</strong>", lines[0])
     assert value and int(value.group(1).replace(",", "")) != 0, lines[0]
     assert "so a check of rc &le; 0 passes" in lines[0]
+
+
+def test_a_replay_link_says_whose_run_it_is_and_opens_where_the_race_shows(
+    client: TestClient,
+) -> None:
+    """Issue 17.10: "Replay its first 30 calls" opened a plain /sim at step 0 of 180."""
+    params = {"experiment": "inc-inc", "mode": "none", "iterations": 30, "runs": 1}
+    with client.stream("GET", "/stream/native/race", params=params) as stream:
+        events = _events("".join(stream.iter_text()))
+    run = events[0][1]
+    assert "Replay this hardware run (run 1) in the simulator" in run
+    assert "rebuilt from the values each thread's loads read on the real cores" in run
+    link = re.search(r'class="replay" href="([^"]+)"', run)
+    assert link is not None
+    note = re.search(r"opens at step (\d+), where the race first shows", run)
+    if note:  # the hardware lost an update (or more) in the window: the link starts there
+        assert link.group(1).replace("&amp;", "&").endswith(f"&step={note.group(1)}")
+    else:
+        assert link.group(1).endswith("step=0")

@@ -3,6 +3,7 @@ for byte what the route would have sent; nothing else is ever kept."""
 
 from __future__ import annotations
 
+import tracemalloc
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -100,14 +101,14 @@ def test_measurements_errors_and_streams_are_never_kept(url: str, route: str) ->
 
 
 def test_the_table_stays_within_its_bytes_dropping_the_least_recently_used() -> None:
-    client, calls = _toy(max_bytes=2500)
+    client, calls = _toy(max_bytes=25_000)  # two answers of 10 KB and their objects, not three
     headers = {"Accept-Encoding": "identity"}
-    for size in (1000, 1001, 1000, 1002):  # the third is a hit, so 1001 is the oldest
+    for size in (10_000, 10_001, 10_000, 10_002):  # the third is a hit, so 10_001 is the oldest
         client.get(f"/pure?size={size}", headers=headers)
     assert calls["pure"] == 3
-    client.get("/pure?size=1000", headers=headers)
+    client.get("/pure?size=10000", headers=headers)
     assert calls["pure"] == 3
-    client.get("/pure?size=1001", headers=headers)
+    client.get("/pure?size=10001", headers=headers)
     assert calls["pure"] == 4
 
 
@@ -225,3 +226,42 @@ def test_a_kept_table_stays_within_its_bytes() -> None:
     assert (kept.get("a"), kept.get("b"), kept.get("c")) == ("1234", None, "1234")
     kept.put("huge", "x" * 11)
     assert kept.get("huge") is None and kept.get("a") is None
+
+
+def _fresh(text: bytes) -> bytes:
+    """A new bytes object, as each response's headers and body are (literals are shared)."""
+    return bytes(bytearray(text))
+
+
+def _small_page(number: int) -> tuple[page_cache.Key, page_cache.Entry]:
+    """What the middleware keeps for one small answer: its key and its headers and body."""
+    query = f"scenario=inc-inc&mode=none&n=2&step={number}".encode()
+    vary = (_fresh(b"127.0.0.1:8000"), _fresh(b""), _fresh(b""))
+    key = ("http", _fresh(b"/sim").decode(), query, vary, True)
+    headers = tuple(
+        (_fresh(name), _fresh(value))
+        for name, value in (
+            (b"content-length", str(80 + number % 50).encode()),
+            (b"content-type", b"text/html; charset=utf-8"),
+            (b"content-encoding", b"gzip"),
+            (b"vary", b"Accept-Encoding"),
+        )
+    )
+    return key, page_cache.Entry(headers, _fresh(b"x" * (80 + number % 50)), False)
+
+
+def test_the_cache_holds_what_its_megabytes_say_not_more() -> None:
+    """Issue 16.10: 80,000 small entries counted as 1 MB used 1.36 MB. Counted as the objects
+    they are, a full table's real memory (tracemalloc) stays within its limit, and close to it."""
+    limit = 8 << 20
+    tracemalloc.start()
+    try:
+        baseline = tracemalloc.get_traced_memory()[0]
+        table = page_cache.page_table(limit)
+        for number in range(80_000):
+            table.put(*_small_page(number))
+        used = tracemalloc.get_traced_memory()[0] - baseline
+    finally:
+        tracemalloc.stop()
+    assert len(table) < 80_000  # full: the oldest went
+    assert 0.85 * limit <= used <= limit, f"{used / 2**20:.2f} MB held for a {limit >> 20} MB limit"

@@ -55,10 +55,15 @@ def challenge_page(
     ] = "",
     hint: Annotated[bool, Query(description="Show the next step of a winning schedule.")] = False,
     giveup: Annotated[bool, Query(description="Show a winning schedule, or the proof.")] = False,
+    claim: Annotated[
+        bool, Query(description="Claim that no schedule reaches the goal (before the proof).")
+    ] = False,
 ) -> Response:
     challenge = challenge_or_404(slug)
     try:
-        view = challenge_view.build(challenge, schedule, show_hint=hint, gave_up=giveup)
+        view = challenge_view.build(
+            challenge, schedule, show_hint=hint, gave_up=giveup, claimed=claim
+        )
     except ScheduleError as error:
         nearest = format_schedule(valid_prefix(challenge, schedule))
         raise BadParameter(

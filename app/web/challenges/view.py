@@ -135,6 +135,11 @@ class PlayView:
     hint_back_url: str | None
     giveup_url: str
     gave_up: bool
+    # "It can't be done": offered on every challenge, so that it gives nothing away. Claimed
+    # before the proof was shown, it solves an impossible challenge, the proof its reward.
+    claim_url: str
+    claimed: bool
+    claim_right: bool  # claimed, and no schedule wins (counts as solved unless gave_up)
     witness_url: str | None  # a winning schedule's page (give up), None when impossible
     groups: tuple[OutcomeRow, ...]  # every outcome group, counted: the proof behind the odds
     explore_url: str
@@ -142,7 +147,14 @@ class PlayView:
     sim_url: str  # the same run on /sim, from the start
 
 
-def build(challenge: Challenge, schedule: str, *, show_hint: bool, gave_up: bool) -> PlayView:
+def build(
+    challenge: Challenge,
+    schedule: str,
+    *,
+    show_hint: bool,
+    gave_up: bool,
+    claimed: bool = False,
+) -> PlayView:
     """The page after the prefix `schedule` (raises ScheduleError for one that cannot run)."""
     run = play(challenge, schedule)
     chosen = parse_prefix(schedule)
@@ -212,6 +224,9 @@ def build(challenge: Challenge, schedule: str, *, show_hint: bool, gave_up: bool
         else None,
         giveup_url=challenge_url(challenge, prefix, giveup=True),
         gave_up=gave_up,
+        claim_url=challenge_url(challenge, prefix, claim=True),
+        claimed=claimed,
+        claim_right=claimed and not counted.possible,
         # Marked as given up, so replaying it does not count as the student's own solution.
         witness_url=challenge_url(challenge, found, giveup=True) if found else None,
         groups=_groups(challenge),
@@ -358,13 +373,16 @@ class IndexView:
 
 
 MAX_SOLVED_CHARS = 8000
+# What a solutions link records for a challenge solved by claiming it impossible.
+IMPOSSIBLE = "impossible"
 MAX_SOLVED_ITEMS = 100
 
 
 def parse_solved(text: str) -> tuple[dict[str, str | None], tuple[str, ...]]:
     """`slug:schedule,slug2,...` → verified solutions ({slug: schedule or None}), rejected items.
 
-    A slug with a schedule counts only if the schedule wins it (checked by the core); a bare
+    A slug with a schedule counts only if the schedule wins it (checked by the core), and
+    `slug:impossible` only if no schedule wins it (claimed before the proof); a bare
     slug is taken on trust, so a teacher's link like `?solved=lose-one,leak` works too.
     """
     solved: dict[str, str | None] = {}
@@ -379,6 +397,12 @@ def parse_solved(text: str) -> tuple[dict[str, str | None], tuple[str, ...]]:
             continue
         if not schedule:
             solved.setdefault(slug, None)
+            continue
+        if schedule == IMPOSSIBLE:  # solved by claiming it: right only if no schedule wins
+            if odds(challenge).possible:
+                rejected.append(item[:60])
+            else:
+                solved[slug] = IMPOSSIBLE
             continue
         try:
             verdict = check(challenge, schedule)
