@@ -24,10 +24,10 @@ def main() -> None:
         port=settings.port,
         workers=settings.workers,
         proxy_headers=True,
-        # On SIGTERM or Ctrl-C, requests still running get this long, then are cancelled: event
-        # streams play for minutes and would otherwise hold `docker stop` (or `make run`, which
-        # stopped in 40 s) until they end. The app's own shutdown then stops the labs' worker
-        # processes (app.web.infra.resources): the whole stop takes 2 to 3 seconds.
+        # On SIGTERM or Ctrl-C, event streams end at once (app.web.infra.limits) and requests
+        # still running get this long before they are cancelled: a play lasts minutes and held
+        # `make run` (the uvicorn CLI, no limit) 40 s. The app's own shutdown then stops the
+        # labs' worker processes (app.web.infra.resources): a stop takes well under a second.
         timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
         server_header=False,  # no need to tell every client which server software answers
     )

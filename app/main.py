@@ -59,6 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.resources = resources  # routes get them through app.web.infra.deps
     errors.install(app)
     live_deps.install(app)
+    # Innermost: a stream ended when the server stops still gets its gzip stream closed.
+    app.add_middleware(StreamLimit, streams=resources.streams)
     # Pages, CSS and the vendored scripts shrink several times, and so do event streams: a played
     # step re-sends the run's timeline (9 KB at n = 2, 73 KB at n = 30; 0.4 and 5 KB gzipped),
     # and a class plays at once on one network. Starlette flushes each streamed chunk
@@ -72,7 +74,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Outside the compression, so a page kept is kept compressed and costs no CPU at all.
     app.add_middleware(PageCache, kept=resources.page_table)
-    app.add_middleware(StreamLimit, streams=resources.streams)
     app.add_middleware(framing.FramedWithoutEmbed)
     # Outermost but for HEAD: refusals (403 cross-site, 400 unknown host) get the headers too.
     security.install(app, offline=settings.offline, allowed_hosts=settings.allowed_hosts)

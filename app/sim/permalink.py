@@ -86,17 +86,20 @@ class Permalink:
         step = _integer("step", query.get("step"), 0, len(run.steps))
         return cls.of(run, 0 if step is None else step), run
 
-    def params(self) -> dict[str, str]:
-        params = {
-            "scenario": self.config.scenario.value,
-            "mode": self.config.mode.value,
-            "n": str(self.config.n),
-        }
-        if self.config.interval is not None:
-            params["interval"] = str(self.config.interval)
-        params["schedule"] = self.schedule
-        params["step"] = str(self.step)
+    @staticmethod
+    def config_params(config: Config) -> dict[str, str]:
+        """A run's configuration as /sim's parameters: the interval only in mode gil."""
+        params = {"scenario": config.scenario.value, "mode": config.mode.value, "n": str(config.n)}
+        if config.interval is not None:
+            params["interval"] = str(config.interval)
         return params
+
+    def params(self) -> dict[str, str]:
+        return {
+            **self.config_params(self.config),
+            "schedule": self.schedule,
+            "step": str(self.step),
+        }
 
     def to_query(self) -> str:
         return urlencode(self.params())

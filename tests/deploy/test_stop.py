@@ -29,7 +29,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-STOP_LIMIT_S = 5.0
+STOP_LIMIT_S = 3.0
 # Streams that would play for minutes if nothing ended them.
 STREAMS = (
     "/stream/sim?scenario=dec-dec&mode=none&n=30&speed=0.5",

@@ -10,12 +10,12 @@ of winning completions, the hint and the witness all come from the core.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 from app.sim import (
     Mode,
     Op,
     Outcome,
+    Permalink,
     Step,
     Thread,
     explore,
@@ -39,6 +39,7 @@ from app.sim.challenges import (
 )
 from app.sim.errors import InvalidParameter
 from app.sim.run import Run
+from app.web.infra import urls
 from app.web.infra.wording import plural
 from app.web.lessons import content as lessons
 from app.web.lessons.content import Lesson
@@ -55,10 +56,7 @@ MODE_LABELS = {**sim_view.MODE_LABELS, Mode.GIL: "the GIL (you hand it over betw
 
 def challenge_url(challenge: Challenge, schedule: str = "", **flags: bool) -> str:
     """The page of `challenge` after the prefix `schedule` (canonical), with optional flags."""
-    params = {"schedule": schedule} if schedule else {}
-    params.update({name: "1" for name, on in flags.items() if on})
-    query = urlencode(params)
-    return f"/challenges/{challenge.slug}" + (f"?{query}" if query else "")
+    return urls.challenge(challenge.slug, schedule, **flags)
 
 
 def _lesson(slug: str) -> Lesson:
@@ -230,9 +228,11 @@ def build(
         # Marked as given up, so replaying it does not count as the student's own solution.
         witness_url=challenge_url(challenge, found, giveup=True) if found else None,
         groups=_groups(challenge),
-        explore_url=_explore_url(challenge),
+        explore_url=urls.explore(
+            challenge.config.scenario, challenge.config.mode, challenge.config.n
+        ),
         share_url=challenge_url(challenge, prefix) if solved else None,
-        sim_url=_sim_url(challenge, run.schedule),
+        sim_url=_sim_url(run),
     )
 
 
@@ -259,26 +259,17 @@ def _key_text(final_rc: int, freed: bool, use_after_free: bool, double_free: boo
     return ", ".join(parts)
 
 
-def _explore_url(challenge: Challenge) -> str:
-    config = challenge.config
-    return "/explore?" + urlencode(
-        {"scenario": config.scenario.value, "mode": config.mode.value, "n": str(config.n)}
-    )
-
-
 def parse_prefix(schedule: str) -> tuple[Thread, ...]:
     return parse_schedule(schedule) if schedule else ()
 
 
-def _sim_url(challenge: Challenge, schedule: str) -> str:
-    config = challenge.config
-    params = {"scenario": config.scenario.value, "mode": config.mode.value, "n": str(config.n)}
-    if config.interval is not None:
-        params["interval"] = str(config.interval)
-    if config.mode is not Mode.GIL:  # in mode gil the interval decides, not this schedule
-        params["schedule"] = schedule
-    params["step"] = "0"
-    return "/sim?" + urlencode(params)
+def _sim_url(run: Run) -> str:
+    """The same run on /sim, from the start. In mode gil the student handed the GIL over at
+    call boundaries of their choosing, which /sim's switch interval need not agree with: there
+    the link opens /sim's own run of the challenge."""
+    if run.config.mode is Mode.GIL:
+        return urls.sim_start(run.config)
+    return urls.sim(Permalink.of(run, 0))
 
 
 _OP_WORDS = {

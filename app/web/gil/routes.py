@@ -350,7 +350,7 @@ async def gil_timeline_panel(
 ) -> Response:
     timeline = await _timeline(runner, interval_ms, duration_ms, threads)
     # The page's own URL for this state, so the address bar is a permalink after a swap.
-    url = f"/gil?interval_ms={interval_ms:g}&duration_ms={duration_ms}&threads={threads}"
+    url = urls.gil_timeline(interval_ms, duration_ms, threads)
     context = _timeline_context(timeline, duration_ms)
     return _panel(request, pages, "timeline", context, embed=embed, url=url)
 

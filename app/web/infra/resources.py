@@ -110,8 +110,9 @@ class Resources:
         )
 
     async def start(self) -> None:
-        """Open the live classes' store. After a stop, fresh runners and store first: an app may
-        be served again (test clients run its lifespan once per session, some once a request)."""
+        """Open the live classes' store; streams end on SIGTERM and SIGINT. After a stop, fresh
+        runners and store first: an app may be served again (test clients run its lifespan once
+        per session, some once a request)."""
         if self.stopped:
             self.renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render")
             self.explorations, self.native_runs = _explorations(), _native_runs()
@@ -119,6 +120,7 @@ class Resources:
             self.survey = SurveyCache(self.measurements)
             self.live = _live(self.settings)
             self.stopped = False
+        self.streams.end_on_signals()
         await self.live.start()
 
     async def stop(self) -> None:

@@ -1,33 +1,97 @@
-"""The URLs of the simulator's states, built from the typed state they show, in one place.
+"""Every link the site builds to one of its own pages, from the typed state it shows, in one place.
 
 A state of the simulator is a `Permalink` (app.sim.permalink), whose query is canonical: every
 view that links to one state links to the same URL, byte for byte, so the page cache keeps it
 once and a shared link always opens what its sender saw. Modes of a page that are not state
-(the embed layout, predict mode's score) follow as extra parameters, after it.
+(the embed layout, predict mode's score) follow as extra parameters, after it. The other pages
+that views link to (/explore, /challenges/{slug}, /lab, /gil, /lessons/{slug}) get their query
+strings here too, so no view or route writes a `?` by hand.
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from app.sim import Permalink
+from app.sim import Config, Mode, Permalink, Scenario
 
 SIM_PATH = "/sim"
 SIM_STREAM_PATH = "/stream/sim"
 
 
-def _query(permalink: Permalink, extra: dict[str, str], *, embed: bool) -> str:
-    params = {**permalink.params(), **extra}
+def _with_query(path: str, params: dict[str, str], *, embed: bool = False) -> str:
     if embed:
-        params["embed"] = "1"
-    return urlencode(params, safe="/")  # score=3/4 reads better than 3%2F4
+        params = {**params, "embed": "1"}
+    # safe="/": predict mode's score=3/4 reads better than 3%2F4; nothing else holds a slash.
+    return f"{path}?{urlencode(params, safe='/')}" if params else path
 
 
 def sim(permalink: Permalink, *, embed: bool = False, **extra: str) -> str:
     """/sim at the state `permalink` names."""
-    return f"{SIM_PATH}?{_query(permalink, extra, embed=embed)}"
+    return _with_query(SIM_PATH, {**permalink.params(), **extra}, embed=embed)
 
 
 def sim_stream(permalink: Permalink, *, speed: float, embed: bool = False) -> str:
     """The event stream that plays on from `permalink` at `speed` steps a second."""
-    return f"{SIM_STREAM_PATH}?{_query(permalink, {'speed': f'{speed:g}'}, embed=embed)}"
+    return _with_query(SIM_STREAM_PATH, {**permalink.params(), "speed": f"{speed:g}"}, embed=embed)
+
+
+def predict(
+    permalink: Permalink, score: str, *, said: str | None, embed: bool, guess: str | None = None
+) -> str:
+    """/sim in predict mode: the score, the answer just given (`said`) and, on an answer's
+    link, the `guess` to judge ride in the URL (the guess last, after the layout)."""
+    extra = {"predict": "1", "score": score} | ({} if said is None else {"said": said})
+    url = sim(permalink, embed=embed, **extra)
+    return url if guess is None else f"{url}&{urlencode({'guess': guess})}"
+
+
+def sim_start(config: Config) -> str:
+    """/sim's own run of `config` (its default schedule), from the first step."""
+    return _with_query(SIM_PATH, {**Permalink.config_params(config), "step": "0"})
+
+
+def sim_random(config: Config, *, embed: bool) -> str:
+    """The "new random schedule" link: /sim/random draws the seed and redirects to `sim_seeded`."""
+    return _with_query("/sim/random", Permalink.config_params(config), embed=embed)
+
+
+def sim_seeded(config: Config, seed: int, *, embed: bool) -> str:
+    """/sim with the whole schedule chosen by `seed`."""
+    params = Permalink.config_params(config) | ({"embed": "1"} if embed else {})
+    return _with_query(SIM_PATH, {**params, "seed": str(seed)})
+
+
+def explore(scenario: Scenario, mode: Mode, n: int, *, wait: bool = False) -> str:
+    """/explore: every interleaving of a run of that size, counted (`wait`: before answering)."""
+    params = {"scenario": scenario.value, "mode": mode.value, "n": str(n)}
+    return _with_query("/explore", params | ({"wait": "1"} if wait else {}))
+
+
+def challenge(slug: str, schedule: str = "", **flags: bool) -> str:
+    """A challenge after the prefix `schedule` (canonical), with the flags that are on."""
+    params = {"schedule": schedule} if schedule else {}
+    params.update({name: "1" for name, on in flags.items() if on})
+    return _with_query(f"/challenges/{slug}", params)
+
+
+def native_race(scenario: Scenario, mode: Mode, *, iterations: int, runs: int, free: str) -> str:
+    """/lab with the race form filled in and run at once, scrolled to its results."""
+    params = {
+        "experiment": scenario.value,
+        "mode": mode.value,
+        "iterations": str(iterations),
+        "runs": str(runs),
+        "free": free,
+        "run": "true",
+    }
+    return _with_query("/lab", params) + "#results-heading"
+
+
+def gil_timeline(interval_ms: float, duration_ms: int, threads: int) -> str:
+    """/gil with the measured timeline's parameters."""
+    params = {"interval_ms": f"{interval_ms:g}", "duration_ms": str(duration_ms)}
+    return _with_query("/gil", params | {"threads": str(threads)})
+
+
+def lesson(slug: str) -> str:
+    return f"/lessons/{slug}"

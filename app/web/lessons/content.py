@@ -60,9 +60,7 @@ class Example:
     @property
     def explore_url(self) -> str:
         """Every interleaving of the same run, counted: where this one sits among them."""
-        return "/explore?" + urlencode(
-            [("scenario", self.scenario), ("mode", self.mode), ("n", self.n)]
-        )
+        return urls.explore(Scenario(self.scenario), Mode(self.mode), self.n)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -103,9 +101,7 @@ class Proof:
 
     @property
     def url(self) -> str:
-        return "/explore?" + urlencode(
-            [("scenario", self.scenario), ("mode", self.mode), ("n", self.n)]
-        )
+        return urls.explore(Scenario(self.scenario), Mode(self.mode), self.n)
 
 
 MAX_PROOF_N = 4
@@ -126,7 +122,7 @@ class Lesson:
 
     @property
     def url(self) -> str:
-        return f"/lessons/{self.slug}"
+        return urls.lesson(self.slug)
 
     def example(self, key: str) -> Example:
         for example in self.examples:

@@ -165,12 +165,6 @@ def build(exploration: Exploration) -> Histogram:
     )
 
 
-def witness_url(config: Config, witness: str) -> tuple[str, bool]:
-    """/sim at the witness's last step, and whether it had to open in mode none."""
-    run, without_gil = witness_run(config, witness)
-    return urls.sim(Permalink.of(run, len(run.steps))), without_gil
-
-
 def witness_run(config: Config, witness: str) -> tuple[Run, bool]:
     """The witness's run, and whether it had to run in mode none: in gil mode the explorer
     counts every order that switches only between whole calls, whatever the interval, and some

@@ -17,7 +17,6 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -123,21 +122,6 @@ def _nearest_valid(
         return urls.SIM_PATH
 
 
-def _run_params(config: Config, *, embed: bool) -> dict[str, str]:
-    """A run's configuration as query parameters: no schedule, no step."""
-    params = Permalink(config=config, schedule="", step=0).params()
-    del params["schedule"], params["step"]
-    if embed:
-        params["embed"] = "1"
-    return params
-
-
-def _random_url(config: Config, *, embed: bool) -> str:
-    """The "new random schedule" link: /sim/random draws the seed, so this page stays a pure
-    function of its URL (and can be served from app.web.infra.page_cache)."""
-    return "/sim/random?" + urlencode(_run_params(config, embed=embed))
-
-
 def _sim_context(
     run: Run, step: int, *, embed: bool, playing: bool, speed: float
 ) -> dict[str, Any]:
@@ -154,7 +138,9 @@ def _sim_context(
         "stream_url": stream_url,
         "speed": speed,
         "speeds": SPEEDS,
-        "random_url": _random_url(run.config, embed=embed),
+        # /sim/random draws the seed, so this page stays a pure function of its URL (and can
+        # be served from app.web.infra.page_cache).
+        "random_url": urls.sim_random(run.config, embed=embed),
         "predict": None,
         "predict_start_url": predict_view.predict_url(run, step, Score(), embed=embed),
         "scenarios": tuple(Scenario),
@@ -208,9 +194,8 @@ def random_schedule(
     embed: EmbedQuery = False,
 ) -> RedirectResponse:
     """The seed is drawn here, never in the core (which stays deterministic) nor in /sim."""
-    params = _run_params(loaded.run.config, embed=embed)
-    params["seed"] = str(secrets.randbelow(MAX_SEED + 1))
-    return RedirectResponse("/sim?" + urlencode(params), status_code=303)
+    seed = secrets.randbelow(MAX_SEED + 1)
+    return RedirectResponse(urls.sim_seeded(loaded.run.config, seed, embed=embed), status_code=303)
 
 
 def _predict_page(
@@ -311,7 +296,7 @@ async def explore_page(
     n: Annotated[int, Query(ge=1, le=MAX_N_EXPLORE, description="Calls per thread.")] = DEFAULT_N,
     wait: Annotated[bool, Query(description="Count before answering (for no-script use).")] = False,
 ) -> Response:
-    query = f"scenario={scenario.value}&mode={mode.value}&n={n}"
+    url = urls.explore(scenario, mode, n)
     histogram = None
     if is_htmx(request) or wait:
         histogram = await _explore(scenario, mode, n, runner=runner)
@@ -321,7 +306,8 @@ async def explore_page(
         "scenario": scenario,
         "mode": mode,
         "n": n,
-        "query": query,
+        "explore_url": url,
+        "wait_url": urls.explore(scenario, mode, n, wait=True),
         "histogram": histogram,
         "scenarios": tuple(Scenario),
         "modes": tuple(Mode),
@@ -330,9 +316,7 @@ async def explore_page(
         "mode_labels": sim_view.MODE_LABELS,
         "expected": sim_view.expected_outcome(Config(scenario=scenario, mode=mode, n=n)),
     }
-    return pages.render(
-        request, "explore.html", context, blocks=("result",), url=f"/explore?{query}"
-    )
+    return pages.render(request, "explore.html", context, blocks=("result",), url=url)
 
 
 async def _explore(
@@ -341,5 +325,5 @@ async def _explore(
     try:
         return explore_view.build(await params.explore(scenario, mode, n, runner=runner))
     except InvalidParameter as error:  # TooLarge: past the explorer's budget of states
-        smaller = f"/explore?scenario={scenario.value}&mode={mode.value}&n={max(1, n - 1)}"
+        smaller = urls.explore(scenario, mode, max(1, n - 1))
         raise BadParameter(error.parameter, error.message, suggestion=smaller) from None

@@ -11,7 +11,6 @@ twice, and the right answer never sits in a link. The questions and answers are 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 from app.sim import Permalink, Run
 from app.sim.errors import InvalidParameter
@@ -50,8 +49,7 @@ class PredictPanel:
 def predict_url(
     run: Run, step: int, score: Score, *, said: str | None = None, embed: bool = False
 ) -> str:
-    extra = {"predict": "1", "score": str(score)} | ({} if said is None else {"said": said})
-    return urls.sim(Permalink.of(run, step), embed=embed, **extra)
+    return urls.predict(Permalink.of(run, step), str(score), said=said, embed=embed)
 
 
 def answer(run: Run, step: int, score: Score, guess: str) -> Score:
@@ -80,13 +78,13 @@ def build(
     run: Run, step: int, score: Score, *, said: str | None, embed: bool, leave_url: str
 ) -> PredictPanel:
     asked = question(run, step)
-    here = predict_url(run, step, score, embed=embed)
+    here = Permalink.of(run, step)
     offered = asked.choices if asked else ()
     choices = tuple(
         ChoiceLink(
             token=choice.token,
             label=choice.label,
-            url=f"{here}&{urlencode({'guess': choice.token})}",
+            url=urls.predict(here, str(score), said=None, embed=embed, guess=choice.token),
             key=key,
         )
         for choice, key in zip(offered, answer_keys(tuple(c.label for c in offered)), strict=True)

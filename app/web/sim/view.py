@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 from app.lab import native
 from app.sim import (
@@ -184,18 +183,19 @@ def build(run: Run, step: int, *, embed: bool = False) -> SimView:
     state = run.states[step]
     last = run.steps[step - 1] if step > 0 else None
 
+    link = Permalink.of(run, step)
+
     def url(k: int) -> str:
-        return urls.sim(Permalink.of(run, k), embed=embed)
+        return urls.sim(link.at(k), embed=embed)
 
     lanes = tuple(_lane(run, step, thread, embed=embed) for thread in (Thread.A, Thread.B))
-    params = Permalink.of(run, step).params()
     return SimView(
         config=config,
         run=run,
         step=step,
         total=total,
         url=url(step),
-        embed_url=urls.sim(Permalink.of(run, step), embed=True),
+        embed_url=urls.sim(link, embed=True),
         first_url=url(0),
         prev_url=url(step - 1) if step > 0 else None,
         next_url=url(step + 1) if step < total else None,
@@ -212,7 +212,7 @@ def build(run: Run, step: int, *, embed: bool = False) -> SimView:
         banner=_banner(run, step),
         native_url=native_race_url(config) if state.freed else None,
         narration=narrate(run, step),
-        scrub_query=tuple((key, value) for key, value in params.items() if key != "step"),
+        scrub_query=tuple((key, value) for key, value in link.params().items() if key != "step"),
     )
 
 
@@ -389,15 +389,7 @@ def native_race_url(config: Config) -> str | None:
     mode = native.counterpart(config.mode)
     if mode is None:
         return None
-    params = {
-        "experiment": config.scenario.value,
-        "mode": mode.value,
-        "iterations": 1_000,
-        "runs": 10,
-        "free": "real",
-        "run": "true",
-    }
-    return "/lab?" + urlencode(params) + "#results-heading"
+    return urls.native_race(config.scenario, mode, iterations=1_000, runs=10, free="real")
 
 
 def _banner(run: Run, step: int) -> Banner:
