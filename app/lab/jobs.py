@@ -5,8 +5,9 @@ cores), at most `queue` more wait; past that, `Busy` tells the caller when to co
 the web layer answers 429 with Retry-After.
 
 Jobs run in threads, or (`processes=True`) in worker processes this module owns, one job at a
-time each. A process job that outlives its wall-clock timeout is `TimedOut`, and its worker is
-killed with everything it started and replaced: a hung experiment never holds a worker. A worker
+time each. A process job that runs past its wall-clock timeout is `TimedOut`, and its worker is
+killed with everything it started and replaced: a hung experiment never holds a worker. One that
+waited that long without starting is `Busy` (the lab was full, not the job slow). A worker
 that ends abruptly (killed, out of memory, a crash in C) is `WorkerDied` for the one job it was
 running, and the next job gets a fresh worker: whatever dies, the lab comes back by itself. A
 thread job cannot be killed, so it is reported `TimedOut` and left to finish; lab code run in
@@ -128,8 +129,9 @@ def _kill_group(process: BaseProcess, *, reap: bool = True) -> None:
 class _Order:
     job: Callable[[], Any]
     future: Future[Any]
-    timeout: float
-    deadline: float  # time.monotonic()
+    timeout: float  # for the job's run, and for its wait for a worker
+    start_by: float  # time.monotonic(): not started by then, the lab was too busy for it
+    retry_after: int
 
     def timed_out(self) -> TimedOut:
         return TimedOut(f"the experiment ran past its {self.timeout:g} s limit")
@@ -154,7 +156,7 @@ class _ProcessPool:
             for slot in range(workers)
         ]
 
-    def submit(self, job: Callable[[], T], *, timeout: float) -> Future[T]:
+    def submit(self, job: Callable[[], T], *, timeout: float, retry_after: int) -> Future[T]:
         future: Future[T] = Future()
         with self._lock:
             if self._closed:
@@ -162,8 +164,11 @@ class _ProcessPool:
             if not self._slots[0].is_alive():  # started on first use, like their processes
                 for thread in self._slots:
                     thread.start()
-            deadline = time.monotonic() + timeout
-            self._orders.put(_Order(job=job, future=future, timeout=timeout, deadline=deadline))
+            start_by = time.monotonic() + timeout
+            order = _Order(
+                job=job, future=future, timeout=timeout, start_by=start_by, retry_after=retry_after
+            )
+            self._orders.put(order)
         return future
 
     def worker_pids(self) -> list[int]:
@@ -209,8 +214,8 @@ class _ProcessPool:
             if self._closed:
                 order.future.set_exception(WorkerDied("the server is stopping"))
                 continue
-            if time.monotonic() >= order.deadline:
-                order.future.set_exception(order.timed_out())
+            if time.monotonic() >= order.start_by:  # it never ran: busy, not slow (429, not 504)
+                order.future.set_exception(Busy(order.retry_after))
                 continue
             if worker is not None and not worker[0].is_alive():  # died while idle
                 self._retire(slot, *worker)
@@ -239,8 +244,9 @@ class _ProcessPool:
         except OSError:  # it died just now
             order.future.set_exception(WorkerDied(_DIED))
             return False
+        deadline = time.monotonic() + order.timeout
         while True:
-            left = order.deadline - time.monotonic()
+            left = deadline - time.monotonic()
             if left <= 0:
                 order.future.set_exception(order.timed_out())
                 return False
@@ -322,7 +328,7 @@ class JobRunner:
             job = partial(_holding, self._exclusive, job)
         try:
             if self._pool is not None:
-                future = self._pool.submit(job, timeout=timeout)
+                future = self._pool.submit(job, timeout=timeout, retry_after=self.retry_after)
             else:
                 assert self._threads is not None
                 future = self._threads.submit(job)

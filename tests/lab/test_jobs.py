@@ -144,3 +144,35 @@ def test_runners_sharing_an_exclusive_lock_never_run_at_once() -> None:
     assert all(end <= following for (_, end), (following, _) in pairwise(spans))
     for runner in runners:
         runner.shutdown()
+
+
+def test_a_process_job_that_cannot_start_in_time_is_busy_and_one_that_started_gets_its_time() -> (
+    None
+):
+    """A job that waited its whole limit for a worker never ran: the lab was full (429, come
+    back), not the job slow (504). A job that starts has its whole limit to run."""
+    runner = JobRunner(workers=1, queue=2, processes=True, retry_after=4)
+
+    async def scenario() -> None:
+        first = asyncio.ensure_future(runner.run(partial(time.sleep, 1.5), timeout=60))
+        await asyncio.sleep(0.05)
+        with pytest.raises(Busy) as refused:
+            await runner.run(partial(pow, 2, 3), timeout=0.5)
+        assert refused.value.retry_after == 4
+        await first
+        # Queued 2.5 s behind another job with a 3 s limit: it starts in time, then has 3 s
+        # for its 1.5 s (it ends 4 s after it was asked for).
+        second = asyncio.ensure_future(runner.run(partial(time.sleep, 2.5), timeout=60))
+        await asyncio.sleep(0.05)
+        assert await runner.run(partial(_sleep_then, 1.5, "done"), timeout=3) == "done"
+        await second
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        runner.shutdown()
+
+
+def _sleep_then(seconds: float, value: str) -> str:
+    time.sleep(seconds)
+    return value
