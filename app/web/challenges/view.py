@@ -284,8 +284,15 @@ class Entry:
     odds: Odds
     goal: str
     mode_label: str
-    solution: str | None  # a verified winning schedule from the "my solutions" link
+    solution: str | None  # a verified winning schedule (or IMPOSSIBLE) from the solutions link
     claimed: bool  # listed in the link without a schedule (trusted, not verified)
+
+    @property
+    def solution_url(self) -> str:
+        """The "replay your solution" link: the winning schedule, or the claim that none wins."""
+        if self.solution == IMPOSSIBLE:
+            return challenge_url(self.challenge, claim=True)
+        return challenge_url(self.challenge, self.solution or "")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
