@@ -41,7 +41,7 @@ from app.web.infra import urls
 from app.web.lessons import content as lessons
 from app.web.lessons.content import Lesson
 from app.web.sim import view as sim_view
-from app.web.sim.view import Lane
+from app.web.sim.view import Board
 from app.web.sim.wording import count_and_freed, events_text, op_words, problems
 
 # /sim's labels, except that here the student plays the GIL's switching policy.
@@ -92,12 +92,7 @@ class PlayView:
     mode_label: str
     prefix: str  # canonical schedule of the steps chosen so far
     step: int
-    lanes: tuple[Lane, Lane]
-    rc: int
-    freed: bool
-    split: sim_view.SplitCount | None  # modes biased and immortal
-    lock: str | None
-    gil: str | None
+    board: Board
     history: tuple[HistoryCell, ...]
     finished: bool
     solved: bool
@@ -157,12 +152,7 @@ def build(
         mode_label=MODE_LABELS[challenge.config.mode],
         prefix=prefix,
         step=k,
-        lanes=sim_view.board_lanes(run, k, choose, advice.thread if advice else None),
-        rc=state.rc,
-        freed=state.freed,
-        split=sim_view.SplitCount.of(state) if challenge.config.mode.free_threaded else None,
-        lock=state.lock.value if state.lock else None,
-        gil=state.gil.value if state.gil and challenge.config.mode is Mode.GIL else None,
+        board=Board.of(run, k, choose, advice.thread if advice else None),
         history=tuple(_cell(step) for step in run.steps[:k]),
         finished=finished,
         solved=solved,

@@ -140,6 +140,39 @@ class SplitCount:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Board:
+    """The two lanes and the shared object after some steps of a run: /sim's stage and the
+    challenge board (templates/_sim_macros.html draws both with the same classes and ids)."""
+
+    lanes: tuple[Lane, Lane]
+    rc: int
+    freed: bool
+    lock: str | None
+    gil: str | None
+    split: SplitCount | None  # modes biased and immortal: rc is then the true count
+
+    @classmethod
+    def of(
+        cls,
+        run: Run,
+        step: int,
+        choose: Callable[[Thread], str | None],
+        hinted: Thread | None = None,
+    ) -> Board:
+        """`choose(thread)` is the link that schedules a runnable thread next (each page has
+        its own); `hinted` the thread a challenge's hint names."""
+        state = run.states[step]
+        return cls(
+            lanes=_lanes(run, step, choose, hinted),
+            rc=state.rc,
+            freed=state.freed,
+            lock=_name(state.lock),
+            gil=_name(state.gil),
+            split=SplitCount.of(state) if run.config.mode.free_threaded else None,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SimView:
     config: Config
     run: Run
@@ -151,12 +184,7 @@ class SimView:
     prev_url: str | None
     next_url: str | None
     last_url: str
-    lanes: tuple[Lane, Lane]
-    rc: int
-    freed: bool
-    lock: str | None
-    gil: str | None
-    split: SplitCount | None  # modes biased and immortal: rc is then the true count
+    board: Board
     wrote: bool  # the step just taken changed rc: the cell flashes
     timeline: tuple[TimelineCell, ...]
     log: tuple[LogEntry, ...]
@@ -177,7 +205,6 @@ def build(run: Run, step: int, *, embed: bool = False) -> SimView:
     def url(k: int) -> str:
         return urls.sim(link.at(k), embed=embed)
 
-    lanes = board_lanes(run, step, lambda thread: _choose(run, step, thread, embed=embed))
     return SimView(
         config=config,
         run=run,
@@ -189,12 +216,7 @@ def build(run: Run, step: int, *, embed: bool = False) -> SimView:
         prev_url=url(step - 1) if step > 0 else None,
         next_url=url(step + 1) if step < total else None,
         last_url=url(total),
-        lanes=lanes,
-        rc=state.rc,
-        freed=state.freed,
-        lock=_name(state.lock),
-        gil=_name(state.gil),
-        split=SplitCount.of(state) if config.mode.free_threaded else None,
+        board=Board.of(run, step, lambda thread: _choose(run, step, thread, embed=embed)),
         wrote=last is not None and last.op in _WRITES_RC,
         timeline=_timeline(run, step),
         log=_log(run, step, url),
@@ -240,11 +262,9 @@ def code_lines(
     )
 
 
-def board_lanes(
-    run: Run, step: int, choose: Callable[[Thread], str | None], hinted: Thread | None = None
+def _lanes(
+    run: Run, step: int, choose: Callable[[Thread], str | None], hinted: Thread | None
 ) -> tuple[Lane, Lane]:
-    """The two threads after `step` steps of `run`, as /sim and the challenge board draw them;
-    `choose(thread)` is the link that schedules a runnable thread next (each page has its own)."""
     runnable = run.runnable(step)
     last = run.steps[step - 1] if step > 0 else None
 
