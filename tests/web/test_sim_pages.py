@@ -557,7 +557,7 @@ def test_every_state_of_every_scenario_and_mode_renders(
     for step in range(len(run.steps) + 1):
         view = sim_view.build(run, step)
         assert view.narration.startswith("Step" if step else "Start")
-        assert view.rc == run.states[step].rc
+        assert view.board.rc == run.states[step].rc
         assert sum(cell.current for cell in view.timeline) == (1 if step else 0)
     page = client.get(_url(Permalink.of(run, len(run.steps))))
     assert page.status_code == 200
