@@ -28,10 +28,13 @@ class Run:
     states: tuple[State, ...]  # states[k]: after k steps; len(states) == len(steps) + 1
     schedule: str  # the whole run's schedule, canonical
     outcome: Outcome
+    # The rules it was played by: mode gil switching at any call boundary (a challenge's run)
+    # rather than when the interval says.
+    any_boundary: bool = False
 
     @property
     def machine(self) -> Machine:
-        return Machine(self.config)
+        return Machine(self.config, any_boundary=self.any_boundary)
 
     def runnable(self, k: int) -> tuple[Thread, ...]:
         """Who may take step k + 1 (empty at the end)."""
@@ -100,6 +103,7 @@ def simulate(
         states=tuple(states),
         schedule=format_schedule([step.thread for step in steps]),
         outcome=outcome_of(config, state),
+        any_boundary=machine.any_boundary,
     )
 
 

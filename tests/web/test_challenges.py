@@ -7,8 +7,10 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
+from app.sim import Permalink
 from app.sim.challenges import CHALLENGES, LESSONS, check, find, odds, witness
 from app.web.challenges.view import parse_solved
+from app.web.infra import urls
 
 HTMX = {"HX-Request": "true"}
 
@@ -224,3 +226,22 @@ def test_a_solutions_link_carries_claims_checked_by_the_count(client: TestClient
     )
     page = client.get("/challenges", params={"solved": every}).text
     assert f"Restored {len(CHALLENGES)} solutions" in page
+
+
+def _next_line(html: str, thread: str) -> str:
+    """The code line a lane marks as the one its thread runs next."""
+    lane = html.split(f'id="lane-{thread}"', 1)[1].split("</article>", 1)[0]
+    found = re.search(r'<li class="[^"]*\bnext"><code>(.*?)</code>', lane)
+    assert found, lane
+    return found.group(1)
+
+
+def test_the_board_marks_the_line_the_simulator_runs_next(client: TestClient) -> None:
+    # B has queued the object to its owner, A: A's next step is the merge (its eval-breaker
+    # check), not the load its pc points at. The challenge board and /sim mark the same line.
+    challenge = find("freed-at-the-merge")
+    html = client.get("/challenges/freed-at-the-merge?schedule=B4").text
+    assert "local: read, then cleared" in _next_line(html, "A")
+    permalink, _ = Permalink.resolve(challenge.config, schedule="B4", step=4)
+    sim = client.get(urls.sim(permalink)).text
+    assert _next_line(sim, "A") == _next_line(html, "A")

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from app.sim import (
     Mode,
-    Op,
     Outcome,
     Permalink,
     Step,
@@ -32,7 +31,6 @@ from app.sim.challenges import (
     completions,
     find,
     hint,
-    machine,
     odds,
     play,
     witness,
@@ -40,15 +38,11 @@ from app.sim.challenges import (
 from app.sim.errors import InvalidParameter
 from app.sim.run import Run
 from app.web.infra import urls
-from app.web.infra.wording import plural
 from app.web.lessons import content as lessons
 from app.web.lessons.content import Lesson
 from app.web.sim import view as sim_view
-from app.web.sim.view import CodeLine, code_lines
-
-# The same words as /sim's page, so a student meets one vocabulary.
-STATUS_LABELS = sim_view.STATUS_LABELS
-EVENT_LABELS = sim_view.EVENT_LABELS
+from app.web.sim.view import Lane
+from app.web.sim.wording import count_and_freed, events_text, op_words, problems
 
 # /sim's labels, except that here the student plays the GIL's switching policy.
 MODE_LABELS = {**sim_view.MODE_LABELS, Mode.GIL: "the GIL (you hand it over between calls)"}
@@ -67,20 +61,6 @@ def _lesson(slug: str) -> Lesson:
 
 def lesson_of(challenge: Challenge) -> Lesson:
     return _lesson(challenge.lesson)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Lane:
-    thread: str
-    status: str
-    status_label: str
-    register: int | None
-    calls_done: int
-    calls: int  # n, the calls it makes in all
-    lines: tuple[CodeLine, ...]
-    next_op: str | None
-    step_url: str | None  # "step A": the prefix plus this thread; None when it cannot run
-    hinted: bool  # the hint says: this thread next
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -158,35 +138,13 @@ def build(
     chosen = parse_prefix(schedule)
     k = len(chosen)
     prefix = format_schedule(chosen)
-    rules = machine(challenge)
     state = run.states[k]
-    runnable = rules.runnable(state)
-    finished = not runnable
+    finished = not run.runnable(k)
     solved = finished and challenge.goal.matches(run.outcome)
     advice = hint(challenge, chosen) if show_hint and not finished else None
-    last = run.steps[k - 1] if k else None
 
-    def lane(thread: Thread) -> Lane:
-        ts = state.thread(thread)
-        status = rules.status(state, thread)
-        function = rules.function(thread)
-        next_line = None if status.stopped else function.instructions[ts.pc].line
-        lines = code_lines(challenge.config, thread, last, next_line)
-        op = rules.next_op(state, thread)
-        return Lane(
-            thread=thread.value,
-            status=status.value,
-            status_label=STATUS_LABELS[status],
-            register=ts.register,
-            calls_done=ts.calls_done,
-            calls=challenge.config.n,
-            lines=lines,
-            next_op=op.value if op is not None else None,
-            step_url=challenge_url(challenge, format_schedule((*chosen, thread)))
-            if thread in runnable
-            else None,
-            hinted=advice is not None and advice.thread is thread,
-        )
+    def choose(thread: Thread) -> str:
+        return challenge_url(challenge, format_schedule((*chosen, thread)))
 
     live = completions(challenge, state)
     counted = odds(challenge)
@@ -199,7 +157,7 @@ def build(
         mode_label=MODE_LABELS[challenge.config.mode],
         prefix=prefix,
         step=k,
-        lanes=(lane(Thread.A), lane(Thread.B)),
+        lanes=sim_view.board_lanes(run, k, choose, advice.thread if advice else None),
         rc=state.rc,
         freed=state.freed,
         split=sim_view.SplitCount.of(state) if challenge.config.mode.free_threaded else None,
@@ -251,7 +209,7 @@ def _groups(challenge: Challenge) -> tuple[OutcomeRow, ...]:
 
 
 def _key_text(final_rc: int, freed: bool, use_after_free: bool, double_free: bool) -> str:
-    parts = [f"rc = {final_rc}", "freed" if freed else "not freed"]
+    parts = [count_and_freed(final_rc, freed)]
     if use_after_free:
         parts.append("use after free")
     if double_free:
@@ -272,37 +230,18 @@ def _sim_url(run: Run) -> str:
     return urls.sim(Permalink.of(run, 0))
 
 
-_OP_WORDS = {
-    Op.LOCK: "lock", Op.CHECK: "check", Op.READ: "read", Op.ADD: "add", Op.SUB: "sub",
-    Op.WRITE: "write", Op.TEST: "test", Op.FREE: "free", Op.UNLOCK: "unlock",
-    Op.ATOMIC_ADD: "atomic add", Op.ATOMIC_SUB: "atomic sub",
-    Op.LOAD_LOCAL: "load local", Op.IS_OWNER: "owner?", Op.STORE_LOCAL_INC: "store local +1",
-    Op.STORE_LOCAL_DEC: "store local -1", Op.LOAD_SHARED: "load shared",
-    Op.CLEAR_OWNER: "clear owner", Op.MARK_MERGED: "mark merged", Op.DEC_SHARED: "dec shared",
-    Op.QUEUE: "queue", Op.TAKE_LOCAL: "take local", Op.MERGE: "merge",
-}  # fmt: skip
-
-
 def _cell(step: Step) -> HistoryCell:
-    events = tuple(event.value for event in step.events)
-    label = f"step {step.index}: {step.thread.value} {_OP_WORDS[step.op]}, rc = {step.rc}"
-    if step.events:
-        label += " (" + ", ".join(EVENT_LABELS[event] for event in step.events) + ")"
+    op = op_words(step.op)
+    label = f"step {step.index}: {step.thread.value} {op}, rc = {step.rc}"
     return HistoryCell(
-        number=step.index, thread=step.thread.value, op=_OP_WORDS[step.op], rc=step.rc,
-        events=events, label=label,
+        number=step.index, thread=step.thread.value, op=op, rc=step.rc,
+        events=tuple(event.value for event in step.events), label=label + events_text(step.events),
     )  # fmt: skip
 
 
 def _outcome_text(outcome: Outcome) -> str:
-    parts = [f"rc = {outcome.final_rc}", "freed" if outcome.freed else "not freed"]
-    if outcome.lost_updates:
-        parts.append(plural(outcome.lost_updates, "lost update"))
-    if outcome.use_after_free:
-        parts.append(plural(outcome.use_after_free, "use after free", "uses after free"))
-    if outcome.double_free:
-        parts.append(plural(outcome.double_free, "double free"))
-    return ", ".join(parts)
+    """The run's end inside a sentence ("ended with rc = 3, not freed, 2 lost updates: ...")."""
+    return ", ".join((count_and_freed(outcome.final_rc, outcome.freed), *problems(outcome)))
 
 
 
@@ -345,8 +284,15 @@ class Entry:
     odds: Odds
     goal: str
     mode_label: str
-    solution: str | None  # a verified winning schedule from the "my solutions" link
+    solution: str | None  # a verified winning schedule (or IMPOSSIBLE) from the solutions link
     claimed: bool  # listed in the link without a schedule (trusted, not verified)
+
+    @property
+    def solution_url(self) -> str:
+        """The "replay your solution" link: the winning schedule, or the claim that none wins."""
+        if self.solution == IMPOSSIBLE:
+            return challenge_url(self.challenge, claim=True)
+        return challenge_url(self.challenge, self.solution or "")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

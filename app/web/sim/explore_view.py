@@ -27,6 +27,7 @@ from app.sim import (
     simulate,
 )
 from app.web.infra import urls
+from app.web.sim.wording import count_and_freed
 
 KIND_LABELS = {
     "correct": "correct",
@@ -120,7 +121,7 @@ def build(exploration: Exploration) -> Histogram:
     bars = []
     for row, outcome in enumerate(exploration.outcomes):
         kind = kind_of(outcome)
-        detail = f"rc = {outcome.final_rc}, {'freed' if outcome.freed else 'not freed'}"
+        detail = count_and_freed(outcome.final_rc, outcome.freed)
         if kind == "double-free" and outcome.use_after_free:
             detail += ", and a use after free"
         if exploration.config.scenario is Scenario.DEC_DEC and not outcome.freed:

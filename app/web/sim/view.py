@@ -32,26 +32,14 @@ from app.sim import (
 )
 from app.sim.biased import IMMORTAL_LOCAL, MAYBE_WEAKREF, flags_of, shared_count
 from app.web.infra import urls
-from app.web.infra.wording import plural
-
-STATUS_LABELS = {
-    Status.READY: "ready",
-    Status.BLOCKED: "blocked on the lock",
-    Status.WAITING_GIL: "waiting for the GIL",
-    Status.FINISHED: "finished",
-    Status.FAILED: "stopped at a failed check",
-}
-
-EVENT_LABELS = {
-    Event.LOST_UPDATE: "lost update",
-    Event.USE_AFTER_FREE: "use after free",
-    Event.DOUBLE_FREE: "double free",
-    Event.FAILED_CHECK: "failed check",
-    Event.FREED: "object freed",
-    Event.IMMORTAL: "immortal: nothing written",
-    Event.QUEUED: "queued to the owner",
-    Event.MERGED: "counts merged",
-}
+from app.web.sim.wording import (
+    EVENT_LABELS,
+    EVENT_TEXT,
+    STATUS_LABELS,
+    count_and_freed,
+    events_text,
+    problems,
+)
 
 SCENARIO_LABELS = {
     Scenario.INC_INC: "inc-inc: both threads take a reference",
@@ -91,6 +79,7 @@ class Lane:
     ran_op: str | None  # the operation this thread just took, if it took the step shown
     next_op: str | None  # the operation it takes when next scheduled; None once stopped
     choose_url: str | None  # "step A": the prefix so far plus this thread; None if not runnable
+    hinted: bool = False  # a challenge's hint says: this thread next
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -188,7 +177,7 @@ def build(run: Run, step: int, *, embed: bool = False) -> SimView:
     def url(k: int) -> str:
         return urls.sim(link.at(k), embed=embed)
 
-    lanes = tuple(_lane(run, step, thread, embed=embed) for thread in (Thread.A, Thread.B))
+    lanes = board_lanes(run, step, lambda thread: _choose(run, step, thread, embed=embed))
     return SimView(
         config=config,
         run=run,
@@ -200,7 +189,7 @@ def build(run: Run, step: int, *, embed: bool = False) -> SimView:
         prev_url=url(step - 1) if step > 0 else None,
         next_url=url(step + 1) if step < total else None,
         last_url=url(total),
-        lanes=(lanes[0], lanes[1]),
+        lanes=lanes,
         rc=state.rc,
         freed=state.freed,
         lock=_name(state.lock),
@@ -251,25 +240,33 @@ def code_lines(
     )
 
 
-def _lane(run: Run, step: int, thread: Thread, *, embed: bool) -> Lane:
-    view = run.thread_view(step, thread)
+def board_lanes(
+    run: Run, step: int, choose: Callable[[Thread], str | None], hinted: Thread | None = None
+) -> tuple[Lane, Lane]:
+    """The two threads after `step` steps of `run`, as /sim and the challenge board draw them;
+    `choose(thread)` is the link that schedules a runnable thread next (each page has its own)."""
+    runnable = run.runnable(step)
     last = run.steps[step - 1] if step > 0 else None
-    lines = code_lines(run.config, thread, last, view.line)
-    ran_line = next((line.number for line in lines if line.ran), None)
-    return Lane(
-        thread=thread.value,
-        status=view.status.value,
-        status_label=STATUS_LABELS[view.status],
-        register=view.register,
-        calls_done=view.calls_done,
-        calls=run.config.n,
-        lines=lines,
-        ran_op=last.op.value if last is not None and ran_line is not None else None,
-        next_op=_value(run.machine.next_op(run.states[step], thread)),
-        choose_url=_choose(run, step, thread, embed=embed)
-        if thread in run.runnable(step)
-        else None,
-    )
+
+    def lane(thread: Thread) -> Lane:
+        view = run.thread_view(step, thread)
+        lines = code_lines(run.config, thread, last, view.line)
+        ran_line = next((line.number for line in lines if line.ran), None)
+        return Lane(
+            thread=thread.value,
+            status=view.status.value,
+            status_label=STATUS_LABELS[view.status],
+            register=view.register,
+            calls_done=view.calls_done,
+            calls=run.config.n,
+            lines=lines,
+            ran_op=last.op.value if last is not None and ran_line is not None else None,
+            next_op=_value(run.machine.next_op(run.states[step], thread)),
+            choose_url=choose(thread) if thread in runnable else None,
+            hinted=thread is hinted,
+        )
+
+    return lane(Thread.A), lane(Thread.B)
 
 
 def _choose(run: Run, step: int, thread: Thread, *, embed: bool) -> str | None:
@@ -288,8 +285,7 @@ def _timeline(run: Run, step: int) -> tuple[TimelineCell, ...]:
     for s in run.steps:
         events = tuple(event.value for event in s.events)
         label = f"step {s.index}: {s.thread.value} {s.op.value}"
-        if events:
-            label += " (" + ", ".join(EVENT_LABELS[event] for event in s.events) + ")"
+        label += events_text(s.events)
         cells.append(
             TimelineCell(
                 number=s.index,
@@ -316,23 +312,11 @@ def _log(run: Run, step: int, url: Callable[[int], str]) -> tuple[LogEntry, ...]
                     thread=s.thread.value,
                     event=event.value,
                     label=EVENT_LABELS[event],
-                    text=_EVENT_TEXT[event].format(thread=s.thread.value, rc=s.rc),
+                    text=EVENT_TEXT[event].format(thread=s.thread.value, rc=s.rc),
                     url=url(s.index),
                 )
             )
     return tuple(entries)
-
-
-_EVENT_TEXT = {
-    Event.LOST_UPDATE: "{thread} overwrote the other thread's update: rc = {rc}",
-    Event.USE_AFTER_FREE: "{thread} touched the object after it was freed",
-    Event.DOUBLE_FREE: "{thread} freed the object a second time",
-    Event.FAILED_CHECK: "{thread} saw rc = {rc} at its check and stopped",
-    Event.FREED: "{thread} freed the object",
-    Event.IMMORTAL: "{thread} saw the immortal count and wrote nothing",
-    Event.QUEUED: "{thread} queued the object to its owner, A, to merge at A's next check",
-    Event.MERGED: "{thread} merged the counts: no thread owns the object now (rc = {rc})",
-}
 
 
 def expected_outcome(config: Config) -> str:
@@ -403,15 +387,9 @@ def _banner(run: Run, step: int) -> Banner:
             detail="Step on, press play, or schedule a thread yourself.",
             expected=expected,
         )
-    problems = []
-    if outcome.lost_updates:
-        problems.append(plural(outcome.lost_updates, "lost update"))
-    if outcome.use_after_free:
-        problems.append(plural(outcome.use_after_free, "use after free", "uses after free"))
-    if outcome.double_free:
-        problems.append(plural(outcome.double_free, "double free"))
-    result = f"rc = {outcome.final_rc}, {'freed' if outcome.freed else 'not freed'}"
-    detail = result + (": " + ", ".join(problems) if problems else "")
+    went_wrong = problems(outcome)
+    detail = count_and_freed(outcome.final_rc, outcome.freed)
+    detail += ": " + ", ".join(went_wrong) if went_wrong else ""
     return Banner(
         finished=True,
         correct=outcome.correct,
