@@ -175,6 +175,36 @@
     }
   });
 
+  // Swap only what a step changes (issue 17.15). Within one run the timeline (up to ~180
+  // cells) differs only in which cell is current and which are still ahead: copy those marks
+  // from the server's new timeline instead of replacing it; and leave the event log alone when
+  // the new one is the same. The server still renders both: nothing here computes a state.
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var target = event.detail.target;
+    var fragment = event.detail.fragment;
+    if (!target || !fragment) return;
+    if (target.id === "timeline") {
+      var schedule = target.querySelector("code.schedule");
+      var incoming = fragment.querySelector("code.schedule");
+      var cells = target.querySelectorAll("li.cell");
+      var fresh = fragment.querySelectorAll("li.cell");
+      if (!schedule || !incoming || schedule.textContent !== incoming.textContent) return;
+      if (cells.length !== fresh.length) return;
+      for (var i = 0; i < cells.length; i++) {
+        if (cells[i].className === fresh[i].className) continue;
+        cells[i].className = fresh[i].className;
+        var button = cells[i].querySelector("button");
+        var current = fresh[i].querySelector("button[aria-current]");
+        if (button && current) button.setAttribute("aria-current", "step");
+        else if (button) button.removeAttribute("aria-current");
+      }
+      event.detail.shouldSwap = false;
+    } else if (target.id === "log") {
+      var log = fragment.querySelector("#log") || fragment.firstElementChild;
+      if (log && log.innerHTML === target.innerHTML) event.detail.shouldSwap = false;
+    }
+  });
+
   // While playing, each SSE step swaps #stage in; keep the address bar on its permalink
   // (replace, not push: one history entry per play, not one per step).
   document.addEventListener("htmx:sseMessage", function () {

@@ -89,3 +89,28 @@ def test_a_text_field_keeps_its_keys(page: Page, live_server: str) -> None:
     page.keyboard.press("ArrowLeft")
     expect(page.locator("#note")).to_have_value("ab")
     expect(page.locator("#stage")).to_have_attribute("data-step", "0")
+
+
+def test_a_step_within_a_run_moves_the_marks_instead_of_replacing_the_timeline(
+    page: Page, live_server: str
+) -> None:
+    """Issue 17.15: swap only what a step changes. The ~180-cell timeline stays in place and
+    only its current/ahead marks move; a new schedule (B out of turn) replaces it."""
+    config = Config(scenario=Scenario.INC_INC, mode=Mode.NONE, n=30)
+    run = simulate(config)
+    page.goto(live_server + _path(Permalink.of(run, 0)))
+    page.evaluate("() => { window.firstTimeline = document.getElementById('timeline'); }")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    expect(page).to_have_url(_url_is(_path(Permalink.of(run, 2))))
+    assert page.evaluate("() => document.getElementById('timeline') === window.firstTimeline")
+    current = page.locator("#timeline li.cell.current button")
+    expect(current).to_have_count(1)
+    expect(current).to_have_attribute("aria-current", "step")
+    expect(current).to_have_attribute("value", "2")
+    expect(page.locator("#timeline li.cell.future")).to_have_count(len(run.steps) - 2)
+    page.keyboard.press("b")  # B out of turn: another schedule, so a new timeline
+    chosen = simulate(config, "ABB")
+    expect(page).to_have_url(_url_is(_path(Permalink.of(chosen, 3))))
+    assert page.evaluate("() => document.getElementById('timeline') !== window.firstTimeline")
+    expect(page.locator("#timeline code.schedule")).to_have_text(chosen.schedule)
