@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -85,8 +86,9 @@ def test_page_runs_under_the_policy(browser: object, server: LiveServer, path: s
 def test_only_embed_mode_can_be_framed_by_slides_on_disk(
     browser: object, server: LiveServer, tmp_path: Path, embed: bool
 ) -> None:
-    """A teacher's slides are often a local HTML file: file:// must be admitted as a framer."""
-    url = server.url + "/no-such-page" + ("?embed=1" if embed else "")
+    """A teacher's slides are often a local HTML file: file:// must be admitted as a framer of
+    a page in embed mode; the full page is never shown there (the frame says how to embed it)."""
+    url = server.url + "/sim" + ("?embed=1" if embed else "")
     slides = tmp_path / "slides.html"
     slides.write_text(f'<!doctype html><iframe src="{url}" width="800" height="600"></iframe>')
     context = browser.new_context()  # type: ignore[attr-defined]
@@ -96,10 +98,12 @@ def test_only_embed_mode_can_be_framed_by_slides_on_disk(
             page.goto(slides.as_uri(), wait_until="load")
         page.wait_for_timeout(300)
         framed = page.frames[1]
+        shown = urlsplit(framed.url).path
         loaded = framed.evaluate("() => !!document.querySelector('main#main')")
     finally:
         context.close()
-    assert loaded is embed
+    assert loaded, framed.url
+    assert shown == ("/sim" if embed else "/framed"), framed.url
 
 
 def test_the_api_reference_works_offline_under_its_policy(
