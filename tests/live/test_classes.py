@@ -22,6 +22,7 @@ from app.live.model import (
 )
 from app.live.redis_store import RedisStore
 from app.live.store import Store
+from app.web.infra import urls
 from tests.live.conftest import Clock, make_store
 
 pytestmark = pytest.mark.anyio
@@ -272,8 +273,8 @@ async def test_two_processes_on_one_store_see_each_others_events(
         second: Store = RedisStore(first.url, prefix=first.prefix)
     else:
         first, second = (make_store(backend, request, tmp_path) for _ in range(2))
-    one = LiveClasses(first, max_classes=5, clock=clock)
-    other = LiveClasses(second, max_classes=5, clock=clock)
+    one = LiveClasses(first, links=urls, max_classes=5, clock=clock)
+    other = LiveClasses(second, links=urls, max_classes=5, clock=clock)
     await one.start()
     await other.start()
     try:

@@ -40,12 +40,12 @@ from app.sim.run import Run
 from app.web.infra import urls
 from app.web.lessons import content as lessons
 from app.web.lessons.content import Lesson
-from app.web.sim import view as sim_view
+from app.web.sim import wording
 from app.web.sim.view import Board
 from app.web.sim.wording import count_and_freed, events_text, op_words, problems
 
 # /sim's labels, except that here the student plays the GIL's switching policy.
-MODE_LABELS = {**sim_view.MODE_LABELS, Mode.GIL: "the GIL (you hand it over between calls)"}
+MODE_LABELS = {**wording.MODE_LABELS, Mode.GIL: "the GIL (you hand it over between calls)"}
 
 
 def challenge_url(
@@ -256,7 +256,7 @@ def _live_text(
     A dead end is announced only in a challenge that can be won: in an impossible one every
     state is a dead end, and saying so would give the proof away before the student gives up.
     """
-    said = sim_view.narrate(run, k) if k else "Choose which thread takes the first step."
+    said = wording.narrate(run, k) if k else "Choose which thread takes the first step."
     if finished:
         verdict = "Goal reached!" if solved else "The run is over and the goal was not reached."
     elif live.winning == 0 and odds(challenge).possible:
