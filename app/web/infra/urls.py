@@ -67,11 +67,12 @@ def explore(scenario: Scenario, mode: Mode, n: int, *, wait: bool = False) -> st
     return _with_query("/explore", params | ({"wait": "1"} if wait else {}))
 
 
-def challenge(slug: str, schedule: str = "", **flags: bool) -> str:
-    """A challenge after the prefix `schedule` (canonical), with the flags that are on."""
+def challenge(slug: str, schedule: str = "", *, embed: bool = False, **flags: bool) -> str:
+    """A challenge after the prefix `schedule` (canonical), with the flags that are on (and
+    the embed layout last, after the state)."""
     params = {"schedule": schedule} if schedule else {}
     params.update({name: "1" for name, on in flags.items() if on})
-    return _with_query(f"/challenges/{slug}", params)
+    return _with_query(f"/challenges/{slug}", params, embed=embed)
 
 
 def _race_params(
