@@ -28,6 +28,7 @@ from app.sim import (
 from app.web.infra import deps, resources
 from app.web.infra.settings import Settings
 from app.web.sim import view as sim_view
+from app.web.sim import wording
 
 HTMX = {"HX-Request": "true"}
 INC_INC_1 = Config(scenario=Scenario.INC_INC, mode=Mode.NONE, n=1)
@@ -530,11 +531,11 @@ def test_percentages_never_round_a_real_count_to_zero() -> None:
 
 
 def test_expected_outcome_follows_the_design_table() -> None:
-    assert sim_view.expected_outcome(INC_INC_1) == "rc = 3, not freed"
+    assert wording.expected_outcome(INC_INC_1) == "rc = 3, not freed"
     dec = Config(scenario=Scenario.DEC_DEC, mode=Mode.NONE, n=4)
-    assert sim_view.expected_outcome(dec) == "rc = 0, freed exactly once"
+    assert wording.expected_outcome(dec) == "rc = 0, freed exactly once"
     inc_dec = Config(scenario=Scenario.INC_DEC, mode=Mode.GLOBAL_LOCK, n=2)
-    assert sim_view.expected_outcome(inc_dec) == "rc = 1, not freed"
+    assert wording.expected_outcome(inc_dec) == "rc = 1, not freed"
 
 
 def test_players_past_the_stream_limit_get_429() -> None:

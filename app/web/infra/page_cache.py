@@ -102,8 +102,8 @@ def _key(scope: Scope) -> Key:
 # What the table itself spends on each entry besides the key and the answer: its slot in the
 # OrderedDict (which keeps room for entries dropped since it last resized), the ordering link,
 # the (answer, size) pair and the size. Measured with tracemalloc on CPython 3.11, 166 bytes
-# while the table grows and about 240 once it is full and dropping (tests/web/test_page_cache.py
-# checks the whole count).
+# while the table grows and about 240 once it is full and dropping
+# (tests/web/infra/test_page_cache.py checks the whole count).
 TABLE_BYTES_PER_ENTRY = 240
 
 

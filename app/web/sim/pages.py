@@ -45,7 +45,7 @@ from app.web.infra.page_cache import pure
 from app.web.infra.resources import PlayedSteps
 from app.web.infra.security import EmbedLayout
 from app.web.infra.templating import Pages, is_htmx
-from app.web.sim import explore_view, params, predict_view
+from app.web.sim import explore_view, params, predict_view, wording
 from app.web.sim import view as sim_view
 from app.web.sim.params import (
     IntervalQuery,
@@ -148,8 +148,8 @@ def _sim_context(
         "sizes": range(1, MAX_N_SIMULATE + 1),
         "intervals": intervals,
         "default_interval": DEFAULT_INTERVAL,
-        "scenario_labels": sim_view.SCENARIO_LABELS,
-        "mode_labels": sim_view.MODE_LABELS,
+        "scenario_labels": wording.SCENARIO_LABELS,
+        "mode_labels": wording.MODE_LABELS,
     }
 
 
@@ -312,9 +312,9 @@ async def explore_page(
         "scenarios": tuple(Scenario),
         "modes": tuple(Mode),
         "sizes": range(1, MAX_N_EXPLORE + 1),
-        "scenario_labels": sim_view.SCENARIO_LABELS,
-        "mode_labels": sim_view.MODE_LABELS,
-        "expected": sim_view.expected_outcome(Config(scenario=scenario, mode=mode, n=n)),
+        "scenario_labels": wording.SCENARIO_LABELS,
+        "mode_labels": wording.MODE_LABELS,
+        "expected": wording.expected_outcome(Config(scenario=scenario, mode=mode, n=n)),
     }
     return pages.render(request, "explore.html", context, blocks=("result",), url=url)
 
