@@ -25,13 +25,12 @@ def fresh_survey(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> Iterator[list
     """A survey with nothing cached whose experiments return a fixed row at once."""
     measured: list[str] = []
 
-    def fake_measure_row(interpreter: Interpreter, **_: object) -> Row:
+    def fake_measure_row(interpreter: Interpreter) -> Row:
         measured.append(interpreter.version)
         return row_of(interpreter)
 
     runner = JobRunner(workers=1, queue=8)
-    monkeypatch.setattr(survey_cache, "measure_row", fake_measure_row)
-    survey = survey_cache.SurveyCache(runner)
+    survey = survey_cache.SurveyCache(runner, measure=fake_measure_row)
     monkeypatch.setitem(app.dependency_overrides, deps.survey, lambda: survey)
     yield measured
     runner.shutdown()

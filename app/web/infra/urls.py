@@ -10,7 +10,7 @@ strings here too, so no view or route writes a `?` by hand.
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from app.sim import Config, Mode, Permalink, Scenario
 
@@ -123,3 +123,13 @@ def gil_timeline_panel(interval_ms: float, duration_ms: int, threads: int) -> st
 
 def lesson(slug: str) -> str:
     return f"/lessons/{slug}"
+
+
+def embedded(page: str) -> str:
+    """`page` (a path and query on this site) in its embed layout: with `embed=1` added."""
+    return page + ("&" if "?" in page else "?") + "embed=1"
+
+
+def framed(page: str) -> str:
+    """/framed, which says how to embed `page` (a path and query on this site) in a frame."""
+    return f"/framed?embed=1&page={quote(page, safe='')}"
