@@ -10,7 +10,7 @@ shows can be shared, reloaded or opened with no script at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from app.lab import native
@@ -191,19 +191,24 @@ class SimView:
     banner: Banner
     native_url: str | None  # the same race in real C with free() for real: once it is freed
     narration: str
-    scrub_query: tuple[tuple[str, str], ...]  # the permalink's fields other than `step`
+    scrub_query: tuple[tuple[str, str], ...]  # the URL's fields other than `step` (and embed)
 
 
-def build(run: Run, step: int, *, embed: bool = False) -> SimView:
+def build(
+    run: Run, step: int, *, embed: bool = False, extra: Mapping[str, str] | None = None
+) -> SimView:
+    """`extra`: parameters every link to another step of this run keeps (the hardware run a
+    replay comes from, app.web.sim.replay_view); links that change the schedule drop them."""
     config = run.config
     total = len(run.steps)
     state = run.states[step]
     last = run.steps[step - 1] if step > 0 else None
+    kept = dict(extra or {})
 
     link = Permalink.of(run, step)
 
     def url(k: int) -> str:
-        return urls.sim(link.at(k), embed=embed)
+        return urls.sim(link.at(k), embed=embed, **kept)
 
     return SimView(
         config=config,
@@ -211,7 +216,7 @@ def build(run: Run, step: int, *, embed: bool = False) -> SimView:
         step=step,
         total=total,
         url=url(step),
-        embed_url=urls.sim(link, embed=True),
+        embed_url=urls.sim(link, embed=True, **kept),
         first_url=url(0),
         prev_url=url(step - 1) if step > 0 else None,
         next_url=url(step + 1) if step < total else None,
@@ -223,7 +228,9 @@ def build(run: Run, step: int, *, embed: bool = False) -> SimView:
         banner=_banner(run, step),
         native_url=native_race_url(config) if state.freed else None,
         narration=narrate(run, step),
-        scrub_query=tuple((key, value) for key, value in link.params().items() if key != "step"),
+        scrub_query=tuple(
+            (key, value) for key, value in {**link.params(), **kept}.items() if key != "step"
+        ),
     )
 
 
