@@ -37,10 +37,11 @@
 
   function clear(element) { while (element.firstChild) element.removeChild(element.firstChild); }
 
-  // The stage: an iframe of the permalink; /sim in its slide-sized embed layout.
+  // The stage: an iframe of the permalink in its embed layout (/sim and /challenges/... both
+  // have one): no site header in the frame, and no link that takes the frame elsewhere.
   function frameUrl(url) {
     if (!url) return "about:blank";
-    return url.startsWith("/sim") ? url + "&embed=1" : url;
+    return url + (url.includes("?") ? "&" : "?") + "embed=1";
   }
 
   // Whether the frame shows the class's state (ignoring the layout flag and parameter order).

@@ -174,18 +174,46 @@ def test_every_link_to_another_step_keeps_the_replay_and_stepping_keeps_the_note
     # The scrubber and the timeline submit the replay along with the step.
     for name, value in kept.items():
         assert f'<input type="hidden" name="{name}" value="{value}">' in page
-    # A step by htmx: the note comes along out of band, and the pushed URL keeps the run.
-    step = client.get(_href(page, "go-next"), headers=HTMX)
+    # A step by htmx from the page as it is (static/js/sim.js names the state it shows): the
+    # note stays on the page untouched, and the pushed URL and the new links keep the run.
+    shown = html.unescape(stage.group(1))
+    step = client.get(_href(page, "go-next"), headers={**HTMX, "Sim-Shown": shown})
     assert step.status_code == 200
-    assert 'hx-swap-oob="true"' in re.search(r'<section id="replay-note"[^>]*>', step.text)[0]  # type: ignore[index]
-    assert "replays run 2 of 3" in _text(step.text, "replay-note")
+    assert "replay-note" not in step.text
     assert _query(step.headers["HX-Push-Url"])["from"] == "lab"
+    assert _query(_href(step.text, "go-next"))["from"] == "lab"
+    # Without knowing what the page shows, the whole fragment comes, the note out of band.
+    whole = client.get(_href(page, "go-next"), headers=HTMX).text
+    opening = re.search(r'<section id="replay-note"[^>]*>', whole)
+    assert opening and 'hx-swap-oob="true"' in opening.group(0)
+    assert "replays run 2 of 3" in _text(whole, "replay-note")
     # Scheduling a thread by hand leaves the replay: its link drops the run, and the swap
     # empties the note.
     choose = _href(page, "choose-A") if 'id="choose-A" href' in page else _href(page, "choose-B")
     assert "from=" not in choose
-    left = client.get(choose, headers=HTMX).text
+    left = client.get(choose, headers={**HTMX, "Sim-Shown": shown}).text
     assert '<div id="replay-note" hx-swap-oob="true" hidden></div>' in left
+
+
+def test_an_event_a_step_adds_to_the_log_links_to_the_replay(client: TestClient) -> None:
+    # inc-inc, two calls each, one step at a time: two lost updates, at two steps.
+    run = simulate(Config(scenario=Scenario.INC_INC, mode=Mode.NONE, n=2))
+    events = [step.index for step in run.steps if step.events]
+    assert len(events) == 2
+    hardware = HardwareRun(
+        scenario=Scenario.INC_INC, iterations=2, run=1, runs=1, final_rc=run.outcome.final_rc,
+        lost_updates=5 - run.outcome.final_rc, window_rc=run.outcome.final_rc,
+    )  # fmt: skip
+    kept = urls.hardware_run(hardware)
+    before = urls.sim(Permalink.of(run, events[1] - 1), **kept)
+    after = client.get(
+        urls.sim(Permalink.of(run, events[1]), **kept), headers={**HTMX, "Sim-Shown": before}
+    ).text
+    added = re.search(r'<ol id="log-entries" hx-swap-oob="beforeend">(.*?)</ol>', after, re.S)
+    assert added, after
+    link = re.search(r'href="([^"]+)"', added.group(1))
+    assert link and _query(html.unescape(link.group(1)))["from"] == "lab"
+    assert "replay-note" not in after
 
 
 def test_playing_keeps_the_replay_in_every_streamed_step(client: TestClient) -> None:

@@ -330,6 +330,15 @@ async def gil_page(
         "section": "gil",
         "embed": embed,
         **_timeline_context(timeline, duration_ms),
+        # A preset measures at once at its interval, keeping the other fields as they are.
+        "presets": tuple(
+            (
+                preset,
+                urls.gil_timeline(preset, duration_ms, threads),
+                urls.gil_timeline_panel(preset, duration_ms, threads),
+            )
+            for preset in (1, 5, 20)
+        ),
         **_pyrace_context("inplace", "any-bytecode", 5, 3),
         "facts": facts,
         "notes": interpreter_facts.explain(facts),

@@ -22,6 +22,7 @@ from app.lab.survey_cache import SurveyCache
 from app.lab.trial import HardwareRun
 from app.live.classes import LiveClasses, open_classes
 from app.sim import Config
+from app.web.infra import urls
 from app.web.infra.limits import Streams
 from app.web.infra.page_cache import Entry, Kept, Key, page_table
 from app.web.infra.settings import Settings
@@ -70,6 +71,7 @@ def _live(settings: Settings) -> LiveClasses:
     return open_classes(
         redis_url=settings.redis_url,
         sqlite_path=settings.live_db_path(),
+        links=urls,
         max_classes=settings.max_classes,
     )
 

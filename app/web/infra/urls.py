@@ -11,7 +11,7 @@ strings here too, so no view or route writes a `?` by hand.
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from app.lab.replay import Replay
 from app.lab.trial import HardwareRun
@@ -92,31 +92,69 @@ def explore(scenario: Scenario, mode: Mode, n: int, *, wait: bool = False) -> st
     return _with_query("/explore", params | ({"wait": "1"} if wait else {}))
 
 
-def challenge(slug: str, schedule: str = "", **flags: bool) -> str:
-    """A challenge after the prefix `schedule` (canonical), with the flags that are on."""
+def challenge(slug: str, schedule: str = "", *, embed: bool = False, **flags: bool) -> str:
+    """A challenge after the prefix `schedule` (canonical), with the flags that are on (and
+    the embed layout last, after the state)."""
     params = {"schedule": schedule} if schedule else {}
     params.update({name: "1" for name, on in flags.items() if on})
-    return _with_query(f"/challenges/{slug}", params)
+    return _with_query(f"/challenges/{slug}", params, embed=embed)
 
 
-def native_race(scenario: Scenario, mode: Mode, *, iterations: int, runs: int, free: str) -> str:
-    """/lab with the race form filled in and run at once, scrolled to its results."""
-    params = {
+def _race_params(
+    scenario: Scenario, mode: Mode, *, iterations: int, runs: int, free: str
+) -> dict[str, str]:
+    return {
         "experiment": scenario.value,
         "mode": mode.value,
         "iterations": str(iterations),
         "runs": str(runs),
         "free": free,
-        "run": "true",
     }
-    return _with_query("/lab", params) + "#results-heading"
+
+
+def native_race(
+    scenario: Scenario, mode: Mode, *, iterations: int, runs: int, free: str = "observed"
+) -> str:
+    """/lab with the race form filled in and run at once, scrolled to its results."""
+    params = _race_params(scenario, mode, iterations=iterations, runs=runs, free=free)
+    return _with_query("/lab", params | {"run": "true"}) + "#results-heading"
+
+
+def native_race_stream(
+    scenario: Scenario, mode: Mode, *, iterations: int, runs: int, free: str
+) -> str:
+    """The event stream that runs the native lab's race and sends each run as it ends."""
+    params = _race_params(scenario, mode, iterations=iterations, runs=runs, free=free)
+    return _with_query("/stream/native/race", params)
+
+
+def _timeline_params(interval_ms: float, duration_ms: int, threads: int) -> dict[str, str]:
+    return {
+        "interval_ms": f"{interval_ms:g}",
+        "duration_ms": str(duration_ms),
+        "threads": str(threads),
+    }
 
 
 def gil_timeline(interval_ms: float, duration_ms: int, threads: int) -> str:
     """/gil with the measured timeline's parameters."""
-    params = {"interval_ms": f"{interval_ms:g}", "duration_ms": str(duration_ms)}
-    return _with_query("/gil", params | {"threads": str(threads)})
+    return _with_query("/gil", _timeline_params(interval_ms, duration_ms, threads))
+
+
+def gil_timeline_panel(interval_ms: float, duration_ms: int, threads: int) -> str:
+    """/gil's measured timeline panel alone: what its form and presets swap in."""
+    return _with_query("/gil/timeline", _timeline_params(interval_ms, duration_ms, threads))
 
 
 def lesson(slug: str) -> str:
     return f"/lessons/{slug}"
+
+
+def embedded(page: str) -> str:
+    """`page` (a path and query on this site) in its embed layout: with `embed=1` added."""
+    return page + ("&" if "?" in page else "?") + "embed=1"
+
+
+def framed(page: str) -> str:
+    """/framed, which says how to embed `page` (a path and query on this site) in a frame."""
+    return f"/framed?embed=1&page={quote(page, safe='')}"

@@ -22,7 +22,7 @@ from app.lab import conditions, native, seed
 from app.lab.jobs import Busy, JobRunner, TimedOut, WorkerDied
 from app.lab.native import Freeing, Layout, NativeError
 from app.lab.trial import HardwareRun, Trial, run_trial, series
-from app.sim import Mode, Scenario
+from app.sim import Config, Mode, Permalink, Scenario
 from app.web.infra import urls
 from app.web.infra.deps import NativeRunsDep, PagesDep
 from app.web.infra.errors import BadParameter
@@ -68,14 +68,14 @@ class RaceQuery:
     runs: int
     free: Freeing
 
-    def params(self) -> dict[str, str]:
-        return {
-            "experiment": self.experiment.value,
-            "mode": self.mode.value,
-            "iterations": str(self.iterations),
-            "runs": str(self.runs),
-            "free": self.free.value,
-        }
+    def stream_url(self) -> str:
+        return urls.native_race_stream(
+            self.experiment,
+            self.mode,
+            iterations=self.iterations,
+            runs=self.runs,
+            free=self.free.value,
+        )
 
 
 def race_query(
@@ -364,6 +364,16 @@ async def api_cost(runner: NativeRunsDep, query: CostParams) -> CostResponse:
     )
 
 
+# The double free the page's note explains: its schedule in the simulator (one call each), and
+# the run on real cores that tries for it.
+_DOUBLE_FREE_WITNESS = Permalink(
+    config=Config(scenario=Scenario.DEC_DEC, mode=Mode.NONE, n=1), schedule="A4B4A1B1A1B1", step=12
+)
+_DOUBLE_FREE_RECIPE = urls.native_race(Scenario.DEC_DEC, Mode.NONE, iterations=1, runs=50)
+# The seed's first program as the lab runs it: the same 100,000 calls per thread, no lock.
+_SEED_RACE = urls.native_race(Scenario.INC_INC, Mode.NONE, iterations=100_000, runs=10)
+
+
 def _context(query: RaceQuery | None, **extra: Any) -> dict[str, Any]:
     return {
         "section": "lab",
@@ -384,6 +394,9 @@ def _context(query: RaceQuery | None, **extra: Any) -> dict[str, Any]:
         "seed_programs": _seed_programs(),
         "seed_correct": seed.CORRECT_COUNT,
         "seed_runs_each": SEED_RUNS,
+        "double_free_witness": urls.sim(_DOUBLE_FREE_WITNESS),
+        "double_free_recipe": _DOUBLE_FREE_RECIPE,
+        "seed_race": _SEED_RACE,
         **extra,
     }
 
@@ -446,7 +459,7 @@ async def stream_race(
 
 def _page_context(query: RaceQuery, *, run: bool, **extra: Any) -> dict[str, Any]:
     empty = series(query.experiment, query.mode, query.iterations, [])
-    return _context(query, run=run, series=empty, stream_params=query.params(), **extra)
+    return _context(query, run=run, series=empty, stream_url=query.stream_url(), **extra)
 
 
 @router.get("/lab", response_class=HTMLResponse, summary="The native lab page")

@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Request, Response
 
-from app.live import stage
 from app.live.classes import CODE_LENGTH
 from app.live.model import WrongToken
 from app.web.live.deps import Classes, Client, Token
@@ -79,7 +78,7 @@ async def get_class(code: Code, classes: Classes, client: Client) -> ClassModel:
     question = await classes.latest_question(record)
     return ClassModel(
         code=record.code, members=await classes.store.member_count(record.code),
-        state=StateModel.of(stage.parse(record.state_url) if record.state_url else None),
+        state=StateModel.of(classes.shown(record)),
         question=QuestionModel.of(question) if question else None, show_top=record.show_top,
     )  # fmt: skip
 

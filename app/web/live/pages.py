@@ -16,7 +16,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.live.classes import CODE_LENGTH, normalize_code
 from app.live.model import MAX_NAME_CHARS
+from app.sim import Config, Mode, Scenario
 from app.sim.challenges import CHALLENGES
+from app.web.infra import urls
 from app.web.infra.deps import PagesDep
 from app.web.live.api import Code
 from app.web.live.deps import Classes, Client
@@ -24,12 +26,15 @@ from app.web.live.deps import Classes, Client
 router = APIRouter(tags=["pages"])
 
 # Runs a teacher starts from: the story of the lessons, one click each.
-STARTERS = (
-    ("Two increments race (no lock)", "/sim?scenario=inc-inc&mode=none&n=2"),
-    ("Increment against decrement", "/sim?scenario=inc-dec&mode=none&n=1"),
-    ("Two decrements free twice", "/sim?scenario=dec-dec&mode=none&n=1"),
-    ("One global lock", "/sim?scenario=inc-inc&mode=global-lock&n=1"),
-    ("The GIL", "/sim?scenario=inc-inc&mode=gil&n=2&interval=4"),
+STARTERS = tuple(
+    (label, urls.sim_start(Config(scenario=scenario, mode=mode, n=n, interval=interval)))
+    for label, scenario, mode, n, interval in (
+        ("Two increments race (no lock)", Scenario.INC_INC, Mode.NONE, 2, None),
+        ("Increment against decrement", Scenario.INC_DEC, Mode.NONE, 1, None),
+        ("Two decrements free twice", Scenario.DEC_DEC, Mode.NONE, 1, None),
+        ("One global lock", Scenario.INC_INC, Mode.GLOBAL_LOCK, 1, None),
+        ("The GIL", Scenario.INC_INC, Mode.GIL, 2, 4),
+    )
 )
 
 

@@ -24,7 +24,7 @@ from app.lab.trial import HardwareRun
 from app.sim import InvalidParameter, Mode, Permalink, Run
 from app.web.infra import urls
 from app.web.infra.errors import BadParameter
-from app.web.sim.view import MODE_LABELS, SCENARIO_LABELS
+from app.web.sim.wording import MODE_LABELS, SCENARIO_LABELS
 
 # The figures a hardware replay's URL must carry with from=lab, in the order urls.hardware_run
 # writes them.
