@@ -4,8 +4,10 @@ A state of the simulator is a `Permalink` (app.sim.permalink), whose query is ca
 view that links to one state links to the same URL, byte for byte, so the page cache keeps it
 once and a shared link always opens what its sender saw. Modes of a page that are not state
 (the embed layout, predict mode's score) follow as extra parameters, after it. The other pages
-that views link to (/explore, /challenges/{slug}, /lab, /gil, /lessons/{slug}) get their query
-strings here too, so no view or route writes a `?` by hand.
+that views link to (/explore, /challenges/{slug}, /lab, /gil, /lessons/{slug}), their panels
+and event streams, and /framed get their query strings here too, so no view, route or template
+writes a `?` by hand. `app.live` gets the two it needs (`sim`, `challenge`) handed in as its
+`stage.Links`, so a class shows the very links the pages use.
 """
 
 from __future__ import annotations
