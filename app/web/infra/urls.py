@@ -123,3 +123,13 @@ def gil_timeline_panel(interval_ms: float, duration_ms: int, threads: int) -> st
 
 def lesson(slug: str) -> str:
     return f"/lessons/{slug}"
+
+
+def live_class(code: str) -> str:
+    """A live class's page for students (its join link, on this site)."""
+    return f"/class/{code}"
+
+
+def live_class_teach(code: str) -> str:
+    """A live class's dashboard (the teacher's key rides after it, in a #token= fragment)."""
+    return f"/class/{code}/teach"
