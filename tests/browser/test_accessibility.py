@@ -50,7 +50,7 @@ def axe_source() -> str:
 def context(request: pytest.FixtureRequest, browser: Browser) -> Iterator[BrowserContext]:
     width: int = request.param
     context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
-    context.set_default_timeout(60_000)  # the GIL lab's pages measure before they answer
+    context.set_default_timeout(60_000)  # generous: pages and axe-core on a busy machine
     yield context
     context.close()
 

@@ -14,6 +14,7 @@ from app.live.classes import CODE_ALPHABET, LiveClasses
 from app.live.model import (
     BadInput,
     ClassEnded,
+    ClassRecord,
     Conflict,
     Event,
     LimitReached,
@@ -143,12 +144,17 @@ async def test_the_state_is_a_canonical_permalink_and_goes_to_every_stream(
         assert refused.value.parameter == "url"
 
 
+async def _showing_sim(classes: LiveClasses) -> ClassRecord:
+    """A new class looking at SIM, as the store now holds it."""
+    record, _ = await classes.create()
+    await classes.set_state(record, SIM)
+    return await classes.find(record.code, client=HERE)
+
+
 async def test_predict_together_counts_each_answer_once_and_scores_on_reveal(
     classes: LiveClasses, clock: Clock
 ) -> None:
-    record, _ = await classes.create()
-    await classes.set_state(record, SIM)
-    record = await classes.find(record.code, client=HERE)
+    record = await _showing_sim(classes)
     ada, _ = await classes.join(record, "Ada")
     bo, _ = await classes.join(record, "Bo")
     await classes.join(record, "Cy")  # never answers
@@ -184,9 +190,7 @@ async def test_predict_together_counts_each_answer_once_and_scores_on_reveal(
 async def test_answers_per_second_are_bounded_per_member(
     classes: LiveClasses, clock: Clock
 ) -> None:
-    record, _ = await classes.create()
-    await classes.set_state(record, SIM)
-    record = await classes.find(record.code, client=HERE)
+    record = await _showing_sim(classes)
     ada, _ = await classes.join(record, "Ada")
     bo, _ = await classes.join(record, "Bo")
     question = await classes.ask(record)
@@ -214,9 +218,7 @@ async def test_no_question_without_a_run_to_predict(classes: LiveClasses) -> Non
 
 
 async def test_a_step_closes_the_open_question(classes: LiveClasses) -> None:
-    record, _ = await classes.create()
-    await classes.set_state(record, SIM)
-    record = await classes.find(record.code, client=HERE)
+    record = await _showing_sim(classes)
     question = await classes.ask(record)
     record = await classes.find(record.code, client=HERE)
     await classes.set_state(record, SIM.replace("step=0", "step=1"))
@@ -248,9 +250,7 @@ async def test_a_challenge_as_a_class_counts_solved_runs_and_outcomes(
 
 
 async def test_top_five_when_the_teacher_chooses(classes: LiveClasses) -> None:
-    record, _ = await classes.create()
-    await classes.set_state(record, SIM)
-    record = await classes.find(record.code, client=HERE)
+    record = await _showing_sim(classes)
     ada, _ = await classes.join(record, "Ada")
     await classes.show_top(record, True)
     record = await classes.find(record.code, client=HERE)
@@ -292,9 +292,7 @@ async def test_two_processes_on_one_store_see_each_others_events(
 
 async def test_two_reveals_at_once_score_once(classes: LiveClasses) -> None:
     """A double click on Reveal, or two dashboards: one reveal wins, the scores move once."""
-    record, _ = await classes.create()
-    await classes.set_state(record, SIM)
-    record = await classes.find(record.code, client=HERE)
+    record = await _showing_sim(classes)
     ada, _ = await classes.join(record, "Ada")
     question = await classes.ask(record)
     await classes.answer(record, ada, question.id, "1")

@@ -10,7 +10,7 @@ strings here too, so no view or route writes a `?` by hand.
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from app.sim import Config, Mode, Permalink, Scenario
 
@@ -133,3 +133,13 @@ def live_class(code: str) -> str:
 def live_class_teach(code: str) -> str:
     """A live class's dashboard (the teacher's key rides after it, in a #token= fragment)."""
     return f"/class/{code}/teach"
+
+
+def embedded(page: str) -> str:
+    """`page` (a path and query on this site) in its embed layout: with `embed=1` added."""
+    return page + ("&" if "?" in page else "?") + "embed=1"
+
+
+def framed(page: str) -> str:
+    """/framed, which says how to embed `page` (a path and query on this site) in a frame."""
+    return f"/framed?embed=1&page={quote(page, safe='')}"

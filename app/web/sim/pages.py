@@ -17,6 +17,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -123,15 +124,27 @@ def _nearest_valid(
 
 
 def _sim_context(
-    run: Run, step: int, *, embed: bool, playing: bool, speed: float
+    run: Run,
+    step: int,
+    *,
+    embed: bool,
+    playing: bool,
+    speed: float,
+    shown: int | None = None,
 ) -> dict[str, Any]:
+    """What sim.html draws; with `shown`, the step of this run the page shows now, a fragment
+    carries only what differs from it (`change`)."""
     view = sim_view.build(run, step, embed=embed)
+    change = None
+    if shown is not None:
+        change = sim_view.StepChange.between(run, shown, step, embed=embed)
     stream_url = None
     if playing:
         stream_url = urls.sim_stream(Permalink.of(run, step), speed=speed, embed=embed)
     intervals = sorted({*INTERVALS, run.config.interval or DEFAULT_INTERVAL})
     return {
         "view": view,
+        "change": change,
         "section": "sim",
         "embed": embed,
         "playing": playing,
@@ -153,6 +166,29 @@ def _sim_context(
     }
 
 
+ShownHeader = Annotated[
+    str | None,
+    Header(
+        alias="Sim-Shown",
+        description="The permalink of the state the page shows now (static/js/sim.js sends "
+        "it): a step of the same run is answered with only what changes.",
+    ),
+]
+
+
+def _shown_step(shown: str | None, run: Run, *, embed: bool) -> int | None:
+    """The step of `run` the page shows, when `shown` is exactly its permalink there in this
+    layout; None for anything else (another run, predict mode, an old or odd value), which
+    gets the whole fragment."""
+    if shown is None:
+        return None
+    step = parse_qs(urlsplit(shown).query).get("step", [""])[-1]
+    if not step.isdigit() or len(step) > 6 or int(step) > len(run.steps):
+        return None
+    permalink = urls.sim(Permalink.of(run, int(step)), embed=embed)
+    return int(step) if shown == permalink else None
+
+
 @router.get("/sim", response_class=HTMLResponse, summary="The simulator at one step")
 @pure
 def sim_page(
@@ -160,6 +196,7 @@ def sim_page(
     pages: PagesDep,
     embed: EmbedLayout,  # before the run, so a bad permalink's error page keeps this layout
     loaded: LoadedRun,
+    shown: ShownHeader = None,
     play: Annotated[bool, Query(description="Start playing from this step.")] = False,
     speed: SpeedQuery = DEFAULT_SPEED,
     predict: Annotated[bool, Query(description="Predict mode: say what each step does.")] = False,
@@ -176,7 +213,10 @@ def sim_page(
         return _predict_page(request, pages, run, step, embed, score, guess, said)
     if play and step == len(run.steps):
         step = 0  # play at the end replays from the start
-    context = _sim_context(run, step, embed=embed, playing=play, speed=speed)
+    shown_step = _shown_step(shown, run, embed=embed) if is_htmx(request) else None
+    context = _sim_context(
+        run, step, embed=embed, playing=play, speed=speed, shown=shown_step
+    )
     # The address bar always shows the canonical permalink; play replaces rather than pushes.
     return pages.render(
         request, "sim.html", context, blocks=PAGE_BLOCKS, url=context["view"].url, replace_url=play
@@ -249,8 +289,10 @@ async def _step_html(
 
 
 def _render_step(run: Run, step: int, embed: bool, speed: float, pages: Pages) -> str:
+    """A step of a play: the page shows the step before it (the one the play started from, or
+    the previous event), so only what changes since goes."""
     playing = step < len(run.steps)
-    context = _sim_context(run, step, embed=embed, playing=playing, speed=speed)
+    context = _sim_context(run, step, embed=embed, playing=playing, speed=speed, shown=step - 1)
     return pages.blocks("sim.html", STEP_BLOCKS, context)
 
 

@@ -78,6 +78,7 @@ class TimelineCell:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LogEntry:
+    position: int  # its place in the log (0 first), which every later step keeps
     number: int
     thread: str
     event: str
@@ -174,6 +175,46 @@ class SimView:
     native_url: str | None  # the same race in real C with free() for real: once it is freed
     narration: str
     scrub_query: tuple[tuple[str, str], ...]  # the permalink's fields other than `step`
+
+
+# The most timeline cells, or log entries, a step's answer updates one by one. A step or a short
+# jump changes a few; past this (Home, End, a far jump) the whole panel goes, as one swap.
+MAX_CHANGED = 12
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepChange:
+    """What differs on /sim between the step a page shows and another step of the same run:
+    an answer that sends only this keeps a step's size and the browser's work bounded whatever
+    n, instead of re-sending a timeline and log of up to ~180 entries (issue 17.15).
+
+    Each part is None when it is sent whole: the page's timeline or log is then replaced."""
+
+    cells: tuple[TimelineCell, ...] | None  # the timeline cells whose marks change
+    log_added: tuple[LogEntry, ...] | None  # new entries, after the log's last one
+    log_removed: range  # positions (`log-{i}` ids) of the entries that go
+
+    @classmethod
+    def between(cls, run: Run, shown: int, step: int, *, embed: bool) -> StepChange:
+        """From the page showing `shown` to `step`: compares what the two states render, so it
+        can never disagree with a whole page."""
+        link = Permalink.of(run, step)
+        before, after = _timeline(run, shown), _timeline(run, step)
+        cells = tuple(new for old, new in zip(before, after, strict=True) if old != new)
+        old_log = _log(run, shown, lambda k: urls.sim(link.at(k), embed=embed))
+        new_log = _log(run, step, lambda k: urls.sim(link.at(k), embed=embed))
+        cells_or_whole = cells if len(cells) <= MAX_CHANGED else None
+        if old_log == new_log:
+            return cls(cells=cells_or_whole, log_added=(), log_removed=range(0))
+        # One log is the start of the other (entries in step order), unless it is empty: then
+        # the other replaces "nothing has gone wrong yet" whole.
+        if not old_log or not new_log or abs(len(new_log) - len(old_log)) > MAX_CHANGED:
+            return cls(cells=cells_or_whole, log_added=None, log_removed=range(0))
+        return cls(
+            cells=cells_or_whole,
+            log_added=new_log[len(old_log) :],
+            log_removed=range(len(new_log), len(old_log)),
+        )
 
 
 def build(run: Run, step: int, *, embed: bool = False) -> SimView:
@@ -305,11 +346,12 @@ def _timeline(run: Run, step: int) -> tuple[TimelineCell, ...]:
 
 
 def _log(run: Run, step: int, url: Callable[[int], str]) -> tuple[LogEntry, ...]:
-    entries = []
+    entries: list[LogEntry] = []
     for s in run.steps[:step]:
         for event in s.events:
             entries.append(
                 LogEntry(
+                    position=len(entries),
                     number=s.index,
                     thread=s.thread.value,
                     event=event.value,
