@@ -138,7 +138,7 @@ def _delay_url(request: Request, seconds: float) -> str:
         )  # fmt: skip
     host, port = server
     host = f"[{host}]" if ":" in host else host
-    return f"http://{host}:{port}{request.app.url_path_for('gil_delay')}?seconds={seconds:g}"
+    return f"http://{host}:{port}" + urls.gil_delay(seconds)
 
 
 # ---- JSON API -------------------------------------------------------------------------------
@@ -311,6 +311,8 @@ def _pyrace_context(statement: str, switching: str, n: int, interval: int) -> di
             "n": n,
             "interval": interval,
         },
+        "pyrace_url": urls.gil_pyrace(statement, switching, n, interval),
+        "pyrace_api_url": urls.api_gil_pyrace(statement, switching, n, interval),
         "pyrace_statements": pyrace.SOURCE,
         "pyrace_switching": tuple(pyrace.Switching),
     }
@@ -345,7 +347,7 @@ async def gil_page(
         **_pyrace_context("inplace", "any-bytecode", 5, 3),
         "facts": facts,
         "notes": interpreter_facts.explain(facts),
-        "seconds": seconds,
+        "io_url": urls.gil_io(seconds),
     }
     return pages.render(request, "gil.html", context)
 
@@ -400,7 +402,8 @@ async def gil_io_panel(
         "cpu": cpu,
         "fetch_chart": fetch_chart,
         "cpu_chart": cpu_chart,
-        "seconds": seconds,
+        "io_url": urls.gil_io(seconds),
+        "delay_url": urls.gil_delay(fetch.delay_s),
     }
     return _panel(request, pages, "io", context, embed=embed)
 
