@@ -125,17 +125,20 @@ async def _timeline(
 def _delay_url(request: Request, seconds: float) -> str:
     """The delay endpoint at this server's own address.
 
-    Taken from the socket the request arrived on (the ASGI `server`), not from the Host
-    header, so a client cannot point the lab's fetches at another host.
+    Taken from the socket the request arrived on (the ASGI `server`), never from the Host
+    header, so a client cannot point the lab's fetches at another host. A server with no TCP
+    address (a Unix socket) has none the lab could fetch: the experiment is refused there,
+    rather than sent wherever the Host header says.
     """
     server = request.scope.get("server")
-    if server and server[1]:
-        host, port = server
-        host = f"[{host}]" if ":" in host else host
-        base = f"http://{host}:{port}/"
-    else:  # e.g. a Unix socket: fall back to the URL the client used
-        base = str(request.base_url)
-    return base.rstrip("/") + urls.gil_delay(seconds)
+    if not (server and server[1]):
+        raise HTTPException(
+            503, "the I/O experiment fetches this server over TCP, and this request did not "
+            "arrive over TCP (a Unix socket?): serve GIL Lab on a TCP port to run it",
+        )  # fmt: skip
+    host, port = server
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{port}" + urls.gil_delay(seconds)
 
 
 # ---- JSON API -------------------------------------------------------------------------------

@@ -164,6 +164,16 @@ def lesson(slug: str) -> str:
     return f"/lessons/{slug}"
 
 
+def live_class(code: str) -> str:
+    """A live class's page for students (its join link, on this site)."""
+    return f"/class/{code}"
+
+
+def live_class_teach(code: str) -> str:
+    """A live class's dashboard (the teacher's key rides after it, in a #token= fragment)."""
+    return f"/class/{code}/teach"
+
+
 def embedded(page: str) -> str:
     """`page` (a path and query on this site) in its embed layout: with `embed=1` added."""
     return page + ("&" if "?" in page else "?") + "embed=1"
