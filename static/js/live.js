@@ -163,6 +163,15 @@
     $("show-top").addEventListener("change", (event) => {
       act("PUT", "/top", { show: event.target.checked });
     });
+    // "Open this dashboard at this computer's address": the key goes along, in the fragment,
+    // only when the link is followed (never in the projected page).
+    for (const link of root.querySelectorAll("a[data-carry-token]")) {
+      link.addEventListener("click", (event) => {
+        if (!token) return;
+        event.preventDefault();
+        window.location.href = link.href + "#token=" + encodeURIComponent(token);
+      });
+    }
     $("copy-teacher").addEventListener("click", async () => {
       const link = window.location.origin + window.location.pathname + "#token=" + token;
       try { await navigator.clipboard.writeText(link); say("Teacher link copied: keep it secret."); }

@@ -498,5 +498,8 @@ async def lab_cost(
         cost_iterations=query.iterations, cost_repeats=query.repeats, relative=relative,
     )  # fmt: skip
     if embed:
-        return pages.render(request, "lab_cost_panel.html", {**context, "embed": True})
+        cost_url = urls.lab_cost(query.iterations)
+        return pages.render(
+            request, "lab_cost_panel.html", {**context, "embed": True, "cost_url": cost_url}
+        )
     return pages.render(request, "lab.html", context, blocks=("cost",))
