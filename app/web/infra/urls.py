@@ -3,11 +3,12 @@
 A state of the simulator is a `Permalink` (app.sim.permalink), whose query is canonical: every
 view that links to one state links to the same URL, byte for byte, so the page cache keeps it
 once and a shared link always opens what its sender saw. Modes of a page that are not state
-(the embed layout, predict mode's score) follow as extra parameters, after it. The other pages
-that views link to (/explore, /challenges/{slug}, /lab, /gil, /lessons/{slug}), their panels
-and event streams, and /framed get their query strings here too, so no view, route or template
-writes a `?` by hand. `app.live` gets the two it needs (`sim`, `challenge`) handed in as its
-`stage.Links`, so a class shows the very links the pages use.
+(the embed layout, predict mode's score, the hardware run a replay comes from) follow as extra
+parameters, after it. The other pages that views link to (/explore, /challenges/{slug}, /lab,
+/gil, /lessons/{slug}), their panels and event streams, and /framed get their query strings
+here too, so no view, route or template writes a `?` by hand. `app.live` gets the two it needs
+(`sim`, `challenge`) handed in as its `stage.Links`, so a class shows the very links the pages
+use.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import quote, urlencode
 
+from app.lab.replay import Replay
+from app.lab.trial import HardwareRun
 from app.sim import Config, Mode, Permalink, Scenario
 
 SIM_PATH = "/sim"
@@ -33,9 +36,31 @@ def sim(permalink: Permalink, *, embed: bool = False, **extra: str) -> str:
     return _with_query(SIM_PATH, {**permalink.params(), **extra}, embed=embed)
 
 
-def sim_stream(permalink: Permalink, *, speed: float, embed: bool = False) -> str:
+def sim_stream(
+    permalink: Permalink, *, speed: float, embed: bool = False, **extra: str
+) -> str:
     """The event stream that plays on from `permalink` at `speed` steps a second."""
-    return _with_query(SIM_STREAM_PATH, {**permalink.params(), "speed": f"{speed:g}"}, embed=embed)
+    params = {**permalink.params(), "speed": f"{speed:g}", **extra}
+    return _with_query(SIM_STREAM_PATH, params, embed=embed)
+
+
+def hardware_run(source: HardwareRun) -> dict[str, str]:
+    """What /sim says about the hardware run it replays, as parameters after the permalink
+    (app.web.sim.replay_view reads them back)."""
+    return {
+        "from": "lab",
+        "run": str(source.run),
+        "runs": str(source.runs),
+        "iterations": str(source.iterations),
+        "final_rc": str(source.final_rc),
+        "lost_updates": str(source.lost_updates),
+        "window_rc": str(source.window_rc),
+    }
+
+
+def sim_replay(replay: Replay, source: HardwareRun) -> str:
+    """/sim replaying a hardware run where the race first shows, saying which run it was."""
+    return _with_query(SIM_PATH, {**replay.permalink.params(), **hardware_run(source)})
 
 
 def predict(
