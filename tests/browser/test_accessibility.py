@@ -31,7 +31,13 @@ PAGES = [
     *(f"/challenges/{challenge.slug}" for challenge in CHALLENGES),
     "/sim?scenario=inc-dec&mode=gil&n=3&step=9",  # the GIL's band and events on the board
     "/sim?scenario=inc-inc&mode=none&n=2&step=0&predict=1&score=0/0",  # predict mode
+    # a hardware replay's note (issue 17.10)
+    "/sim?scenario=inc-inc&mode=none&n=1&schedule=A2B3A1&step=0&from=lab&run=2&runs=3"
+    "&iterations=1&final_rc=2&lost_updates=1&window_rc=2",
     "/no-such-page",  # the error page
+    # Challenges in their embed layout, as a live class's phones show them: solved, and the proof.
+    "/challenges/lose-one?schedule=A2B3A1&embed=1",
+    "/challenges/gil-lose?giveup=1&embed=1",
 ]
 WIDTHS = [1280, 360]
 
@@ -81,4 +87,25 @@ def test_no_accessibility_violations_and_no_console_errors(
     if path == "/no-such-page":  # its 404 is the page's own answer, not an error
         errors = [text for text in errors if "404" not in text]
     assert not violations, _describe(violations)
+    assert not errors, errors
+
+
+def test_a_live_class_dashboard_and_phone_page_have_no_violations(
+    context: BrowserContext, live_server: str, axe_source: str
+) -> None:
+    """Pages of one class (they need a class, so they are not in PAGES): the dashboard with
+    its join-link notice (a loopback server: the link works on this machine only), and the
+    phone's join form."""
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(live_server + "/class/new", wait_until="load")
+    page.get_by_role("button", name="Open a class").click()
+    page.locator("#join-setup").wait_for()
+    code = page.locator("#live").get_attribute("data-code")
+    for url in (page.url, f"{live_server}/class/{code}"):
+        page.goto(url, wait_until="load")
+        page.add_script_tag(content=axe_source)
+        violations = page.evaluate("async () => (await axe.run(document)).violations")
+        assert not violations, (url, _describe(violations))
     assert not errors, errors
