@@ -150,7 +150,7 @@ def _sim_context(
     view = sim_view.build(run, step, embed=embed, extra=kept)
     change = None
     if shown is not None:
-        change = sim_view.StepChange.between(run, shown, step, embed=embed, extra=kept)
+        change = sim_view.StepChange.between(shown, view, embed=embed, extra=kept)
     stream_url = None
     if playing:
         stream_url = urls.sim_stream(Permalink.of(run, step), speed=speed, embed=embed, **kept)
