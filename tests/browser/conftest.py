@@ -3,8 +3,9 @@
 Reusable by every area's browser tests: `live_server` is the base URL of a real uvicorn
 serving the app on a free port; `page` is a fresh Playwright page (own context, so no cookies
 or history leak between tests) with a default timeout short enough that a broken page fails
-fast. The server runs in offline mode (htmx from static/vendor/, deferred, so it is running
-once a page has loaded); tests/browser/test_network.py covers the CDN path and its fallback.
+fast. The server runs with the default settings (htmx from static/vendor/, deferred, so it is
+running once a page has loaded); tests/browser/test_network.py covers the CDN path
+(GILLAB_OFFLINE=0) and its fallback.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ DEFAULT_TIMEOUT_MS = 10_000
 @pytest.fixture(scope="session")
 def live_app() -> FastAPI:
     """The app `live_server` serves (a test may override its dependencies)."""
-    return create_app(Settings(offline=True))
+    return create_app(Settings())
 
 
 @pytest.fixture(scope="session")

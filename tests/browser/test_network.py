@@ -25,7 +25,7 @@ PAGES = [path for path in page_paths(create_app(Settings())) if path != "/health
 
 @pytest.fixture(scope="module")
 def cdn_server() -> Iterator[str]:
-    """The default settings: scripts from the CDN, with the vendored fallback."""
+    """GILLAB_OFFLINE=0: scripts from the CDN, with the vendored fallback."""
     with serve(create_app(Settings(offline=False))) as base_url:
         yield base_url
 
