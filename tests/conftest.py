@@ -15,7 +15,7 @@ from app.web.infra.settings import Settings
 @pytest.fixture(scope="session")
 def app() -> FastAPI:
     """The page cache is off, so no test gets a page another test's request left in it; the
-    tests of the cache make apps of their own (tests/web/test_page_cache.py)."""
+    tests of the cache make apps of their own (tests/web/infra/test_page_cache.py)."""
     return create_app(Settings(cache_mb=0))
 
 

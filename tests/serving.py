@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,18 +76,37 @@ class LiveServer:
     process: subprocess.Popen[bytes]
 
 
-def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+def wait_until(
+    ready: Callable[[], bool], process: subprocess.Popen[bytes], *, timeout: float, what: str
+) -> None:
+    """Poll `ready` (which says False rather than raise) until it holds; a `process` that
+    exits first, or `timeout` seconds, end the wait with an error naming `what` was awaited."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the server exited with status {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"the server did not answer /healthz within {timeout:g} s")
+            raise RuntimeError(f"exited with status {process.returncode} before {what}")
+        if ready():
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"no {what} within {timeout:g} s")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, and SIGKILL if it has not exited 10 s later."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
 
 
 @contextmanager
@@ -110,16 +129,13 @@ def live_server(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_healthy(url, process, timeout)
+        wait_until(
+            lambda: _healthy(url), process, timeout=timeout, what="the server answering /healthz"
+        )
         yield LiveServer(url=url, process=process)
     finally:
         started = descendants(process.pid)
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         kill_all({pid for pid in started if alive(pid)})
         if log and not isinstance(output, int):
             output.close()

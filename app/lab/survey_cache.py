@@ -10,6 +10,7 @@ again. `rerun` forgets finished rows; rows being measured finish and are kept.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from app.lab.interpreters import Interpreter
 from app.lab.jobs import Busy, JobRunner, TimedOut
@@ -17,8 +18,12 @@ from app.lab.survey import ROW_TIMEOUT_S, Row, measure_row
 
 
 class SurveyCache:
-    def __init__(self, runner: JobRunner) -> None:
+    def __init__(
+        self, runner: JobRunner, *, measure: Callable[[Interpreter], Row] = measure_row
+    ) -> None:
+        """`measure` makes one interpreter's row in the runner (tests give rows at once)."""
         self._runner = runner
+        self._measure_row = measure
         self._tasks: dict[str, asyncio.Task[Row]] = {}
 
     def cached(self, interpreter: Interpreter) -> Row | None:
@@ -46,6 +51,8 @@ class SurveyCache:
 
     async def _measure(self, interpreter: Interpreter) -> Row:
         try:
-            return await self._runner.run(lambda: measure_row(interpreter), timeout=ROW_TIMEOUT_S)
+            return await self._runner.run(
+                lambda: self._measure_row(interpreter), timeout=ROW_TIMEOUT_S
+            )
         except (Busy, TimedOut) as exc:
             return Row(interpreter=interpreter, errors=(str(exc),))

@@ -109,9 +109,15 @@ def _event(name: str, **data: object) -> Event:
 
 class LiveClasses:
     def __init__(
-        self, store: Store, *, max_classes: int, clock: Callable[[], float] = time.time
+        self,
+        store: Store,
+        *,
+        links: stage.Links,
+        max_classes: int,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
+        self.links = links
         self.max_classes = max_classes
         self._clock = clock
         self._housekeeping: asyncio.Task[None] | None = None
@@ -221,7 +227,7 @@ class LiveClasses:
         raise LimitReached("no free class code found; try again", retry_after=1)
 
     async def set_state(self, record: ClassRecord, url: str) -> stage.Stage:
-        shown = stage.parse(url)
+        shown = stage.parse(url, self.links)
         question_open = await self._open_question(record)
         if question_open is not None:  # the step moves on: the question is over
             await self._close(record, question_open)
@@ -248,7 +254,7 @@ class LiveClasses:
     async def ask(self, record: ClassRecord) -> QuestionRecord:
         if not record.state_url:
             raise Conflict("show the class a /sim permalink first (PUT .../state)")
-        shown = stage.parse(record.state_url)
+        shown = stage.parse(record.state_url, self.links)
         if shown.run is None:
             raise Conflict("questions are about a /sim run; this class is on a challenge")
         asked = predict_question(shown.run, shown.step)
@@ -385,9 +391,12 @@ class LiveClasses:
         await self._touch(record)
 
     # Challenges
-    @staticmethod
-    def assigned(record: ClassRecord) -> Challenge:
-        shown = stage.parse(record.state_url) if record.state_url else None
+    def shown(self, record: ClassRecord) -> stage.Stage | None:
+        """What the class looks at now; None before the teacher shows it anything."""
+        return stage.parse(record.state_url, self.links) if record.state_url else None
+
+    def assigned(self, record: ClassRecord) -> Challenge:
+        shown = self.shown(record)
         if shown is None or shown.challenge is None:
             raise Conflict("no challenge is assigned to the class right now")
         return shown.challenge
@@ -437,9 +446,8 @@ class LiveClasses:
 
     # The opening burst of a stream: everything a newcomer (or a reconnecting phone) needs.
     async def snapshot(self, record: ClassRecord) -> list[Event]:
-        shown = stage.parse(record.state_url) if record.state_url else None
         events = [
-            self.state_event(shown),
+            self.state_event(self.shown(record)),
             _event("members", members=await self.store.member_count(record.code)),
         ]
         question = await self.latest_question(record)
@@ -448,7 +456,9 @@ class LiveClasses:
         return events
 
 
-def open_classes(*, redis_url: str, sqlite_path: Path, max_classes: int) -> LiveClasses:
+def open_classes(
+    *, redis_url: str, sqlite_path: Path, links: stage.Links, max_classes: int
+) -> LiveClasses:
     """The live classes of a server: on Redis when a URL is given, else on the SQLite file."""
     store: Store = RedisStore(redis_url) if redis_url else SqliteStore(sqlite_path)
-    return LiveClasses(store, max_classes=max_classes)
+    return LiveClasses(store, links=links, max_classes=max_classes)

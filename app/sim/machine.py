@@ -290,12 +290,7 @@ class Machine:
                 assert instruction.branch is not None
                 target = instruction.branch
         elif op is Op.FREE:
-            if freed:
-                double_free += 1
-                events = (Event.DOUBLE_FREE,)
-            else:
-                freed = True
-                events = (Event.FREED,)
+            freed, double_free, events = _free(freed, double_free)
         else:  # ATOMIC_ADD, ATOMIC_SUB
             rc += 1 if op is Op.ATOMIC_ADD else -1
             register, other_stale = rc, True
@@ -393,12 +388,7 @@ class Machine:
             if count != 0:
                 taken = instruction.branch
         else:  # FREE
-            if freed:
-                double_free += 1
-                events = (Event.DOUBLE_FREE,)
-            else:
-                freed = True
-                events = (Event.FREED,)
+            freed, double_free, events = _free(freed, double_free)
         if taken is not None:
             target = taken
 
@@ -431,6 +421,14 @@ class Outcome:
     double_free: int
     lost_updates: int
     correct: bool
+
+
+def _free(freed: bool, double_free: int) -> tuple[bool, int, tuple[Event, ...]]:
+    """`free()` of the object, in every mode: the first frees it, each later one is a double
+    free. Returns freed, the double frees so far and the step's events."""
+    if freed:
+        return True, double_free + 1, (Event.DOUBLE_FREE,)
+    return True, double_free, (Event.FREED,)
 
 
 def outcome_of(config: Config, state: State) -> Outcome:

@@ -10,8 +10,11 @@ the models its JSON API returns:
 - `challenges`: play-the-scheduler challenges (/challenges, /api/challenges);
 - `lab`: the native lab, real C races through cffi (/lab, /api/native/...);
 - `lessons`: the lessons' text and their pages (/, /lessons/{slug});
+- `live`: live classes, a teacher's run on every student's screen (/class/..., /api/classes,
+  /stream/classes/...), over the rules in app.live;
 - `infra`: what every area shares: settings, the template environment, errors, security
   headers, the page cache, stream limits, assets, /docs, /healthz and the route list.
 
-Templates follow the same names under templates/, tests under tests/web/.
+Templates follow the same names under templates/, tests under tests/web/ (those of `infra` in
+tests/web/infra/, of `live` in tests/web/live/).
 """

@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from app.main import create_app
 from app.web.infra.settings import Settings
+from tests.given_measurements import given_measurements
 from tests.live_server import serve
 
 CHROMIUM = Path(os.environ.get("GILLAB_CHROMIUM", "/usr/bin/chromium"))
@@ -40,9 +41,13 @@ DEFAULT_TIMEOUT_MS = 10_000
 
 
 @pytest.fixture(scope="session")
-def live_app() -> FastAPI:
-    """The app `live_server` serves (a test may override its dependencies)."""
-    return create_app(Settings())
+def live_app() -> Iterator[FastAPI]:
+    """The app `live_server` serves, with the GIL lab's and /versions' measurements given
+    (tests/given_measurements.py): browser tests check pages and flows, and a real measurement
+    takes over 15 s on a busy machine. A test may override more of its dependencies."""
+    app = create_app(Settings())
+    with given_measurements(app):
+        yield app
 
 
 @pytest.fixture(scope="session")

@@ -19,5 +19,11 @@ PAGES = [
     *(f"/challenges/{challenge.slug}" for challenge in CHALLENGES),
     "/sim?scenario=inc-dec&mode=gil&n=3&step=9",  # the GIL's band and events on the board
     "/sim?scenario=inc-inc&mode=none&n=2&step=0&predict=1&score=0/0",  # predict mode
+    # a hardware replay's note (issue 17.10)
+    "/sim?scenario=inc-inc&mode=none&n=1&schedule=A2B3A1&step=0&from=lab&run=2&runs=3"
+    "&iterations=1&final_rc=2&lost_updates=1&window_rc=2",
     ERROR_PAGE,
+    # Challenges in their embed layout, as a live class's phones show them: solved, and the proof.
+    "/challenges/lose-one?schedule=A2B3A1&embed=1",
+    "/challenges/gil-lose?giveup=1&embed=1",
 ]

@@ -38,7 +38,7 @@ def axe_source() -> str:
 def context(request: pytest.FixtureRequest, browser: Browser) -> Iterator[BrowserContext]:
     width: int = request.param
     context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
-    context.set_default_timeout(60_000)  # the GIL lab's pages measure before they answer
+    context.set_default_timeout(60_000)  # generous: pages and axe-core on a busy machine
     yield context
     context.close()
 
@@ -69,4 +69,25 @@ def test_no_accessibility_violations_and_no_console_errors(
     if path == ERROR_PAGE:  # its 404 is the page's own answer, not an error
         errors = [text for text in errors if "404" not in text]
     assert not violations, _describe(violations)
+    assert not errors, errors
+
+
+def test_a_live_class_dashboard_and_phone_page_have_no_violations(
+    context: BrowserContext, live_server: str, axe_source: str
+) -> None:
+    """Pages of one class (they need a class, so they are not in PAGES): the dashboard with
+    its join-link notice (a loopback server: the link works on this machine only), and the
+    phone's join form."""
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(live_server + "/class/new", wait_until="load")
+    page.get_by_role("button", name="Open a class").click()
+    page.locator("#join-setup").wait_for()
+    code = page.locator("#live").get_attribute("data-code")
+    for url in (page.url, f"{live_server}/class/{code}"):
+        page.goto(url, wait_until="load")
+        page.add_script_tag(content=axe_source)
+        violations = page.evaluate("async () => (await axe.run(document)).violations")
+        assert not violations, (url, _describe(violations))
     assert not errors, errors

@@ -77,3 +77,28 @@ def test_a_page_framed_without_embed_says_how_to_embed_it(
         expect(frame.locator("#stage")).to_have_attribute("data-step", "3")
     finally:
         context.close()
+
+
+def test_a_challenge_framed_in_slides_plays_in_its_embed_layout(
+    browser: Browser, live_server: str, tmp_path: Path
+) -> None:
+    """Framed without embed=1 it says how to embed it, as every page does; its embed code then
+    shows the challenge itself (it had no embed layout, so the frame stayed refused)."""
+    context = browser.new_context()
+    page = context.new_page()
+    path = "/challenges/lose-one?schedule=A2"
+    try:
+        page.goto(_slides(tmp_path, f'<iframe src="{live_server}{path}" width="900" '
+                                    'height="900"></iframe>'), wait_until="load")
+        frame = page.frame_locator("iframe")
+        expect(frame.locator("h1")).to_contain_text("embed=1", timeout=20_000)
+        assert f'src="{live_server}{path}&embed=1"' in frame.locator(
+            "#framed-snippet").input_value()
+        frame.get_by_role("link", name="Show the embed view here").click()
+        expect(frame.locator("#play")).to_have_attribute("data-step", "2")
+        expect(frame.locator(".site-header, .crumbs")).to_have_count(0)
+        frame.locator("#step-B").click()  # playable in the slide, and it stays embedded
+        expect(frame.locator("#play")).to_have_attribute("data-step", "3")
+        assert page.frames[1].url.endswith("/challenges/lose-one?schedule=A2B1&embed=1")
+    finally:
+        context.close()

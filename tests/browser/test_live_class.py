@@ -147,3 +147,55 @@ def test_a_teacher_and_three_students(
     expect(late.locator("#join-error")).to_contain_text("no longer in the class")
     expect(late.locator("#join-panel")).to_be_visible()
     assert errors == []
+
+
+def test_an_assigned_challenge_shows_on_phones_in_its_embed_layout(
+    class_server: str, contexts: Callable[..., BrowserContext]
+) -> None:
+    """The phone's frame showed the whole site (header, breadcrumbs, links away) around the
+    challenge; now the embed layout: everything to play it, nothing that leaves the frame."""
+    errors: list[str] = []
+    teacher = contexts(viewport={"width": 1400, "height": 1000}).new_page()
+    teacher.on("pageerror", lambda error: errors.append(f"teacher: {error}"))
+    teacher.goto(f"{class_server}/class/new")
+    teacher.get_by_role("button", name="Open a class").click()
+    code = teacher.locator("#live").get_attribute("data-code")
+    student = contexts(viewport=PHONE, is_mobile=True, has_touch=True).new_page()
+    student.on("pageerror", lambda error: errors.append(f"student: {error}"))
+    student.goto(f"{class_server}/class/{code}")
+    student.get_by_label("Your name").fill("Ada")
+    student.get_by_role("button", name="Join").click()
+    expect(student.locator("#my-name")).to_have_text("Ada")
+
+    teacher.locator("#assign-slug").select_option("lose-one")
+    teacher.get_by_role("button", name="Assign").click()
+    for page in (teacher, student):
+        wait_for_frame(page, "/challenges/lose-one?embed=1")
+        frame = page.frame_locator("#stage-frame")
+        expect(frame.locator("h1")).to_have_count(1)
+        expect(frame.locator(".site-header, .site-footer, .crumbs")).to_have_count(0)
+        expect(frame.locator("#goal")).to_be_visible()
+    frame = student.frame_locator("#stage-frame")
+    for number, thread in enumerate("AABBBA", 1):  # lose-one's win: A2B3A1
+        frame.locator(f"#step-{thread}").click()
+        frame.locator(f"#play[data-step='{number}']").wait_for()
+    expect(frame.locator("#win h2")).to_have_text("Solved!")
+    # Playing the assigned challenge is not wandering off: no "back to the class" that would
+    # throw the run away.
+    expect(student.locator("#wander")).to_be_hidden()
+    # The same state again (as a phone's stream sends it when it reconnects): the run stays.
+    teacher.get_by_role("button", name="Assign").click()
+    expect(teacher.locator("#live-status")).to_be_empty()
+    student.wait_for_timeout(500)
+    expect(frame.locator("#win h2")).to_have_text("Solved!")
+    assert "embed=1" in frame_url(student)  # every step stayed in the embed layout
+    # Nothing in the frame leads out of it: every link is a state of this challenge.
+    links = frame.locator("a[href]:not([href^='#'])").evaluate_all(
+        "(as) => as.map((a) => a.getAttribute('href'))")
+    assert links and all(
+        link.startswith("/challenges/lose-one") and "embed=1" in link for link in links
+    ), links
+    student.get_by_role("button", name="Hand in this run").click()
+    expect(student.locator("#hand-in-result")).to_contain_text("Solved! Handed in A2B3A1")
+    expect(teacher.locator("#challenge-solved")).to_have_text("1", timeout=5_000)
+    assert errors == []

@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, Route
 from app.main import create_app
 from app.web.infra.settings import Settings
 from app.web.infra.sitemap import page_paths
+from tests.given_measurements import given_measurements
 from tests.live_server import serve
 
 pytestmark = pytest.mark.browser
@@ -25,8 +26,10 @@ PAGES = [path for path in page_paths(create_app(Settings())) if path != "/health
 
 @pytest.fixture(scope="module")
 def cdn_server() -> Iterator[str]:
-    """GILLAB_OFFLINE=0: scripts from the CDN, with the vendored fallback."""
-    with serve(create_app(Settings(offline=False))) as base_url:
+    """GILLAB_OFFLINE=0: scripts from the CDN, with the vendored fallback. The GIL lab's
+    measurements are given: what is tested is the page around them."""
+    app = create_app(Settings(offline=False))
+    with given_measurements(app), serve(app) as base_url:
         yield base_url
 
 
@@ -34,10 +37,24 @@ def _hang(route: Route) -> None:
     """Never answer: the request stays pending, as behind a firewall that drops packets."""
 
 
+# How long a classroom's firewall held CDN requests (issue 17.1): /sim painted after 15.3 s.
+CLASSROOM_HOLD_MS = 15_000
+# When the page painted, and when it asked for the site's own htmx: after the loader gave up on
+# the CDN (loader.js, PATIENCE_MS) and after the window's load event.
+PAINT_AND_FALLBACK = """() => ({
+    paint: performance.getEntriesByName('first-contentful-paint')[0].startTime,
+    fallback: performance.getEntriesByType('resource')
+        .find((entry) => entry.name.includes('/static/vendor/htmx')).startTime,
+})"""
+
+
 @pytest.mark.parametrize("path", ["/sim", "/", "/lessons/lost-updates", "/gil"])
 def test_pages_paint_at_once_and_fall_back_while_the_cdn_hangs(
     browser: Browser, cdn_server: str, path: str
 ) -> None:
+    """Ordering, not wall time (benchmarks/paint.py prints the figures): the page painted
+    before it gave up waiting for the CDN, so nothing held the paint for the CDN, and htmx runs
+    from the site's own copy long before a classroom's hold would have ended."""
     context = browser.new_context()
     context.set_default_timeout(10_000)
     context.route(lambda url: not url.startswith(cdn_server), _hang)
@@ -47,26 +64,22 @@ def test_pages_paint_at_once_and_fall_back_while_the_cdn_hangs(
     page = context.new_page()
     try:
         page.goto(cdn_server + path, wait_until="load")
-        # Paint entries are queued after the paint itself: wait for it, then read when it was.
+        # Paint entries are queued after the paint itself: wait for it.
         page.wait_for_function(
             "() => performance.getEntriesByName('first-contentful-paint').length > 0"
         )
-        # Counted from when the HTML had arrived: how long the server took is not the point.
-        paint = page.evaluate(
-            "() => performance.getEntriesByName('first-contentful-paint')[0].startTime"
-            " - performance.getEntriesByType('navigation')[0].responseEnd"
+        page.wait_for_function(
+            "() => document.documentElement.dataset.scripts !== undefined",
+            timeout=CLASSROOM_HOLD_MS / 2,
         )
-        page.wait_for_function("() => document.documentElement.dataset.scripts !== undefined")
         source = page.evaluate("() => document.documentElement.dataset.scripts")
-        htmx_ready_ms = page.evaluate("() => performance.now()")
+        times = page.evaluate(PAINT_AND_FALLBACK)
         assert page.evaluate("() => typeof htmx.createEventSource") == "function"
     finally:
         context.close()
     assert hung, "the page never asked the CDN, so this test proves nothing"
-    assert paint < 1000, f"first paint {paint:.0f} ms after the page arrived"
     assert source == "vendored"
-    # The fallback's patience is one second; allow for a loaded machine, never for 15 s.
-    assert htmx_ready_ms < 4000, f"htmx running only after {htmx_ready_ms:.0f} ms"
+    assert times["paint"] < times["fallback"], f"painted only once the CDN was given up: {times}"
 
 
 def test_the_fallback_steps_in_place(browser: Browser, cdn_server: str) -> None:
@@ -92,7 +105,7 @@ def test_every_page_is_readable_without_script(
     browser: Browser, cdn_server: str, path: str
 ) -> None:
     context = browser.new_context(java_script_enabled=False)
-    context.set_default_timeout(30_000)  # the GIL lab's pages measure before they answer
+    context.set_default_timeout(30_000)  # generous: a busy machine
     page = context.new_page()
     try:
         response = page.goto(cdn_server + path)

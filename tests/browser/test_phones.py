@@ -28,7 +28,7 @@ SMALLEST_CHART_TEXT = """(selector) => Math.min(...[...document.querySelectorAll
 @pytest.fixture
 def phone(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2)
-    context.set_default_timeout(60_000)  # the GIL lab's pages measure before they answer
+    context.set_default_timeout(60_000)  # generous: a busy machine
     yield context.new_page()
     context.close()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -19,30 +19,41 @@ from tests.lab.rows import row_of
 pytestmark = pytest.mark.browser
 
 
-def _slow_row(interpreter: Interpreter, **_: object) -> Row:
-    time.sleep(1.5)  # long enough that the page is seen before its row arrives, even under load
-    return row_of(interpreter, call_lost=(300, 200, 100), intervals=(5.0,))
+class _HeldRows:
+    """The survey's one row, measured only when the test lets it through: the page is seen
+    before its row arrives whatever the load (a 1.5 s sleep stood in for this before)."""
+
+    def __init__(self) -> None:
+        self.turns = threading.Semaphore(0)
+
+    def __call__(self, interpreter: Interpreter) -> Row:
+        assert self.turns.acquire(timeout=60), "the test never let the row through"
+        return row_of(interpreter, call_lost=(300, 200, 100), intervals=(5.0,))
 
 
 @pytest.fixture
-def one_slow_interpreter(live_app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The live server (same process) sees one interpreter whose survey takes 0.3 s."""
+def held_rows(live_app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> Iterator[_HeldRows]:
+    """The live server (same process) sees one interpreter, whose row the test releases."""
     running = interpreters.running()
     monkeypatch.setattr(interpreters, "available", lambda: (running,))
-    monkeypatch.setattr(survey_cache, "measure_row", _slow_row)
+    rows = _HeldRows()
     runner = JobRunner(workers=1, queue=4)
-    survey = survey_cache.SurveyCache(runner)
+    survey = survey_cache.SurveyCache(runner, measure=rows)
     monkeypatch.setitem(live_app.dependency_overrides, deps.survey, lambda: survey)
-    yield
+    yield rows
+    for _ in range(4):  # a test that failed half-way leaves no row waiting
+        rows.turns.release()
     runner.shutdown()
 
 
-@pytest.mark.usefixtures("one_slow_interpreter")
-def test_rows_stream_in_and_rerun_measures_again(page: Page, live_server: str) -> None:
+def test_rows_stream_in_and_rerun_measures_again(
+    page: Page, live_server: str, held_rows: _HeldRows
+) -> None:
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(f"{live_server}/versions")
     assert page.locator("td.pending").count() == 1
+    held_rows.turns.release()
     enabled = "#survey-controls button:not([disabled])"
     page.wait_for_selector(enabled, timeout=10_000)
     assert page.locator("td.pending").count() == 0
@@ -52,6 +63,7 @@ def test_rows_stream_in_and_rerun_measures_again(page: Page, live_server: str) -
 
     page.click("#survey-controls button")
     page.wait_for_selector("td.pending", timeout=5_000)
+    held_rows.turns.release()
     page.wait_for_selector(enabled, timeout=10_000)
     assert page.locator("td.pending").count() == 0
     assert errors == []

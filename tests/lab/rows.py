@@ -1,6 +1,9 @@
-"""Survey rows with fixed values, for page tests that must not wait for real measurements."""
+"""Interpreters and survey rows with fixed values, for tests that must not wait for real
+measurements or need an interpreter this machine does not have."""
 
 from __future__ import annotations
+
+import sys
 
 from app.lab.conditions import Conditions
 from app.lab.convoy import ConvoyResult
@@ -9,6 +12,26 @@ from app.lab.interpreters import Interpreter
 from app.lab.lost_updates import RaceResult
 from app.lab.survey import Row
 from app.lab.workloads import CpuRound, CpuTimes
+
+
+def interpreter(
+    version: str,
+    *,
+    free_threaded: bool = False,
+    gil_enabled: bool = True,
+    executable: str = sys.executable,
+) -> Interpreter:
+    """A CPython `version` ("3.14.0t" for a free-threaded build) said to live at `executable`."""
+    major, minor, micro = (int(part) for part in version.removesuffix("t").split("."))
+    return Interpreter(
+        version=version,
+        version_info=(major, minor, micro),
+        implementation="CPython",
+        free_threaded=free_threaded,
+        gil_enabled=gil_enabled,
+        executable=executable,
+        running=False,
+    )
 
 
 def facts_of(interpreter: Interpreter, *, refcount_one: int = 4294967295) -> Facts:

@@ -13,6 +13,7 @@ import pytest
 
 from app.lab import interpreters, scripts
 from app.lab.interpreters import Interpreter, UnknownInterpreter
+from tests.lab import rows
 
 
 def _fake_python(folder: Path, name: str, report: dict[str, object]) -> Path:
@@ -130,21 +131,8 @@ def test_only_the_path_found_ever_runs_never_the_one_the_probe_reports(tmp_path:
     assert found.executable == os.path.realpath(liar)
 
 
-def _fake(version: str) -> Interpreter:
-    major, minor, micro = (int(part) for part in version.split("."))
-    return Interpreter(
-        version=version,
-        version_info=(major, minor, micro),
-        implementation="CPython",
-        free_threaded=False,
-        gil_enabled=True,
-        executable="/nowhere",
-        running=False,
-    )
-
-
 def test_find_by_exact_version_or_by_an_unambiguous_series() -> None:
-    found = (_fake("3.9.18"), _fake("3.11.2"), _fake("3.11.7"))
+    found = (rows.interpreter("3.9.18"), rows.interpreter("3.11.2"), rows.interpreter("3.11.7"))
     assert interpreters.find("3.11.2", found).version == "3.11.2"
     assert interpreters.find("3.9", found).version == "3.9.18"
     with pytest.raises(UnknownInterpreter) as ambiguous:
@@ -216,10 +204,9 @@ def test_scripts_run_with_the_interpreters_gil_option(tmp_path: Path) -> None:
     stand_in = tmp_path / "python3.14t"
     stand_in.write_text(f'#!/bin/sh\necho "$@" >> {log}\necho "{{}}"\n')
     stand_in.chmod(stand_in.stat().st_mode | stat.S_IXUSR)
-    free = Interpreter(
-        version="3.14.0t", version_info=(3, 14, 0), implementation="CPython",
-        free_threaded=True, gil_enabled=False, executable=str(stand_in), running=False,
-    )  # fmt: skip
+    free = rows.interpreter(
+        "3.14.0t", free_threaded=True, gil_enabled=False, executable=str(stand_in)
+    )
     assert free.run("probe", timeout=10) == {}
     assert free.with_gil().run("probe", "x", timeout=10) == {}
     off, on = log.read_text().splitlines()
@@ -231,9 +218,6 @@ def test_a_failing_script_names_the_interpreter(tmp_path: Path) -> None:
     broken = tmp_path / "python3.13"
     broken.write_text("#!/bin/sh\necho 'Fatal Python error' >&2\nexit 1\n")
     broken.chmod(broken.stat().st_mode | stat.S_IXUSR)
-    interpreter = Interpreter(
-        version="3.13.0", version_info=(3, 13, 0), implementation="CPython",
-        free_threaded=False, gil_enabled=True, executable=str(broken), running=False,
-    )  # fmt: skip
+    failing = rows.interpreter("3.13.0", executable=str(broken))
     with pytest.raises(scripts.ScriptFailed, match=r"^probe on Python 3\.13\.0: .*Fatal Python"):
-        interpreter.run("probe", timeout=10)
+        failing.run("probe", timeout=10)

@@ -20,21 +20,6 @@ from tests.lab import rows
 RUNNING = interpreters.current()
 
 
-def _interpreter(
-    version: str, *, free_threaded: bool = False, gil_enabled: bool = True
-) -> Interpreter:
-    major, minor, micro = (int(part) for part in version.split("."))
-    return Interpreter(
-        version=version,
-        version_info=(major, minor, micro),
-        implementation="CPython",
-        free_threaded=free_threaded,
-        gil_enabled=gil_enabled,
-        executable=sys.executable,
-        running=False,
-    )
-
-
 def test_the_race_reports_one_count_per_run_within_bounds() -> None:
     result = measure_race(RUNNING, statement="call", runs=2, iterations=20_000)
     assert result.iterations == 20_000 and result.python == RUNNING.version
@@ -99,17 +84,17 @@ def explain_race(interpreter: Interpreter, race: RaceResult) -> str:
 
 
 def test_explanations_follow_the_version_and_the_measurement() -> None:
-    old, new = _interpreter("3.9.18"), _interpreter("3.12.1")
+    old, new = rows.interpreter("3.9.18"), rows.interpreter("3.12.1")
     old_race = _race("inplace", 700, 5, python="3.9.18")
     assert "except right after a FAST_DISPATCH one" in explain_race(old, old_race)
     assert "any two bytecodes" not in explain_race(old, old_race)
     assert "back-edges and at RESUME" in explain_race(new, _race("inplace", 0, 0))
-    ten = _interpreter("3.10.13")
+    ten = rows.interpreter("3.10.13")
     assert "after a call returns" in explain_race(ten, _race("inplace", 0, 0, python="3.10.13"))
     # An unexpected loss is reported as such, not explained away.
     assert "something else switched" in explain_race(new, _race("inplace", 3, 0))
     assert "every version" in explain_race(new, _race("call", 400, 0))
-    free = _interpreter("3.13.0", free_threaded=True, gil_enabled=False)
+    free = rows.interpreter("3.13.0", free_threaded=True, gil_enabled=False)
     assert "No GIL" in explain_race(free, _race("inplace", 900, 800, python="3.13.0", gil=False))
     # The same free-threaded build run with -X gil=1 is explained as a build with a GIL.
     with_gil = free.with_gil()
@@ -122,7 +107,7 @@ def test_the_convoy_sentence_says_which_intervals_waited() -> None:
         ConvoyResult(interval_ms=1.0, idle_rtt_ms=0.02, loaded_rtt_ms=0.03),
         ConvoyResult(interval_ms=0.1, idle_rtt_ms=0.02, loaded_rtt_ms=4.15),
     )
-    sentence = convoy.explain(_interpreter("3.12.1"), results)
+    sentence = convoy.explain(rows.interpreter("3.12.1"), results)
     assert "about a switch interval for the GIL (5.10 ms at 5 ms)" in sentence
     assert "did not wait (0.030 ms at 1 ms)" in sentence
     assert "far longer than the interval (4.15 ms at 0.1 ms)" in sentence
@@ -160,7 +145,7 @@ def test_a_failing_experiment_spoils_only_its_cell(monkeypatch: pytest.MonkeyPat
 
 
 def test_the_cpu_sentence_says_whether_threads_ran_at_once() -> None:
-    free = _interpreter("3.14.0", free_threaded=True, gil_enabled=False)
+    free = rows.interpreter("3.14.0", free_threaded=True, gil_enabled=False)
     fast = rows.row_of(free, thread_speedup=1.95).cpu
     slow = rows.row_of(free, thread_speedup=1.0).cpu
     held = rows.row_of(free.with_gil(), thread_speedup=1.0).cpu
@@ -188,9 +173,9 @@ def test_a_convoy_measured_while_the_server_was_busy_says_so() -> None:
         ConvoyResult(interval_ms=5.0, idle_rtt_ms=0.02, loaded_rtt_ms=5.1, conditions=busy),
         ConvoyResult(interval_ms=1.0, idle_rtt_ms=0.02, loaded_rtt_ms=1.1, conditions=None),
     )
-    sentence = convoy.explain(_interpreter("3.12.1"), results)
+    sentence = convoy.explain(rows.interpreter("3.12.1"), results)
     assert sentence.endswith(
         "Measured while the server was busy (the load average was 7.5 on 2 CPUs)."
     )
     quiet = (ConvoyResult(interval_ms=5.0, idle_rtt_ms=0.02, loaded_rtt_ms=5.1),)
-    assert "busy" not in convoy.explain(_interpreter("3.12.1"), quiet)
+    assert "busy" not in convoy.explain(rows.interpreter("3.12.1"), quiet)

@@ -12,6 +12,7 @@ from app.live.classes import LiveClasses
 from app.live.redis_store import RedisStore
 from app.live.sqlite_store import SqliteStore
 from app.live.store import Store
+from app.web.infra import urls
 
 _prefixes = itertools.count()
 
@@ -53,7 +54,9 @@ def clock() -> Clock:
 async def classes(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path, clock: Clock
 ) -> AsyncIterator[LiveClasses]:
-    live = LiveClasses(make_store(backend, request, tmp_path), max_classes=5, clock=clock)
+    live = LiveClasses(
+        make_store(backend, request, tmp_path), links=urls, max_classes=5, clock=clock
+    )
     await live.start()
     try:
         yield live

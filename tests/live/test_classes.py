@@ -14,6 +14,7 @@ from app.live.classes import CODE_ALPHABET, LiveClasses
 from app.live.model import (
     BadInput,
     ClassEnded,
+    ClassRecord,
     Conflict,
     Event,
     LimitReached,
@@ -22,6 +23,8 @@ from app.live.model import (
 )
 from app.live.redis_store import RedisStore
 from app.live.store import Store
+from app.sim import Permalink
+from app.web.infra import urls
 from tests.live.conftest import Clock, make_store
 
 pytestmark = pytest.mark.anyio
@@ -133,6 +136,11 @@ async def test_the_state_is_a_canonical_permalink_and_goes_to_every_stream(
         shown = await classes.set_state(record, "http://projector:8000" + SIM.replace("0", "2"))
         event = await _next(queue, "state")
     assert shown.url.startswith("/sim?scenario=inc-inc&mode=none&n=1&schedule=")
+    # The very link /sim's own pages give that state, from the site's URL module.
+    assert shown.run is not None and shown.url == urls.sim(Permalink.of(shown.run, 2))
+    assert (await classes.set_state(record, "/challenges/keep-count?schedule=AAB")).url == (
+        urls.challenge("keep-count", "A2B1")
+    )
     assert event == {
         "url": shown.url, "title": shown.title, "step": 2, "steps": 6, "challenge": None,
     }  # fmt: skip
@@ -142,12 +150,17 @@ async def test_the_state_is_a_canonical_permalink_and_goes_to_every_stream(
         assert refused.value.parameter == "url"
 
 
+async def _showing_sim(classes: LiveClasses) -> ClassRecord:
+    """A new class looking at SIM, as the store now holds it."""
+    record, _ = await classes.create()
+    await classes.set_state(record, SIM)
+    return await classes.find(record.code, client=HERE)
+
+
 async def test_predict_together_counts_each_answer_once_and_scores_on_reveal(
     classes: LiveClasses, clock: Clock
 ) -> None:
-    record, _ = await classes.create()
-    await classes.set_state(record, SIM)
-    record = await classes.find(record.code, client=HERE)
+    record = await _showing_sim(classes)
     ada, _ = await classes.join(record, "Ada")
     bo, _ = await classes.join(record, "Bo")
     await classes.join(record, "Cy")  # never answers
@@ -183,9 +196,7 @@ async def test_predict_together_counts_each_answer_once_and_scores_on_reveal(
 async def test_answers_per_second_are_bounded_per_member(
     classes: LiveClasses, clock: Clock
 ) -> None:
-    record, _ = await classes.create()
-    await classes.set_state(record, SIM)
-    record = await classes.find(record.code, client=HERE)
+    record = await _showing_sim(classes)
     ada, _ = await classes.join(record, "Ada")
     bo, _ = await classes.join(record, "Bo")
     question = await classes.ask(record)
@@ -213,9 +224,7 @@ async def test_no_question_without_a_run_to_predict(classes: LiveClasses) -> Non
 
 
 async def test_a_step_closes_the_open_question(classes: LiveClasses) -> None:
-    record, _ = await classes.create()
-    await classes.set_state(record, SIM)
-    record = await classes.find(record.code, client=HERE)
+    record = await _showing_sim(classes)
     question = await classes.ask(record)
     record = await classes.find(record.code, client=HERE)
     await classes.set_state(record, SIM.replace("step=0", "step=1"))
@@ -247,9 +256,7 @@ async def test_a_challenge_as_a_class_counts_solved_runs_and_outcomes(
 
 
 async def test_top_five_when_the_teacher_chooses(classes: LiveClasses) -> None:
-    record, _ = await classes.create()
-    await classes.set_state(record, SIM)
-    record = await classes.find(record.code, client=HERE)
+    record = await _showing_sim(classes)
     ada, _ = await classes.join(record, "Ada")
     await classes.show_top(record, True)
     record = await classes.find(record.code, client=HERE)
@@ -272,8 +279,8 @@ async def test_two_processes_on_one_store_see_each_others_events(
         second: Store = RedisStore(first.url, prefix=first.prefix)
     else:
         first, second = (make_store(backend, request, tmp_path) for _ in range(2))
-    one = LiveClasses(first, max_classes=5, clock=clock)
-    other = LiveClasses(second, max_classes=5, clock=clock)
+    one = LiveClasses(first, links=urls, max_classes=5, clock=clock)
+    other = LiveClasses(second, links=urls, max_classes=5, clock=clock)
     await one.start()
     await other.start()
     try:
@@ -291,9 +298,7 @@ async def test_two_processes_on_one_store_see_each_others_events(
 
 async def test_two_reveals_at_once_score_once(classes: LiveClasses) -> None:
     """A double click on Reveal, or two dashboards: one reveal wins, the scores move once."""
-    record, _ = await classes.create()
-    await classes.set_state(record, SIM)
-    record = await classes.find(record.code, client=HERE)
+    record = await _showing_sim(classes)
     ada, _ = await classes.join(record, "Ada")
     question = await classes.ask(record)
     await classes.answer(record, ada, question.id, "1")

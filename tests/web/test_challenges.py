@@ -245,3 +245,67 @@ def test_the_board_marks_the_line_the_simulator_runs_next(client: TestClient) ->
     permalink, _ = Permalink.resolve(challenge.config, schedule="B4", step=4)
     sim = client.get(urls.sim(permalink)).text
     assert _next_line(sim, "A") == _next_line(html, "A")
+
+
+def _links(html: str) -> list[str]:
+    """Every place the page can take its frame: hrefs and htmx requests (not its assets, not
+    the skip link)."""
+    found = re.findall(r'(?:href|hx-get)="([^"]+)"', html)
+    return [url for url in found if not url.startswith(("/static/", "#"))]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"schedule": "A2", "hint": "1"},  # a hint that points back
+        {"schedule": "A2B3A1"},  # solved: the share box, no "more challenges"
+        {"giveup": "1"},  # the proof table's replays and the witness
+        {"schedule": "AB", "hint": "1"},  # a dead end: "go back there"
+    ],
+    ids=["start", "hint", "solved", "giveup", "dead-end"],
+)
+def test_a_challenge_in_its_embed_layout_keeps_play_and_leaves_no_way_out(
+    client: TestClient, params: dict[str, str]
+) -> None:
+    """A live class frames a challenge on every phone: it showed the whole site header there."""
+    slug = "keep-count" if "AB" in params.values() else "lose-one"
+    response = client.get(f"/challenges/{slug}", params={**params, "embed": "1"})
+    assert response.status_code == 200
+    html = response.text
+    assert 'class="site-header"' not in html and 'class="site-footer"' not in html
+    assert 'class="crumbs"' not in html and "More challenges" not in html
+    assert "Step through it in the simulator" not in html and 'id="share-link"' not in html
+    # What a student needs to solve it is all there.
+    for needed in ('id="goal"', 'id="board"', 'id="live"', 'id="step-A"', 'id="step-B"',
+                   'id="undo"', 'id="history-title"'):  # fmt: skip
+        assert needed in html
+    links = _links(html)
+    assert links, html
+    for url in links:  # every link is another state of this challenge, in the same layout
+        assert url.startswith(f"/challenges/{slug}") and url.endswith("embed=1"), url
+    # Any site may frame it (the header follows the layout the route rendered).
+    assert "frame-ancestors * file:" in response.headers["content-security-policy"]
+    assert "x-frame-options" not in response.headers
+    if "schedule" in params and "hint" not in params:  # solved: the link shared is the full page
+        assert f'value="/challenges/{slug}?schedule=A2B3A1"' in html
+
+
+def test_a_challenge_without_embed_keeps_the_site_and_refuses_other_framers(
+    client: TestClient,
+) -> None:
+    response = client.get("/challenges/lose-one", params={"schedule": "A2B3A1"})
+    html = response.text
+    assert 'class="site-header"' in html and 'class="crumbs"' in html
+    assert 'id="share-link"' in html and "Step through it in the simulator" in html
+    assert not any("embed=1" in url for url in _links(html))
+    assert "frame-ancestors 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-frame-options"] == "SAMEORIGIN"
+
+
+def test_a_bad_challenge_link_in_a_frame_stays_in_the_embed_layout(client: TestClient) -> None:
+    bad = client.get("/challenges/lock-lose", params={"schedule": "AAB", "embed": "1"})
+    assert bad.status_code == 400 and 'class="site-header"' not in bad.text
+    assert "/challenges/lock-lose?schedule=A2&amp;embed=1" in bad.text  # the nearest valid state
+    missing = client.get("/challenges/no-such", params={"embed": "1"})
+    assert missing.status_code == 404 and 'class="site-header"' not in missing.text

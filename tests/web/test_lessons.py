@@ -18,6 +18,7 @@ from markupsafe import escape  # the escaping Jinja2 applies
 from app.main import create_app
 from app.web.infra.settings import Settings
 from app.web.lessons.content import LESSONS, Example, Lesson
+from tests.given_measurements import given_measurements
 from tests.live_server import serve
 
 EXAMPLES = [(lesson, example) for lesson in LESSONS for example in lesson.examples]
@@ -172,8 +173,14 @@ _RESOLVED: dict[str, int] = {}  # target -> status, so each lab panel is measure
 
 @pytest.fixture(scope="module")
 def live() -> Iterator[httpx.Client]:
-    """A real server: the GIL lab's I/O panel fetches from the server's own address."""
-    with serve(create_app(Settings())) as url, httpx.Client(base_url=url, timeout=60) as http:
+    """A real server, whose GIL lab answers with given measurements: what is checked here is
+    that every target answers, not what it measures (36 s for one lesson on a busy machine)."""
+    app = create_app(Settings())
+    with (
+        given_measurements(app),
+        serve(app) as url,
+        httpx.Client(base_url=url, timeout=60) as http,
+    ):
         yield http
 
 

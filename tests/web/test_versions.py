@@ -15,7 +15,7 @@ from app.lab.interpreters import Interpreter
 from app.lab.jobs import Busy, JobRunner
 from app.lab.survey import Row
 from app.web.infra import deps
-from tests.lab.rows import row_of
+from tests.lab.rows import interpreter, row_of
 
 RUNNING = platform.python_version()
 
@@ -25,13 +25,12 @@ def fresh_survey(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> Iterator[list
     """A survey with nothing cached whose experiments return a fixed row at once."""
     measured: list[str] = []
 
-    def fake_measure_row(interpreter: Interpreter, **_: object) -> Row:
+    def fake_measure_row(interpreter: Interpreter) -> Row:
         measured.append(interpreter.version)
         return row_of(interpreter)
 
     runner = JobRunner(workers=1, queue=8)
-    monkeypatch.setattr(survey_cache, "measure_row", fake_measure_row)
-    survey = survey_cache.SurveyCache(runner)
+    survey = survey_cache.SurveyCache(runner, measure=fake_measure_row)
     monkeypatch.setitem(app.dependency_overrides, deps.survey, lambda: survey)
     yield measured
     runner.shutdown()
@@ -219,10 +218,9 @@ def test_a_free_threaded_build_gets_a_row_with_its_gil_off_and_one_with_it_on(
     client: TestClient, fresh_survey: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     running = interpreters.running()
-    free = Interpreter(
-        version="3.14.0t", version_info=(3, 14, 0), implementation="CPython",
-        free_threaded=True, gil_enabled=False, executable="/stand-in/python3.14t", running=False,
-    )  # fmt: skip
+    free = interpreter(
+        "3.14.0t", free_threaded=True, gil_enabled=False, executable="/stand-in/python3.14t"
+    )
     monkeypatch.setattr(interpreters, "available", lambda: (running, free, free.with_gil()))
     page = client.get("/versions").text
     assert "Free-threaded CPython found" in page and "Python 3.14.0t." in page

@@ -3,7 +3,8 @@
 Thin: parse, call the view builder (which reads the core), render. A full GET renders the whole
 page, so every prefix of every schedule is a readable URL; an htmx request (a step, an undo, a
 hint) gets only the `play` block, and htmx pushes the canonical URL into the history, so the
-back button undoes a step.
+back button undoes a step. With `embed=1` a challenge is drawn for a frame (slides, a live
+class's phones): no site header, footer or links away, and other sites may frame it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from app.web.challenges.api import MAX_SCHEDULE_CHARS, challenge_or_404
 from app.web.infra.deps import PagesDep
 from app.web.infra.errors import BadParameter
 from app.web.infra.page_cache import pure
+from app.web.infra.security import EmbedLayout
 
 router = APIRouter(tags=["pages"])
 
@@ -48,6 +50,7 @@ def challenges_page(
 def challenge_page(
     request: Request,
     pages: PagesDep,
+    embed: EmbedLayout,  # before the slug, so an unknown one's 404 page keeps this layout
     slug: str,
     schedule: Annotated[
         str,
@@ -62,15 +65,15 @@ def challenge_page(
     challenge = challenge_or_404(slug)
     try:
         view = challenge_view.build(
-            challenge, schedule, show_hint=hint, gave_up=giveup, claimed=claim
+            challenge, schedule, show_hint=hint, gave_up=giveup, claimed=claim, embed=embed
         )
     except ScheduleError as error:
         nearest = format_schedule(valid_prefix(challenge, schedule))
         raise BadParameter(
             "schedule",
             error.message,
-            suggestion=challenge_view.challenge_url(challenge, nearest),
+            suggestion=challenge_view.challenge_url(challenge, nearest, embed=embed),
         ) from None
-    context = {"view": view, "section": "challenges"}
+    context = {"view": view, "section": "challenges", "embed": embed}
     # The links are canonical already; their hx-push-url puts them in the history.
     return pages.render(request, "challenges/play.html", context, blocks=("play",))

@@ -40,17 +40,20 @@ from app.sim.run import Run
 from app.web.infra import urls
 from app.web.lessons import content as lessons
 from app.web.lessons.content import Lesson
-from app.web.sim import view as sim_view
+from app.web.sim import wording
 from app.web.sim.view import Board
 from app.web.sim.wording import count_and_freed, events_text, op_words, problems
 
 # /sim's labels, except that here the student plays the GIL's switching policy.
-MODE_LABELS = {**sim_view.MODE_LABELS, Mode.GIL: "the GIL (you hand it over between calls)"}
+MODE_LABELS = {**wording.MODE_LABELS, Mode.GIL: "the GIL (you hand it over between calls)"}
 
 
-def challenge_url(challenge: Challenge, schedule: str = "", **flags: bool) -> str:
-    """The page of `challenge` after the prefix `schedule` (canonical), with optional flags."""
-    return urls.challenge(challenge.slug, schedule, **flags)
+def challenge_url(
+    challenge: Challenge, schedule: str = "", *, embed: bool = False, **flags: bool
+) -> str:
+    """The page of `challenge` after the prefix `schedule` (canonical), with optional flags,
+    in the embed layout if `embed`."""
+    return urls.challenge(challenge.slug, schedule, embed=embed, **flags)
 
 
 def _lesson(slug: str) -> Lesson:
@@ -116,8 +119,12 @@ class PlayView:
     witness_url: str | None  # a winning schedule's page (give up), None when impossible
     groups: tuple[OutcomeRow, ...]  # every outcome group, counted: the proof behind the odds
     explore_url: str
-    share_url: str | None  # the solution permalink, once solved
+    share_url: str | None  # the solution permalink (the full page), once solved
     sim_url: str  # the same run on /sim, from the start
+    # The embed layout (`embed=1`, for a frame: slides, a live class's phones): everything
+    # needed to play, every link to another state of it in the same layout, and no link that
+    # would take the frame to another page of the site.
+    embed: bool
 
 
 def build(
@@ -127,6 +134,7 @@ def build(
     show_hint: bool,
     gave_up: bool,
     claimed: bool = False,
+    embed: bool = False,
 ) -> PlayView:
     """The page after the prefix `schedule` (raises ScheduleError for one that cannot run)."""
     run = play(challenge, schedule)
@@ -138,8 +146,12 @@ def build(
     solved = finished and challenge.goal.matches(run.outcome)
     advice = hint(challenge, chosen) if show_hint and not finished else None
 
+    def link(schedule: str = "", **flags: bool) -> str:
+        """Another state of this challenge, in the same layout."""
+        return challenge_url(challenge, schedule, embed=embed, **flags)
+
     def choose(thread: Thread) -> str:
-        return challenge_url(challenge, format_schedule((*chosen, thread)))
+        return link(format_schedule((*chosen, thread)))
 
     live = completions(challenge, state)
     counted = odds(challenge)
@@ -159,32 +171,33 @@ def build(
         outcome_text=_outcome_text(run.outcome) if finished else None,
         live=live,
         live_text=_live_text(challenge, run, k, live, finished=finished, solved=solved),
-        url=challenge_url(challenge, prefix),
-        undo_url=challenge_url(challenge, format_schedule(chosen[:-1])) if k else None,
-        restart_url=challenge_url(challenge),
-        hint_url=challenge_url(challenge, prefix, hint=True),
+        url=link(prefix),
+        undo_url=link(format_schedule(chosen[:-1])) if k else None,
+        restart_url=link(),
+        hint_url=link(prefix, hint=True),
         hint=advice,
         hint_text=_hint_text(advice, k) if advice is not None else None,
-        hint_back_url=challenge_url(challenge, format_schedule(chosen[: advice.back_to]))
+        hint_back_url=link(format_schedule(chosen[: advice.back_to]))
         if advice is not None and advice.thread is None and advice.back_to < k
         else None,
-        giveup_url=challenge_url(challenge, prefix, giveup=True),
+        giveup_url=link(prefix, giveup=True),
         gave_up=gave_up,
-        claim_url=challenge_url(challenge, prefix, claim=True),
+        claim_url=link(prefix, claim=True),
         claimed=claimed,
         claim_right=claimed and not counted.possible,
         # Marked as given up, so replaying it does not count as the student's own solution.
-        witness_url=challenge_url(challenge, found, giveup=True) if found else None,
-        groups=_groups(challenge),
+        witness_url=link(found, giveup=True) if found else None,
+        groups=_groups(challenge, embed=embed),
         explore_url=urls.explore(
             challenge.config.scenario, challenge.config.mode, challenge.config.n
         ),
         share_url=challenge_url(challenge, prefix) if solved else None,
         sim_url=_sim_url(run),
+        embed=embed,
     )
 
 
-def _groups(challenge: Challenge) -> tuple[OutcomeRow, ...]:
+def _groups(challenge: Challenge, *, embed: bool) -> tuple[OutcomeRow, ...]:
     config = challenge.config
     exploration = explore(config.scenario, config.mode, config.n)
     return tuple(
@@ -192,7 +205,7 @@ def _groups(challenge: Challenge) -> tuple[OutcomeRow, ...]:
             outcome=_key_text(group.final_rc, group.freed, group.use_after_free, group.double_free),
             count=group.count,
             wins=challenge.goal.matches_key(group.key),
-            url=challenge_url(challenge, group.witness, giveup=True),
+            url=challenge_url(challenge, group.witness, embed=embed, giveup=True),
         )
         for group in exploration.outcomes
     )
@@ -243,7 +256,7 @@ def _live_text(
     A dead end is announced only in a challenge that can be won: in an impossible one every
     state is a dead end, and saying so would give the proof away before the student gives up.
     """
-    said = sim_view.narrate(run, k) if k else "Choose which thread takes the first step."
+    said = wording.narrate(run, k) if k else "Choose which thread takes the first step."
     if finished:
         verdict = "Goal reached!" if solved else "The run is over and the goal was not reached."
     elif live.winning == 0 and odds(challenge).possible:

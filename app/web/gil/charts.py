@@ -74,6 +74,14 @@ def _format(value: float) -> str:
     return f"{value:g}"
 
 
+def _ticks(*, left: float, scale: float, step: float, count: int) -> tuple[Tick, ...]:
+    """An axis's ticks 0, step, ..., count * step, at `left` + value * `scale` pixels."""
+    return tuple(
+        Tick(x=round(left + index * step * scale, 2), label=_format(round(index * step, 6)))
+        for index in range(count + 1)
+    )
+
+
 def lane_chart(
     lanes: Sequence[str],
     spans: Sequence[tuple[str, float, float, str]],
@@ -109,10 +117,7 @@ def lane_chart(
     )
     axis_y = len(lane_rows) * (LANE_HEIGHT + LANE_GAP)
     step = _nice_step(until)
-    ticks = tuple(
-        Tick(x=round(LEFT + index * step * scale, 2), label=_format(round(index * step, 6)))
-        for index in range(int(until / step) + 1)
-    )
+    ticks = _ticks(left=LEFT, scale=scale, step=step, count=int(until / step))
     return LaneChart(
         width=WIDTH,
         height=axis_y + AXIS_HEIGHT,
@@ -234,10 +239,7 @@ def bar_chart(
         for index, (label, value, kind) in enumerate(rows)
     )
     axis_y = len(rows) * (bar_height + gap)
-    ticks = tuple(
-        Tick(x=round(left + index * step * scale, 2), label=_format(round(index * step, 6)))
-        for index in range(round(axis_max / step) + 1)
-    )
+    ticks = _ticks(left=left, scale=scale, step=step, count=round(axis_max / step))
     return BarChart(
         width=BAR_CHART_WIDTH,
         height=axis_y + AXIS_HEIGHT,

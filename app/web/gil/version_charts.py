@@ -75,6 +75,13 @@ def _log_y(value_ms: float) -> float:
     return _TOP + _PLOT_HEIGHT * (1 - (math.log10(clamped) - math.log10(_LOG_FLOOR_MS)) / span)
 
 
+def _standing(x: float, y: float, width: float, *, kind: str, title: str, label: str = "") -> Bar:
+    """A bar from the plot's floor up to `y`, its left edge at `x`."""
+    return Bar(
+        x=x, y=y, width=width, height=_TOP + _PLOT_HEIGHT - y, kind=kind, title=title, label=label
+    )
+
+
 def lost_updates_chart(rows: Sequence[Row]) -> Chart:
     measured = [row for row in rows if row.races]
     # The top of the scale: the largest share lost, rounded up to 10 %, at least 10 %.
@@ -90,13 +97,11 @@ def lost_updates_chart(rows: Sequence[Row]) -> Chart:
             race = row.race(statement)
             if race is None:
                 continue
-            y = _linear_y(race.lost_fraction, top)
             bars.append(
-                Bar(
-                    x=centre + offset * bar_width,
-                    y=y,
-                    width=bar_width,
-                    height=_TOP + _PLOT_HEIGHT - y,
+                _standing(
+                    centre + offset * bar_width,
+                    _linear_y(race.lost_fraction, top),
+                    bar_width,
                     kind=statement,
                     label=f"{race.lost_fraction:.0%}",
                     title=(
@@ -153,14 +158,12 @@ def convoy_chart(rows: Sequence[Row]) -> Chart:
                 (-1, "idle", result.idle_rtt_ms),
                 (0, "loaded", result.loaded_rtt_ms),
             ):
-                y = _log_y(value)
                 where = "alone" if kind == "idle" else "beside a CPU-bound thread"
                 bars.append(
-                    Bar(
-                        x=centre + offset * bar_width,
-                        y=y,
-                        width=bar_width,
-                        height=_TOP + _PLOT_HEIGHT - y,
+                    _standing(
+                        centre + offset * bar_width,
+                        _log_y(value),
+                        bar_width,
                         kind=kind,
                         title=(
                             f"Python {row.interpreter.version}, interval {interval_ms:g} ms, "

@@ -12,12 +12,13 @@ the real page is never shown in another site's frame without `embed=1`.
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.web.infra import urls
 from app.web.infra.deps import PagesDep
 from app.web.infra.security import EmbedLayout
 
@@ -36,11 +37,6 @@ def _asks_for_embed(query_string: bytes) -> bool:
     )
 
 
-def embed_link(page: str) -> str:
-    """`page` (a path and query on this site) with `embed=1` added."""
-    return page + ("&" if "?" in page else "?") + "embed=1"
-
-
 class FramedWithoutEmbed:
     """Pure ASGI middleware: another site's frame asking for a page without embed=1 is
     redirected to /framed, which says how to embed that page."""
@@ -52,7 +48,7 @@ class FramedWithoutEmbed:
         if scope["type"] == "http" and scope["method"] == "GET" and self._framed_elsewhere(scope):
             page = scope["path"] + (f"?{scope['query_string'].decode('latin-1')}"
                                     if scope["query_string"] else "")
-            location = f"/framed?embed=1&page={quote(page, safe='')}"
+            location = urls.framed(page)
             await send({"type": "http.response.start", "status": 303,
                         "headers": [(b"location", location.encode()), (b"content-length", b"0")]})
             await send({"type": "http.response.body", "body": b""})
@@ -82,5 +78,5 @@ async def framed(
     target = urlsplit(page)
     if target.scheme or target.netloc or not page.startswith("/"):
         page = "/"
-    context = {"embed": embed, "page": page, "embed_url": embed_link(page)}
+    context = {"embed": embed, "page": page, "embed_url": urls.embedded(page)}
     return pages.render(request, "framed.html", context)

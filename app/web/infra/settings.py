@@ -6,6 +6,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 def _flag(value: str | None) -> bool:
@@ -24,6 +25,32 @@ def _count(env: os._Environ[str] | dict[str, str], name: str, default: int, *, l
     if value < least:
         raise ValueError(f"{name} must be at least {least}, not {value}")
     return value
+
+
+def _public_url(raw: str | None) -> str:
+    """GILLAB_PUBLIC_URL as `scheme://host[:port]`, or "" when unset; nonsense stops start-up."""
+    text = (raw or "").strip()
+    if not text:
+        return ""
+    parts = urlsplit(text)
+    try:
+        port = parts.port  # raises on a port that is no number or out of range
+    except ValueError:
+        port = -1
+    if (
+        parts.scheme.lower() not in ("http", "https")
+        or not parts.hostname
+        or port == -1
+        or "@" in parts.netloc
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+    ):
+        raise ValueError(
+            f"GILLAB_PUBLIC_URL must be an address like http://192.168.1.20:8000 "
+            f"(http or https, a host, an optional port, no path), not {text!r}"
+        )
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,6 +78,17 @@ class Settings:
     request_timeout: int = 10
     # Host names this site answers to (app.web.infra.security); empty: any.
     allowed_hosts: tuple[str, ...] = ()
+    # The address students' phones reach this site at ("http://192.168.1.20:8000"): a live
+    # class's join link and QR code (app.web.infra.public_url). "": vouched for otherwise.
+    public_url: str = ""
+
+    def hosts_answered(self) -> tuple[str, ...]:
+        """GILLAB_ALLOWED_HOSTS (empty: any) and, if it is set, GILLAB_PUBLIC_URL's host: the
+        name a join link sends phones to must be answered."""
+        public = urlsplit(self.public_url).hostname if self.public_url else None
+        if not self.allowed_hosts or public is None or public in self.allowed_hosts:
+            return self.allowed_hosts
+        return (*self.allowed_hosts, public)
 
     def live_db_path(self) -> Path:
         if self.live_db:
@@ -78,4 +116,5 @@ class Settings:
                 for host in env.get("GILLAB_ALLOWED_HOSTS", "").split(",")
                 if host.strip()
             ),
+            public_url=_public_url(env.get("GILLAB_PUBLIC_URL")),
         )

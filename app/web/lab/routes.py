@@ -21,8 +21,8 @@ from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
 from app.lab import conditions, native, seed
 from app.lab.jobs import Busy, JobRunner, TimedOut, WorkerDied
 from app.lab.native import Freeing, Layout, NativeError
-from app.lab.trial import Trial, run_trial, series
-from app.sim import Mode, Scenario
+from app.lab.trial import HardwareRun, Trial, run_trial, series
+from app.sim import Config, Mode, Permalink, Scenario
 from app.web.infra import urls
 from app.web.infra.deps import NativeRunsDep, PagesDep
 from app.web.infra.errors import BadParameter
@@ -68,14 +68,14 @@ class RaceQuery:
     runs: int
     free: Freeing
 
-    def params(self) -> dict[str, str]:
-        return {
-            "experiment": self.experiment.value,
-            "mode": self.mode.value,
-            "iterations": str(self.iterations),
-            "runs": str(self.runs),
-            "free": self.free.value,
-        }
+    def stream_url(self) -> str:
+        return urls.native_race_stream(
+            self.experiment,
+            self.mode,
+            iterations=self.iterations,
+            runs=self.runs,
+            free=self.free.value,
+        )
 
 
 def race_query(
@@ -180,15 +180,25 @@ class RunModel(BaseModel):
     )
 
     @classmethod
-    def of(cls, trial: Trial) -> RunModel:
+    def of(cls, trial: Trial, query: RaceQuery) -> RunModel:
         r = trial.result
         return cls(
             final_rc=r.final_rc, expected_rc=r.expected_rc, lost_updates=r.lost_updates,
             freed=r.freed, use_after_free=r.use_after_free, double_free=r.double_free,
             freed_read=r.freed_read, crashed=r.crashed, elapsed_ns=r.elapsed_ns,
-            replay=urls.sim(trial.replay.permalink) if trial.replay else None,
+            replay=_replay_url(trial, query),
             split=SplitCountModel.of(r.split) if r.split else None,
         )  # fmt: skip
+
+
+def _replay_url(trial: Trial, query: RaceQuery) -> str | None:
+    """The trial's replay on /sim, with what /sim says about the run it replays."""
+    source = HardwareRun.of(
+        trial, scenario=query.experiment, iterations=query.iterations, runs=query.runs
+    )
+    if source is None or trial.replay is None:
+        return None
+    return urls.sim_replay(trial.replay, source)
 
 
 class RaceResponse(BaseModel):
@@ -338,7 +348,7 @@ async def api_race(query: RaceParams, runner: NativeRunsDep) -> RaceResponse:
         iterations=query.iterations,
         free=query.free.value,
         cpus=native.cpu_count(),
-        runs=[RunModel.of(trial) for trial in trials],
+        runs=[RunModel.of(trial, query) for trial in trials],
     )
 
 
@@ -352,6 +362,16 @@ async def api_cost(runner: NativeRunsDep, query: CostParams) -> CostResponse:
         conditions=ConditionsModel.of(seen),
         rows=[CostRowModel.of(row) for row in rows],
     )
+
+
+# The double free the page's note explains: its schedule in the simulator (one call each), and
+# the run on real cores that tries for it.
+_DOUBLE_FREE_WITNESS = Permalink(
+    config=Config(scenario=Scenario.DEC_DEC, mode=Mode.NONE, n=1), schedule="A4B4A1B1A1B1", step=12
+)
+_DOUBLE_FREE_RECIPE = urls.native_race(Scenario.DEC_DEC, Mode.NONE, iterations=1, runs=50)
+# The seed's first program as the lab runs it: the same 100,000 calls per thread, no lock.
+_SEED_RACE = urls.native_race(Scenario.INC_INC, Mode.NONE, iterations=100_000, runs=10)
 
 
 def _context(query: RaceQuery | None, **extra: Any) -> dict[str, Any]:
@@ -374,6 +394,9 @@ def _context(query: RaceQuery | None, **extra: Any) -> dict[str, Any]:
         "seed_programs": _seed_programs(),
         "seed_correct": seed.CORRECT_COUNT,
         "seed_runs_each": SEED_RUNS,
+        "double_free_witness": urls.sim(_DOUBLE_FREE_WITNESS),
+        "double_free_recipe": _DOUBLE_FREE_RECIPE,
+        "seed_race": _SEED_RACE,
         **extra,
     }
 
@@ -425,7 +448,10 @@ async def stream_race(
             break
         trials.append(trial)
         current = series(query.experiment, query.mode, query.iterations, trials)
-        html = _fragment(pages, request, "result", trial=trial, series=current, query=query)
+        html = _fragment(
+            pages, request, "result", trial=trial, series=current, query=query,
+            replay_url=_replay_url(trial, query),
+        )  # fmt: skip
         yield ServerSentEvent(raw_data=html, event="result")
     done = series(query.experiment, query.mode, query.iterations, trials)
     yield ServerSentEvent(raw_data=_fragment(pages, request, "done", series=done), event="done")
@@ -433,7 +459,7 @@ async def stream_race(
 
 def _page_context(query: RaceQuery, *, run: bool, **extra: Any) -> dict[str, Any]:
     empty = series(query.experiment, query.mode, query.iterations, [])
-    return _context(query, run=run, series=empty, stream_params=query.params(), **extra)
+    return _context(query, run=run, series=empty, stream_url=query.stream_url(), **extra)
 
 
 @router.get("/lab", response_class=HTMLResponse, summary="The native lab page")
@@ -472,5 +498,8 @@ async def lab_cost(
         cost_iterations=query.iterations, cost_repeats=query.repeats, relative=relative,
     )  # fmt: skip
     if embed:
-        return pages.render(request, "lab_cost_panel.html", {**context, "embed": True})
+        cost_url = urls.lab_cost(query.iterations)
+        return pages.render(
+            request, "lab_cost_panel.html", {**context, "embed": True, "cost_url": cost_url}
+        )
     return pages.render(request, "lab.html", context, blocks=("cost",))

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import MappingProxyType
-from urllib.parse import urlencode
 
 from app.sim import Config, Exploration, Mode, Permalink, Scenario, explore
 from app.web.infra import urls
+from app.web.sim import view as sim_view
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,7 +60,18 @@ class Example:
     @property
     def explore_url(self) -> str:
         """Every interleaving of the same run, counted: where this one sits among them."""
-        return urls.explore(Scenario(self.scenario), Mode(self.mode), self.n)
+        return explore_url(self.scenario, self.mode, self.n)
+
+    @property
+    def native_url(self) -> str | None:
+        """The same race in real C on real cores, freeing for real (None where C has no such
+        mode, as in gil)."""
+        return sim_view.native_race_url(self.config)
+
+
+def explore_url(scenario: str, mode: str, n: int) -> str:
+    """/explore for a run a lesson names by its parameters' values (`"dec-dec", "gil", 2`)."""
+    return urls.explore(Scenario(scenario), Mode(mode), n)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,11 +85,11 @@ class LabFrame:
 
     @property
     def url(self) -> str:
-        return f"{self.path}?{urlencode(self.params)}" if self.params else self.path
+        return urls.lab_panel(self.path, self.params)
 
     @property
     def embed_url(self) -> str:
-        return f"{self.path}?{urlencode((*self.params, ('embed', 1)))}"
+        return urls.lab_panel(self.path, self.params, embed=True)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -101,7 +112,7 @@ class Proof:
 
     @property
     def url(self) -> str:
-        return urls.explore(Scenario(self.scenario), Mode(self.mode), self.n)
+        return explore_url(self.scenario, self.mode, self.n)
 
 
 MAX_PROOF_N = 4

@@ -9,9 +9,10 @@ from app.lab import interpreters
 from app.lab.interpreters import Interpreter
 from app.sim import Mode, Scenario, Thread, code_listing
 from app.sim.challenges import CHALLENGES, Challenge
+from app.web.infra import urls
 from app.web.infra.deps import PagesDep
 from app.web.infra.page_cache import pure
-from app.web.lessons.content import LESSONS, find, neighbours
+from app.web.lessons.content import LESSONS, explore_url, find, neighbours
 
 router = APIRouter(tags=["lessons"], include_in_schema=False)
 
@@ -67,6 +68,8 @@ def lesson(request: Request, pages: PagesDep, slug: str) -> Response:
         "examples": {example.key: example for example in found.examples},
         "frames": {frame.key: frame for frame in found.frames},
         "proofs": {proof.key: proof for proof in found.proofs},
+        "explore_url": explore_url,
+        "pyrace_url": urls.gil_pyrace,
         "listing": _listing,
         "free_threaded_builds": _free_threaded_builds,
         "challenges": _challenges_for(found.slug),

@@ -1,4 +1,4 @@
-"""Settings from the environment, and the ceiling on live event streams, exact under bursts."""
+"""The ceiling on live event streams (app.web.infra.limits), exact under bursts."""
 
 from __future__ import annotations
 
@@ -12,36 +12,7 @@ import pytest
 from starlette.types import Message, Receive, Scope, Send
 
 from app.web.infra.limits import StreamLimit, Streams
-from app.web.infra.settings import Settings
 from tests.serving import live_server
-
-
-def test_defaults_without_environment() -> None:
-    assert Settings.from_env({}) == Settings()
-
-
-def test_every_setting_comes_from_the_environment() -> None:
-    settings = Settings.from_env({
-        "GILLAB_HOST": "0.0.0.0", "GILLAB_PORT": "9000", "GILLAB_WORKERS": "4",
-        "GILLAB_OFFLINE": "0", "GILLAB_MAX_STREAMS": "50", "GILLAB_CACHE_MB": "0",
-    })
-    assert settings == Settings(
-        host="0.0.0.0", port=9000, workers=4, offline=False, max_streams=50, cache_mb=0
-    )
-
-
-@pytest.mark.parametrize(
-    ("name", "value"),
-    [
-        ("GILLAB_PORT", "http"),
-        ("GILLAB_WORKERS", "0"),
-        ("GILLAB_MAX_STREAMS", "-1"),
-        ("GILLAB_CACHE_MB", "-1"),
-    ],
-)
-def test_nonsense_is_refused_at_start_up_naming_the_variable(name: str, value: str) -> None:
-    with pytest.raises(ValueError, match=name):
-        Settings.from_env({name: value})
 
 
 def _scope(path: str) -> Scope:
