@@ -173,7 +173,10 @@
       });
     }
     $("copy-teacher").addEventListener("click", async () => {
-      const link = window.location.origin + window.location.pathname + "#token=" + token;
+      // At the public address when the server vouches for one (another device may not reach
+      // the address this browser uses, such as localhost).
+      const base = $("copy-teacher").dataset.link || window.location.origin + window.location.pathname;
+      const link = base + "#token=" + token;
       try { await navigator.clipboard.writeText(link); say("Teacher link copied: keep it secret."); }
       catch (error) { window.prompt("Your teacher link (keep it secret):", link); }
     });

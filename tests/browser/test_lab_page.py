@@ -72,8 +72,8 @@ def test_a_replay_link_opens_the_hardware_run_on_sim_where_the_race_shows(
 
     page.wait_for_url("**/sim?*from=lab*")
     note = page.locator("#replay-note")
-    expect(note).to_contain_text(f"replays run {number.group(1)} of 50")
-    expect(note).to_contain_text("recorded on this machine's cores")
+    expect(note).to_contain_text(f"Run {number.group(1)} of 50 from the native lab")
+    expect(note).to_contain_text("Recorded on this machine's cores")
     expect(page.locator("#stage")).to_have_attribute("data-step", step)
     if opens:
         expect(note).to_contain_text(f"The race first shows at step {step}")
@@ -84,6 +84,6 @@ def test_a_replay_link_opens_the_hardware_run_on_sim_where_the_race_shows(
     moved = str(int(step) + (-1 if last else 1))
     expect(page.locator("#stage")).to_have_attribute("data-step", moved)
     expect(note).to_be_visible()
-    expect(note).to_contain_text(f"replays run {number.group(1)} of 50")
+    expect(note).to_contain_text(f"Run {number.group(1)} of 50 from the native lab")
     assert "from=lab" in page.url and f"step={moved}" in page.url
     assert page_errors == []

@@ -95,7 +95,7 @@ def test_the_labs_replay_links_carry_the_run_they_replay(client: TestClient) -> 
         assert query["window_rc"] == str(final_rc)
         page = client.get(html.unescape(link.group(1)))
         assert page.status_code == 200, page.text
-        assert f"run {number} of 3" in _text(page.text, "replay-note")
+        assert f"Run {number} of 3" in _text(page.text, "replay-note")
 
 
 def test_the_json_api_links_the_same_replay(client: TestClient) -> None:
@@ -118,12 +118,12 @@ def test_sim_says_which_hardware_run_it_replays_and_what_was_recorded(
     assert found.race_step is not None
     page = client.get(urls.sim_replay(found, hardware)).text
     note = _text(page, "replay-note")
-    assert "Hardware replay A real run on this machine's cores" in note
-    assert "replays run 2 of 3 of the native lab's race, recorded on this machine's cores" in note
-    assert "inc-inc: both threads take a reference, no lock, 1 call per thread" in note
-    assert "ended that run at rc = 2 (with no update lost: 3): 1 update lost" in note
-    assert "The whole run is replayed (1 call per thread, so n = 1)" in note
-    assert "After it the hardware's count was 2, and this schedule ends there too" in note
+    assert "Hardware replay Run 2 of 3 from the native lab" in note
+    assert "Recorded on this machine's cores (inc-inc: both threads take a reference, no lock, " \
+        "1 call per thread)." in note
+    assert "ended that run at rc = 2 (3 with no update lost): 1 update lost" in note
+    assert "Replayed here: the whole run (n = 1)" in note
+    assert "The hardware's count after it was 2; this schedule ends there too" in note
     assert f"The race first shows at step {found.race_step}, where the lab's link opens" in note
     assert "every load reads exactly the value the hardware's load read" in note
     assert "The writes were not recorded; they are inferred from the reads" in note
@@ -143,10 +143,10 @@ def test_a_window_of_a_long_run_says_only_its_first_calls_are_replayed(
     permalink, hardware = _long_run()
     page = client.get(urls.sim(permalink, **urls.hardware_run(hardware))).text
     note = _text(page, "replay-note")
-    assert "run 7 of 10" in note and "1,000,000 calls per thread" in note
-    assert "rc = 1,998,211 (with no update lost: 2,000,001): 1,790 updates lost" in note
-    assert "Only its first 30 calls per thread are replayed (n = 30 of its 1,000,000)" in note
-    assert f"the hardware's count was {hardware.window_rc}" in note
+    assert "Run 7 of 10" in note and "1,000,000 calls per thread" in note
+    assert "rc = 1,998,211 (2,000,001 with no update lost): 1,790 updates lost" in note
+    assert "Replayed here: its first 30 calls per thread (n = 30)" in note
+    assert f"The hardware's count after them was {hardware.window_rc}" in note
     assert "the hardware lost its updates later in the run" in note  # one thread after the other
     assert "what the rest of the run did shows only in its final count" in note
 
@@ -186,7 +186,7 @@ def test_every_link_to_another_step_keeps_the_replay_and_stepping_keeps_the_note
     whole = client.get(_href(page, "go-next"), headers=HTMX).text
     opening = re.search(r'<section id="replay-note"[^>]*>', whole)
     assert opening and 'hx-swap-oob="true"' in opening.group(0)
-    assert "replays run 2 of 3" in _text(whole, "replay-note")
+    assert "Run 2 of 3 from the native lab" in _text(whole, "replay-note")
     # Scheduling a thread by hand leaves the replay: its link drops the run, and the swap
     # empties the note.
     choose = _href(page, "choose-A") if 'id="choose-A" href' in page else _href(page, "choose-B")
@@ -235,7 +235,7 @@ def test_playing_keeps_the_replay_in_every_streamed_step(client: TestClient) -> 
 def test_the_embed_layout_shows_the_note(client: TestClient) -> None:
     found, hardware = _lost_one()
     page = client.get(urls.sim(found.permalink, embed=True, **urls.hardware_run(hardware)))
-    assert "replays run 2 of 3" in _text(page.text, "replay-note")
+    assert "Run 2 of 3 from the native lab" in _text(page.text, "replay-note")
     assert _query(_href(page.text, "go-first"))["embed"] == "1"
 
 

@@ -77,6 +77,8 @@ def test_the_public_url_setting_wins_over_any_host(tmp_path: Path) -> None:
             assert created["teacher_url"].startswith(f"{public}/class/{code}/teach#token=")
             assert f'<a href="{join}" id="join-url">' in dashboard and "evil" not in dashboard
             assert 'id="join-setup"' not in dashboard
+            # "Copy my teacher link", to open the dashboard on another device, goes there too.
+            assert f'data-link="{public}/class/{code}/teach"' in dashboard
             headers = {"host": host} if host else {}
             qr = client.get(f"/class/{code}/qr.svg", headers=headers)
             assert qr.text == _qr(join, code)
