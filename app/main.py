@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(PageCache, kept=resources.page_table)
     app.add_middleware(framing.FramedWithoutEmbed)
     # Outermost but for HEAD: refusals (403 cross-site, 400 unknown host) get the headers too.
-    security.install(app, offline=settings.offline, allowed_hosts=settings.allowed_hosts)
+    security.install(app, offline=settings.offline, allowed_hosts=settings.hosts_answered())
     app.add_middleware(HeadAsGet)  # HEAD is GET without the body, for every route
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     api_docs.install(app)

@@ -40,10 +40,26 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from app.lab.native import Recording
-from app.sim import MAX_N_SIMULATE, Config, Mode, Op, Permalink, Scenario, Thread, simulate
+from app.sim import (
+    MAX_N_SIMULATE,
+    Config,
+    Event,
+    Mode,
+    Op,
+    Permalink,
+    Run,
+    Scenario,
+    Thread,
+    simulate,
+)
 from app.sim.program import Next, function_for
 
 _LOADS = frozenset({Op.CHECK, Op.READ, Op.TEST})
+# Events no correct run has: where a race shows. Freeing is one too, except in dec-dec, whose
+# correct run ends by freeing the object.
+_RACE_EVENTS = frozenset(
+    {Event.LOST_UPDATE, Event.USE_AFTER_FREE, Event.DOUBLE_FREE, Event.FAILED_CHECK}
+)
 _INITIAL, _BY_A, _BY_B = 0, 1, 2
 
 
@@ -62,10 +78,10 @@ class Replay:
     n: int
     schedule: str  # canonical run-length form
     window_rc: int  # what the hardware's count was after the window
-    # The replayed run where the race first shows (the step of its first event, such as a lost
-    # update), or at its first step when nothing went wrong; the web layer makes it a link.
+    # The replayed run where the race first shows (race_step), or at its first step when
+    # nothing went wrong; the web layer makes it a link.
     permalink: Permalink
-    race_step: int | None  # that step, None for a window with no event
+    race_step: int | None  # that step, None for a window in which nothing went wrong
 
     @property
     def switches(self) -> int:
@@ -166,6 +182,16 @@ def interleave(
     raise ReplayError("no interleaving of the simulator's steps explains these records")
 
 
+def race_step(run: Run) -> int | None:
+    """Where the race first shows in a replayed run: the first step with an event no correct
+    run has (a lost update, a touch of freed memory, a second free, a failed check, a free in
+    a scenario that must keep the object); None when nothing went wrong in the window."""
+    wrong = _RACE_EVENTS
+    if run.config.scenario is not Scenario.DEC_DEC:
+        wrong |= {Event.FREED}
+    return next((step.index for step in run.steps if wrong & set(step.events)), None)
+
+
 def replay(recording: Recording) -> Replay:
     """The schedule that makes the simulator read what the hardware read, and its /sim link."""
     n = recording.window
@@ -177,12 +203,12 @@ def replay(recording: Recording) -> Replay:
     b = _accesses(scenario, Thread.B, recording.reads_b, n)
     order = interleave(a, b, initial, recording.window_rc)
     run = simulate(Config(scenario=scenario, mode=Mode.NONE, n=n), "".join(order))
-    race_step = next((step.index for step in run.steps if step.events), None)
+    first = race_step(run)
     return Replay(
         scenario=scenario,
         n=n,
         schedule=run.schedule,
         window_rc=recording.window_rc,
-        permalink=Permalink.of(run, race_step or 0),
-        race_step=race_step,
+        permalink=Permalink.of(run, first or 0),
+        race_step=first,
     )

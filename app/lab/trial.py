@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from app.lab import native
 from app.lab.native import Freeing, NativeRun
 from app.lab.replay import Replay, ReplayError, replay
-from app.sim import Mode, Scenario
+from app.sim import InvalidParameter, Mode, Run, Scenario
 
 MAX_BINS = 12
 
@@ -25,6 +25,113 @@ class Trial:
     number: int  # 1-based within its series
     result: NativeRun
     replay: Replay | None  # None: locked, atomic, real freeing, or a dec-dec run too long
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HardwareRun:
+    """The run on this machine's cores that a replay comes from, and what the lab recorded of
+    it: what /sim says beside the replay (which run of which series, its final count and lost
+    updates, and the count after the replayed window).
+
+    It travels in /sim's URL, since a permalink is a pure function of its URL and nothing is
+    stored, so anyone can type one. `check` holds it to what a run of that size can show and
+    to the replay beside it; a well-formed set typed by hand still passes, which is why the
+    page links back to the lab to measure the race again."""
+
+    scenario: Scenario
+    iterations: int  # calls per thread of the whole run
+    run: int  # 1-based within its series
+    runs: int  # the series' size
+    final_rc: int
+    lost_updates: int
+    window_rc: int  # the count after the replayed window, where the replay ends
+
+    @property
+    def window(self) -> int:
+        """Calls per thread replayed: the simulator's n."""
+        return min(self.iterations, native.REPLAY_WINDOW)
+
+    @property
+    def expected_rc(self) -> int | None:
+        """inc-inc's count with no update lost (its calls never fail a check); the other
+        scenarios' depend on the run's failed checks."""
+        return 2 * self.iterations + 1 if self.scenario is Scenario.INC_INC else None
+
+    @property
+    def whole(self) -> bool:
+        """The replay covers the whole run."""
+        return self.iterations <= native.REPLAY_WINDOW
+
+    @classmethod
+    def of(
+        cls, trial: Trial, *, scenario: Scenario, iterations: int, runs: int
+    ) -> HardwareRun | None:
+        """None for a run with no replay."""
+        result, found = trial.result, trial.replay
+        if found is None or result.final_rc is None or result.lost_updates is None:
+            return None
+        return cls(
+            scenario=scenario, iterations=iterations, run=trial.number, runs=runs,
+            final_rc=result.final_rc, lost_updates=result.lost_updates,
+            window_rc=found.window_rc,
+        )  # fmt: skip
+
+    def check(self, replayed: Run) -> None:
+        """Raise InvalidParameter, naming the parameter, unless this could be the hardware run
+        that `replayed` replays."""
+        config = replayed.config
+        if self.run > self.runs:
+            raise InvalidParameter("run", f"must be from 1 to runs={self.runs}; got {self.run}")
+        if config.mode is not Mode.NONE:
+            raise InvalidParameter("mode", "a replay of a hardware run is of mode none")
+        if not replayable(self.scenario, Mode.NONE, self.iterations, Freeing.OBSERVED):
+            raise InvalidParameter(
+                "iterations",
+                f"dec-dec replays only runs of at most {native.REPLAY_WINDOW} calls per thread",
+            )
+        if config.n != self.window:
+            raise InvalidParameter(
+                "n", f"the replay of a run of {self.iterations:,} calls per thread has "
+                f"n = {self.window}; got {config.n}",
+            )  # fmt: skip
+        low, high = count_range(self.scenario, self.iterations)
+        if not low <= self.final_rc <= high:
+            raise InvalidParameter(
+                "final_rc", f"must be from {low:,} to {high:,} for {self.scenario.value} with "
+                f"{self.iterations:,} calls per thread; got {self.final_rc:,}",
+            )  # fmt: skip
+        expected = self.expected_rc
+        if expected is not None and self.lost_updates != expected - self.final_rc:
+            raise InvalidParameter(
+                "lost_updates", f"must be {expected - self.final_rc:,} with final_rc="
+                f"{self.final_rc:,} ({self.scenario.value} ends at {expected:,} less its lost "
+                f"updates); got {self.lost_updates:,}",
+            )  # fmt: skip
+        if not 0 <= self.lost_updates <= 2 * self.iterations:
+            raise InvalidParameter(
+                "lost_updates",
+                f"must be from 0 to {2 * self.iterations:,} (the updates the run made)",
+            )
+        replayed_rc = replayed.outcome.final_rc
+        if self.window_rc != replayed_rc:
+            raise InvalidParameter(
+                "window_rc", f"must be {replayed_rc}, where this schedule ends: a replay ends "
+                f"at the count the hardware had after the window; got {self.window_rc}",
+            )  # fmt: skip
+        if self.whole and self.final_rc != self.window_rc:
+            raise InvalidParameter(
+                "final_rc", f"must be {self.window_rc} (window_rc): the replay covers the "
+                f"whole run; got {self.final_rc:,}",
+            )  # fmt: skip
+
+
+def count_range(scenario: Scenario, iterations: int) -> tuple[int, int]:
+    """Every count a run of `iterations` calls per thread can end at, lost updates or not.
+    Each write stores a value some load read, plus or minus one, so the final count is the
+    initial one moved at most once per increment up and once per decrement down."""
+    initial = 2 * iterations if scenario is Scenario.DEC_DEC else 1
+    increments = {Scenario.INC_INC: 2, Scenario.INC_DEC: 1, Scenario.DEC_DEC: 0}[scenario]
+    return initial - (2 - increments) * iterations, initial + increments * iterations
 
 
 def replayable(scenario: Scenario, mode: Mode, iterations: int, freeing: Freeing) -> bool:

@@ -163,8 +163,20 @@
     $("show-top").addEventListener("change", (event) => {
       act("PUT", "/top", { show: event.target.checked });
     });
+    // "Open this dashboard at this computer's address": the key goes along, in the fragment,
+    // only when the link is followed (never in the projected page).
+    for (const link of root.querySelectorAll("a[data-carry-token]")) {
+      link.addEventListener("click", (event) => {
+        if (!token) return;
+        event.preventDefault();
+        window.location.href = link.href + "#token=" + encodeURIComponent(token);
+      });
+    }
     $("copy-teacher").addEventListener("click", async () => {
-      const link = window.location.origin + window.location.pathname + "#token=" + token;
+      // At the public address when the server vouches for one (another device may not reach
+      // the address this browser uses, such as localhost).
+      const base = $("copy-teacher").dataset.link || window.location.origin + window.location.pathname;
+      const link = base + "#token=" + token;
       try { await navigator.clipboard.writeText(link); say("Teacher link copied: keep it secret."); }
       catch (error) { window.prompt("Your teacher link (keep it secret):", link); }
     });
@@ -343,7 +355,11 @@
       let here;
       try { here = frame.contentWindow.location; } catch (error) { return; }
       if (here.href === "about:blank") return;
-      following = sameView(here, state.url);
+      // An assigned challenge is played on one's own: its steps are not wandering off (and
+      // "back to the class" would throw the run away); another page is.
+      const playing = state.challenge !== null && state.challenge !== undefined &&
+        here.pathname === new URL(state.url, window.location.href).pathname;
+      following = playing || sameView(here, state.url);
       $("wander").hidden = following;
     }
     frame.addEventListener("load", () => {
@@ -449,16 +465,19 @@
 
     connect({
       state(data) {
+        // The same challenge again (a stream that reconnects sends the state anew): the run
+        // played so far stays, and so does its hand-in note.
+        const sameChallenge = data.challenge && data.url === state.url;
         state = data;
         $("stage-title").textContent = data.title || "Waiting for the teacher…";
         $("stage-step").textContent = data.steps === null || data.url === null
           ? "" : "· step " + data.step + " of " + data.steps;
         $("class-step").textContent = data.title ? data.title + ", step " + data.step : "";
         $("hand-in-panel").hidden = !data.challenge;
-        if (data.challenge) $("hand-in-result").textContent = "";
+        if (data.challenge && !sameChallenge) $("hand-in-result").textContent = "";
         // The class moved on: a question that is over leaves the screen to the run.
         if (question && !question.open && question.url !== data.url) $("question").hidden = true;
-        if (following) follow();
+        if (following && !sameChallenge) follow();
       },
       question(data) {
         latest = data;

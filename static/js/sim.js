@@ -151,9 +151,11 @@
     document.body.appendChild(frame);
   }, true);
 
-  // Pause must win over steps already on their way: the moment Play/Pause sends its request,
-  // close the player's EventSource, so no step that was in flight lands after the pause
-  // (a detached player would still swap #stage, and the address bar would lag behind it).
+  // A step must win over a play: the moment any control of the simulator sends its request
+  // (Pause, a step, a picker), close the player's EventSource, so no played step lands after it.
+  // A step's answer carries only what changed since the state the page showed when it was
+  // sent, so a played step landing in between would leave the page half at another step (and
+  // a detached player would still swap #stage, and the address bar would lag behind it).
   // htmx may arrive after this file (static/js/loader.js adds it once the page has loaded).
   var streams = [];
   function trackStreams() {
@@ -166,43 +168,44 @@
     };
     window.htmx.createEventSource.tracked = true;
   }
-  trackStreams();
-  document.addEventListener("gillab:scripts-loaded", trackStreams);
+  // htmx copies the old class, style, width and height onto each swapped element with an id,
+  // and back when it settles, so CSS can transition them. Nothing here transitions on those
+  // (a cell keeps its element, the rc flash is an animation), and that copying, a query of the
+  // whole simulator per id, was a good part of a step's swap at n = 30.
+  function configure() {
+    if (window.htmx) window.htmx.config.attributesToSettle = [];
+    trackStreams();
+  }
+  configure();
+  document.addEventListener("gillab:scripts-loaded", configure);
   document.addEventListener("htmx:beforeRequest", function (event) {
-    if (event.detail.elt && event.detail.elt.id === "play-toggle") {
-      streams.forEach(function (source) { source.close(); });
-      streams = [];
-    }
+    if (!insideSim(event.detail.elt)) return;
+    streams.forEach(function (source) { source.close(); });
+    streams = [];
   });
 
-  // Swap only what a step changes (issue 17.15). Within one run the timeline (up to ~180
-  // cells) differs only in which cell is current and which are still ahead: copy those marks
-  // from the server's new timeline instead of replacing it; and leave the event log alone when
-  // the new one is the same. The server still renders both: nothing here computes a state.
+  // Send only what a step changes (issue 17.15): tell the server which state the page shows
+  // (the permalink it rendered on #stage). For a step of the same run it answers with the
+  // stage, the controls, the timeline cells whose marks move and the log entries that come or
+  // go, instead of the whole timeline and log.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var stage = document.getElementById("stage");
+    if (stage && stage.dataset.permalink && insideSim(event.detail.elt)) {
+      event.detail.headers["Sim-Shown"] = stage.dataset.permalink;
+    }
+  });
+  // A timeline cell sent again keeps its element (and the focus on it, and its fade): take on
+  // the server's marks instead of being replaced. Without this script htmx replaces it.
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
     var target = event.detail.target;
-    var fragment = event.detail.fragment;
-    if (!target || !fragment) return;
-    if (target.id === "timeline") {
-      var schedule = target.querySelector("code.schedule");
-      var incoming = fragment.querySelector("code.schedule");
-      var cells = target.querySelectorAll("li.cell");
-      var fresh = fragment.querySelectorAll("li.cell");
-      if (!schedule || !incoming || schedule.textContent !== incoming.textContent) return;
-      if (cells.length !== fresh.length) return;
-      for (var i = 0; i < cells.length; i++) {
-        if (cells[i].className === fresh[i].className) continue;
-        cells[i].className = fresh[i].className;
-        var button = cells[i].querySelector("button");
-        var current = fresh[i].querySelector("button[aria-current]");
-        if (button && current) button.setAttribute("aria-current", "step");
-        else if (button) button.removeAttribute("aria-current");
-      }
-      event.detail.shouldSwap = false;
-    } else if (target.id === "log") {
-      var log = fragment.querySelector("#log") || fragment.firstElementChild;
-      if (log && log.innerHTML === target.innerHTML) event.detail.shouldSwap = false;
-    }
+    var fresh = event.detail.fragment && event.detail.fragment.firstElementChild;
+    if (!target || !fresh || !target.matches("li.cell") || fresh.id !== target.id) return;
+    target.className = fresh.className;
+    var button = target.querySelector("button");
+    var current = fresh.querySelector("button[aria-current]");
+    if (button && current) button.setAttribute("aria-current", current.getAttribute("aria-current"));
+    else if (button) button.removeAttribute("aria-current");
+    event.detail.shouldSwap = false;
   });
 
   // While playing, each SSE step swaps #stage in; keep the address bar on its permalink

@@ -15,24 +15,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext
 
-from app.main import create_app
-from app.sim.challenges import CHALLENGES
-from app.web.infra.settings import Settings
-from app.web.infra.sitemap import page_paths
-from app.web.lessons.content import LESSONS
+from tests.browser.pages import ERROR_PAGE, PAGES
 
 pytestmark = pytest.mark.browser
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 
-PAGES = [
-    *(path for path in page_paths(create_app(Settings())) if path != "/healthz"),
-    *(f"/lessons/{lesson.slug}" for lesson in LESSONS),
-    *(f"/challenges/{challenge.slug}" for challenge in CHALLENGES),
-    "/sim?scenario=inc-dec&mode=gil&n=3&step=9",  # the GIL's band and events on the board
-    "/sim?scenario=inc-inc&mode=none&n=2&step=0&predict=1&score=0/0",  # predict mode
-    "/no-such-page",  # the error page
-]
 WIDTHS = [1280, 360]
 
 
@@ -78,7 +66,28 @@ def test_no_accessibility_violations_and_no_console_errors(
     page.wait_for_load_state("networkidle")  # what htmx loads into the page is checked too
     page.add_script_tag(content=axe_source)
     violations = page.evaluate("async () => (await axe.run(document)).violations")
-    if path == "/no-such-page":  # its 404 is the page's own answer, not an error
+    if path == ERROR_PAGE:  # its 404 is the page's own answer, not an error
         errors = [text for text in errors if "404" not in text]
     assert not violations, _describe(violations)
+    assert not errors, errors
+
+
+def test_a_live_class_dashboard_and_phone_page_have_no_violations(
+    context: BrowserContext, live_server: str, axe_source: str
+) -> None:
+    """Pages of one class (they need a class, so they are not in PAGES): the dashboard with
+    its join-link notice (a loopback server: the link works on this machine only), and the
+    phone's join form."""
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(live_server + "/class/new", wait_until="load")
+    page.get_by_role("button", name="Open a class").click()
+    page.locator("#join-setup").wait_for()
+    code = page.locator("#live").get_attribute("data-code")
+    for url in (page.url, f"{live_server}/class/{code}"):
+        page.goto(url, wait_until="load")
+        page.add_script_tag(content=axe_source)
+        violations = page.evaluate("async () => (await axe.run(document)).violations")
+        assert not violations, (url, _describe(violations))
     assert not errors, errors

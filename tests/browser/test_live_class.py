@@ -180,6 +180,14 @@ def test_an_assigned_challenge_shows_on_phones_in_its_embed_layout(
         frame.locator(f"#step-{thread}").click()
         frame.locator(f"#play[data-step='{number}']").wait_for()
     expect(frame.locator("#win h2")).to_have_text("Solved!")
+    # Playing the assigned challenge is not wandering off: no "back to the class" that would
+    # throw the run away.
+    expect(student.locator("#wander")).to_be_hidden()
+    # The same state again (as a phone's stream sends it when it reconnects): the run stays.
+    teacher.get_by_role("button", name="Assign").click()
+    expect(teacher.locator("#live-status")).to_be_empty()
+    student.wait_for_timeout(500)
+    expect(frame.locator("#win h2")).to_have_text("Solved!")
     assert "embed=1" in frame_url(student)  # every step stayed in the embed layout
     # Nothing in the frame leads out of it: every link is a state of this challenge.
     links = frame.locator("a[href]:not([href^='#'])").evaluate_all(

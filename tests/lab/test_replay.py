@@ -7,7 +7,7 @@ import pytest
 
 from app.lab import native, replay
 from app.lab.native import Recording
-from app.sim import Config, Mode, Op, Scenario, Thread, simulate
+from app.sim import Config, Event, Mode, Op, Scenario, Thread, simulate
 
 
 def _loads(scenario: Scenario, window: int, schedule: str) -> dict[Thread, list[int]]:
@@ -41,9 +41,14 @@ def test_the_replayed_schedule_ends_at_the_count_the_hardware_produced(scenario:
         link = found.permalink
         assert link.schedule == found.schedule and link.config.mode is Mode.NONE
         assert link.config.n == window
-        # It opens where the race first shows (issue 17.10): the step of the first event.
-        first_event = next((step.index for step in run.steps if step.events), None)
-        assert found.race_step == first_event and link.step == (first_event or 0), trace
+        # It opens where the race first shows (issue 17.10): the first event no correct run
+        # has (dec-dec's correct run ends by freeing), none for a run that came out correct.
+        wrong = {Event.LOST_UPDATE, Event.USE_AFTER_FREE, Event.DOUBLE_FREE, Event.FAILED_CHECK}
+        if scenario is not Scenario.DEC_DEC:
+            wrong.add(Event.FREED)
+        first_race = next((step.index for step in run.steps if wrong & set(step.events)), None)
+        assert found.race_step == first_race and link.step == (first_race or 0), trace
+        assert (first_race is None) == run.outcome.correct, trace
 
 
 def test_a_window_of_a_longer_run_replays_too() -> None:

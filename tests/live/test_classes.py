@@ -23,6 +23,7 @@ from app.live.model import (
 )
 from app.live.redis_store import RedisStore
 from app.live.store import Store
+from app.sim import Permalink
 from app.web.infra import urls
 from tests.live.conftest import Clock, make_store
 
@@ -135,6 +136,11 @@ async def test_the_state_is_a_canonical_permalink_and_goes_to_every_stream(
         shown = await classes.set_state(record, "http://projector:8000" + SIM.replace("0", "2"))
         event = await _next(queue, "state")
     assert shown.url.startswith("/sim?scenario=inc-inc&mode=none&n=1&schedule=")
+    # The very link /sim's own pages give that state, from the site's URL module.
+    assert shown.run is not None and shown.url == urls.sim(Permalink.of(shown.run, 2))
+    assert (await classes.set_state(record, "/challenges/keep-count?schedule=AAB")).url == (
+        urls.challenge("keep-count", "A2B1")
+    )
     assert event == {
         "url": shown.url, "title": shown.title, "step": 2, "steps": 6, "challenge": None,
     }  # fmt: skip

@@ -27,6 +27,7 @@ from app.sim import (
 )
 from app.web.infra import deps, resources
 from app.web.infra.settings import Settings
+from app.web.sim import pages as sim_pages
 from app.web.sim import view as sim_view
 from app.web.sim import wording
 
@@ -262,6 +263,136 @@ def test_history_restore_gets_the_whole_page(client: TestClient) -> None:
     assert "<html" in page
 
 
+# --- /sim, a step within the run shown: only what changes (issue 17.15) -----------------------
+
+INC_INC_30 = Config(scenario=Scenario.INC_INC, mode=Mode.NONE, n=30)
+
+
+def _showing(permalink: Permalink, *, embed: bool = False) -> dict[str, str]:
+    """The headers of an htmx request from a page that shows `permalink` (static/js/sim.js)."""
+    return {**HTMX, "Sim-Shown": _url(permalink) + ("&embed=1" if embed else "")}
+
+
+def _cells(fragment: str) -> list[int]:
+    return [int(number) for number in re.findall(r'<li id="cell-(\d+)"', fragment)]
+
+
+def test_a_step_of_the_run_shown_sends_only_what_changes(client: TestClient) -> None:
+    """One step at n = 30 (180 steps): the stage and the controls, and of the timeline only the
+    two cells whose marks move, never the whole timeline or log the page already has."""
+    run = simulate(INC_INC_30)
+    url = _url(Permalink.of(run, 41))
+    whole = client.get(url, headers=HTMX).text
+    step = client.get(url, headers=_showing(Permalink.of(run, 40))).text
+    assert _by_id(step, "stage") == _by_id(whole, "stage")
+    for element in ("narration", "transport", "scrub-label"):
+        assert _by_id(step, element) == _by_id(whole, element)
+    assert _opening_tag(step, "scrub") == _opening_tag(whole, "scrub").replace(
+        ">", ' hx-swap-oob="true">'
+    )
+    for unchanged in ("timeline", "log", "scrubber", "go-random"):  # the page has them
+        assert f'id="{unchanged}"' not in step
+    assert "<title>" not in step  # the same run's title
+    assert _cells(step) == [40, 41]
+    assert 'hx-swap-oob="true"' in _opening_tag(step, "cell-41")
+    thread = run.steps[40].thread.value  # step 41's
+    assert f'class="cell cell-{thread} current"' in _opening_tag(step, "cell-41")
+    assert len(step) < len(whole) / 3
+
+
+def test_a_step_answer_does_not_grow_with_n(client: TestClient) -> None:
+    """Its only part that grows with n is the schedule each link carries."""
+
+    def step_answer(n: int) -> str:
+        run = simulate(Config(scenario=Scenario.INC_INC, mode=Mode.NONE, n=n))
+        shown, step = Permalink.of(run, 2), Permalink.of(run, 3)
+        answer = client.get(_url(step), headers=_showing(shown)).text
+        return re.sub(r"(schedule=|value=\")[AB0-9]+", r"\1S", answer)
+
+    small, large = step_answer(3), step_answer(30)
+    assert abs(len(large) - len(small)) < 60  # "of 18" against "of 180", rc = 7 against 61
+
+
+def test_step_answers_add_and_take_back_log_entries(client: TestClient) -> None:
+    run = simulate(INC_INC_30)
+    first = next(s.index for s in run.steps if s.events)  # the first lost update
+    later = next(s.index for s in run.steps if s.events and s.index > first)
+    before, at = Permalink.of(run, later - 1), Permalink.of(run, later)
+    forward = client.get(_url(at), headers=_showing(before)).text
+    added = re.search(r'<ol id="log-entries" hx-swap-oob="beforeend">(.*?)</ol>', forward, re.S)
+    assert added and re.findall(r'<li id="log-(\d+)"', added.group(1)) == ["1"]
+    assert f"step {later}" in added.group(1)
+    back = client.get(_url(before), headers=_showing(at)).text
+    assert '<li id="log-1" hx-swap-oob="delete"></li>' in back
+    assert "log-entries" not in back
+    # Back before the first event: the log starts again from "nothing has gone wrong yet".
+    start = client.get(_url(Permalink.of(run, first - 1)), headers=_showing(before)).text
+    assert "Nothing has gone wrong yet" in _by_id(start, "log")
+
+
+@pytest.mark.parametrize(
+    "shown",
+    [
+        "/sim?scenario=inc-inc&mode=none&n=30&step=40",  # the same run, not as its permalink
+        "/sim?scenario=inc-inc&mode=none&n=29&step=40",  # another run
+        "/sim?n=30&predict=1&score=0/0&step=40",  # predict mode
+        "/sim?step=99999999999999999999",
+        "nonsense",
+    ],
+)
+def test_anything_but_a_state_of_the_same_run_gets_the_whole_fragment(
+    client: TestClient, shown: str
+) -> None:
+    run = simulate(INC_INC_30)
+    url = _url(Permalink.of(run, 41))
+    answer = client.get(url, headers={**HTMX, "Sim-Shown": shown}).text
+    assert answer == client.get(url, headers=HTMX).text
+
+
+def test_the_embed_layout_shown_gets_its_own_links(client: TestClient) -> None:
+    run = simulate(INC_INC_30)
+    url = _url(Permalink.of(run, 41))
+    plain = client.get(url + "&embed=1", headers=_showing(Permalink.of(run, 40))).text
+    assert 'id="timeline"' in plain  # the page shows the full layout: everything goes
+    embedded = client.get(url + "&embed=1", headers=_showing(Permalink.of(run, 40), embed=True))
+    assert _cells(embedded.text) == [40, 41]
+    assert "embed=1" in _opening_tag(embedded.text, "go-next")
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        Config(scenario=Scenario.INC_INC, mode=Mode.NONE, n=5),
+        Config(scenario=Scenario.DEC_DEC, mode=Mode.NONE, n=3),
+        Config(scenario=Scenario.INC_DEC, mode=Mode.GIL, n=3, interval=2),
+    ],
+    ids=lambda config: f"{config.scenario.value}-{config.mode.value}",
+)
+def test_what_a_step_changes_turns_one_state_into_the_other(config: Config) -> None:
+    """Differential: the timeline and log at `shown`, with StepChange applied as the page
+    applies it, are those at `step`, for every pair of steps near each other and far apart."""
+    run = simulate(config, seed=3)
+    total = len(run.steps)
+    pairs = {(j, k) for j in range(total + 1) for k in (0, j - 1, j + 1, j + 5, j + 13, total)}
+    for shown, step in sorted((j, k) for j, k in pairs if 0 <= k <= total):
+        before = sim_view.build(run, shown)
+        after = sim_view.build(run, step)
+        change = sim_view.StepChange.between(run, shown, step, embed=False)
+        timeline = after.timeline if change.cells is None else tuple(
+            next((cell for cell in change.cells if cell.number == old.number), old)
+            for old in before.timeline
+        )
+        assert timeline == after.timeline, (shown, step)
+        log = after.log
+        if change.log_added is not None:
+            kept = [entry for entry in before.log if entry.position not in change.log_removed]
+            log = (*kept, *change.log_added)
+        assert log == after.log, (shown, step)
+        assert change.cells is None or len(change.cells) <= sim_view.MAX_CHANGED
+        if change.log_added is not None:
+            assert len(change.log_added) + len(change.log_removed) <= sim_view.MAX_CHANGED
+
+
 def test_picker_change_is_answered_with_the_canonical_permalink(client: TestClient) -> None:
     response = client.get("/sim?scenario=dec-dec&mode=atomic&n=2&interval=5", headers=HTMX)
     run = simulate(Config(scenario=Scenario.DEC_DEC, mode=Mode.ATOMIC, n=2))
@@ -320,7 +451,10 @@ def test_stream_sends_every_remaining_step_then_done(client: TestClient) -> None
         assert event_id == str(step)
         assert f'data-step="{step}"' in data
         assert _by_id(data, "rc") == str(run.states[step].rc)
-        assert 'hx-swap-oob="true"' in _opening_tag(data, "timeline")
+        # The page shows the step before: only the cells whose marks move, not the timeline.
+        assert 'id="timeline"' not in data
+        assert re.findall(r'<li id="cell-(\d+)"', data) == [str(step - 1), str(step)]
+        assert 'hx-swap-oob="true"' in _opening_tag(data, f"cell-{step}")
         assert 'id="player"' not in data  # the player keeps streaming; it is not swapped
     # The last step hands the controls back: Play again, not Pause.
     assert "Play" in _by_id(events[-2][2], "play-toggle")
@@ -340,6 +474,13 @@ def test_stream_arrives_step_by_step_paced_by_speed(client: TestClient) -> None:
     # the rest read at once made five pauses look like none.
     for pauses, arrival in enumerate(arrivals):
         assert arrival >= pauses * 0.1 * 0.9, arrivals
+
+
+def test_a_play_keeps_time_by_the_clock_not_by_sleeps() -> None:
+    """Each step is due one period after the last one was due, however long sending it took;
+    a play stalled for longer than a period goes on from now rather than catching up in a burst."""
+    assert sim_pages.next_due(10.0, now=10.03, period=0.1) == pytest.approx(10.1)
+    assert sim_pages.next_due(10.0, now=10.13, period=0.1) == pytest.approx(10.13)
 
 
 def test_stream_resumes_after_the_last_event_id(client: TestClient) -> None:

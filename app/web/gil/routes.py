@@ -125,17 +125,20 @@ async def _timeline(
 def _delay_url(request: Request, seconds: float) -> str:
     """The delay endpoint at this server's own address.
 
-    Taken from the socket the request arrived on (the ASGI `server`), not from the Host
-    header, so a client cannot point the lab's fetches at another host.
+    Taken from the socket the request arrived on (the ASGI `server`), never from the Host
+    header, so a client cannot point the lab's fetches at another host. A server with no TCP
+    address (a Unix socket) has none the lab could fetch: the experiment is refused there,
+    rather than sent wherever the Host header says.
     """
     server = request.scope.get("server")
-    if server and server[1]:
-        host, port = server
-        host = f"[{host}]" if ":" in host else host
-        base = f"http://{host}:{port}/"
-    else:  # e.g. a Unix socket: fall back to the URL the client used
-        base = str(request.base_url)
-    return f"{base.rstrip('/')}{request.app.url_path_for('gil_delay')}?seconds={seconds:g}"
+    if not (server and server[1]):
+        raise HTTPException(
+            503, "the I/O experiment fetches this server over TCP, and this request did not "
+            "arrive over TCP (a Unix socket?): serve GIL Lab on a TCP port to run it",
+        )  # fmt: skip
+    host, port = server
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{port}" + urls.gil_delay(seconds)
 
 
 # ---- JSON API -------------------------------------------------------------------------------
@@ -308,6 +311,8 @@ def _pyrace_context(statement: str, switching: str, n: int, interval: int) -> di
             "n": n,
             "interval": interval,
         },
+        "pyrace_url": urls.gil_pyrace(statement, switching, n, interval),
+        "pyrace_api_url": urls.api_gil_pyrace(statement, switching, n, interval),
         "pyrace_statements": pyrace.SOURCE,
         "pyrace_switching": tuple(pyrace.Switching),
     }
@@ -342,7 +347,7 @@ async def gil_page(
         **_pyrace_context("inplace", "any-bytecode", 5, 3),
         "facts": facts,
         "notes": interpreter_facts.explain(facts),
-        "seconds": seconds,
+        "io_url": urls.gil_io(seconds),
     }
     return pages.render(request, "gil.html", context)
 
@@ -397,7 +402,8 @@ async def gil_io_panel(
         "cpu": cpu,
         "fetch_chart": fetch_chart,
         "cpu_chart": cpu_chart,
-        "seconds": seconds,
+        "io_url": urls.gil_io(seconds),
+        "delay_url": urls.gil_delay(fetch.delay_s),
     }
     return _panel(request, pages, "io", context, embed=embed)
 

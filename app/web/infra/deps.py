@@ -18,6 +18,7 @@ from app.lab.jobs import JobRunner
 from app.lab.survey_cache import SurveyCache
 from app.live.classes import LiveClasses
 from app.web.infra.resources import PlayedSteps, Resources
+from app.web.infra.settings import Settings
 from app.web.infra.templating import Pages
 
 
@@ -28,6 +29,10 @@ def resources_of(app: FastAPI) -> Resources:
 
 def _resources(connection: HTTPConnection) -> Resources:
     return resources_of(connection.app)
+
+
+def settings(connection: HTTPConnection) -> Settings:
+    return _resources(connection).settings
 
 
 def pages(connection: HTTPConnection) -> Pages:
@@ -62,6 +67,7 @@ def live_classes(connection: HTTPConnection) -> LiveClasses:
     return _resources(connection).live
 
 
+SettingsDep = Annotated[Settings, Depends(settings)]
 PagesDep = Annotated[Pages, Depends(pages)]
 PlayedStepsDep = Annotated[PlayedSteps, Depends(played_steps)]
 RendererDep = Annotated[Executor, Depends(renderer)]

@@ -6,20 +6,26 @@ the server were down. The browser says when it loads a page into a frame (Sec-Fe
 iframe) and from where (Sec-Fetch-Site): such a request without `embed=1` from another site is
 sent to /framed, a page any site may frame (it has `embed=1` itself and nothing to click but
 links), which gives the embed code of the page that was asked for. The refusal itself stays:
-the real page is never shown in another site's frame without `embed=1`.
+the real page is never shown in another site's frame without `embed=1`. A page that has no
+embed layout (the lessons, /lab, /explore, the challenge list) cannot be framed at all, so
+/framed gives no embed code for it, only the way to open it.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
-from urllib.parse import parse_qsl, quote, urlsplit
+from collections.abc import Callable
+from typing import Annotated, Any, get_type_hints
+from urllib.parse import parse_qsl, urlsplit
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request, params
 from fastapi.responses import HTMLResponse
+from fastapi.routing import iter_route_contexts
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.web.infra import urls
 from app.web.infra.deps import PagesDep
-from app.web.infra.security import EmbedLayout
+from app.web.infra.security import EmbedLayout, embed_layout
 
 router = APIRouter(tags=["pages"])
 
@@ -36,14 +42,31 @@ def _asks_for_embed(query_string: bytes) -> bool:
     )
 
 
-def embed_link(page: str) -> str:
-    """`page` (a path and query on this site) with `embed=1` added."""
-    return page + ("&" if "?" in page else "?") + "embed=1"
+def _reads_embed(endpoint: Callable[..., Any]) -> bool:
+    """Whether a route function takes EmbedLayout (the one reading of `embed`)."""
+    hints = get_type_hints(endpoint, include_extras=True)
+    return any(
+        isinstance(marker, params.Depends) and marker.dependency is embed_layout
+        for hint in hints.values()
+        for marker in getattr(hint, "__metadata__", ())
+    )
+
+
+def has_embed_layout(app: FastAPI, path: str) -> bool:
+    """Whether the page at `path` renders an embed layout (its route reads EmbedLayout), so
+    that another site may frame it with embed=1."""
+    for context in iter_route_contexts(app.routes):
+        if context.path and "GET" in (context.methods or ()):
+            pattern, _, _ = compile_path(context.path)
+            if pattern.match(path):
+                return context.endpoint is not None and _reads_embed(context.endpoint)
+    return False
 
 
 class FramedWithoutEmbed:
-    """Pure ASGI middleware: another site's frame asking for a page without embed=1 is
-    redirected to /framed, which says how to embed that page."""
+    """Pure ASGI middleware: another site's frame asking for a page without embed=1, or for
+    one with no embed layout at all, is redirected to /framed, which says how to embed that
+    page (or that it cannot be)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -52,7 +75,7 @@ class FramedWithoutEmbed:
         if scope["type"] == "http" and scope["method"] == "GET" and self._framed_elsewhere(scope):
             page = scope["path"] + (f"?{scope['query_string'].decode('latin-1')}"
                                     if scope["query_string"] else "")
-            location = f"/framed?embed=1&page={quote(page, safe='')}"
+            location = urls.framed(page)
             await send({"type": "http.response.start", "status": 303,
                         "headers": [(b"location", location.encode()), (b"content-length", b"0")]})
             await send({"type": "http.response.body", "body": b""})
@@ -66,7 +89,10 @@ class FramedWithoutEmbed:
             headers.get(b"sec-fetch-dest") == b"iframe"
             and headers.get(b"sec-fetch-site") not in (None, b"same-origin")
             and not scope["path"].startswith(_NOT_PAGES)
-            and not _asks_for_embed(scope["query_string"])
+            and not (
+                _asks_for_embed(scope["query_string"])
+                and has_embed_layout(scope["app"], scope["path"])
+            )
         )
 
 
@@ -82,5 +108,6 @@ async def framed(
     target = urlsplit(page)
     if target.scheme or target.netloc or not page.startswith("/"):
         page = "/"
-    context = {"embed": embed, "page": page, "embed_url": embed_link(page)}
+    framable = has_embed_layout(request.app, urlsplit(page).path)
+    context = {"embed": embed, "page": page, "embed_url": urls.embedded(page) if framable else None}
     return pages.render(request, "framed.html", context)

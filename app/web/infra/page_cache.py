@@ -5,8 +5,8 @@ is asked for, yet rendering it again costs milliseconds of the one event loop a 
 shares. A route opts in with `@pure` (written under its `@router.get`); its 200 answers are then
 kept, already compressed, in a least-recently-used table bounded in bytes, and sent again
 without running the route. The key is the path, the query and the request headers that change
-an answer: the host (share links are absolute), htmx's (a fragment or the whole page) and
-whether gzip is accepted.
+an answer: the host (share links are absolute), htmx's (a fragment or the whole page), the
+state /sim shows (a step answers with what changes from it) and whether gzip is accepted.
 
 Never kept: streams (a body sent in several parts), anything but a 200, answers larger than
 MAX_ENTRY_BYTES, and every route not marked pure (the labs' measurements differ on each run).
@@ -31,9 +31,9 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 _PURE = "_gillab_pure"
-# The request headers any page reads (request.base_url, app.web's htmx checks), besides the
-# path and the query.
-VARY_HEADERS = (b"host", b"hx-request", b"hx-history-restore-request")
+# The request headers any page reads (request.base_url, app.web's htmx checks, the state /sim
+# shows now: app.web.sim.pages), besides the path and the query.
+VARY_HEADERS = (b"host", b"hx-request", b"hx-history-restore-request", b"sim-shown")
 MAX_ENTRY_BYTES = 1 << 20
 
 Key = tuple[str, str, bytes, tuple[bytes, ...], bool]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from app.lab import native
 from app.lab.jobs import JobRunner
 from app.lab.survey_cache import SurveyCache
+from app.lab.trial import HardwareRun
 from app.live.classes import LiveClasses, open_classes
 from app.sim import Config
 from app.web.infra import urls
@@ -27,8 +28,9 @@ from app.web.infra.page_cache import Entry, Kept, Key, page_table
 from app.web.infra.settings import Settings
 from app.web.infra.templating import Pages
 
-# A played step of the simulator, named by its run (config, schedule), step, embed and speed.
-PlayedKey = tuple[Config, str, int, bool, float]
+# A played step of the simulator, named by its run (config, schedule), step, embed, speed and
+# the hardware run it replays, if any (its links keep that).
+PlayedKey = tuple[Config, str, int, bool, float, HardwareRun | None]
 PlayedSteps = Kept[PlayedKey, str]
 PLAYED_STEP_BYTES = 16 << 20  # played steps kept: a few to 75 kilobytes of HTML each
 

@@ -14,7 +14,9 @@ The policy the pages are written for:
 - state changes (every method but GET, HEAD and OPTIONS) only from this site: a browser's
   cross-site POST (Sec-Fetch-Site, else Origin) gets 403. Clients that send neither (curl,
   scripts with a Bearer token) are not browsers acting for someone else and are let through;
-- the Host header is the client's word: pages use paths, never absolute URLs built from it,
+- the Host header is the client's word: pages use paths, never absolute URLs built from it
+  (a live class's join link comes from an address the server vouches for, app.web.infra
+  .public_url),
   a redirect to this site's own host is sent as a path, and `GILLAB_ALLOWED_HOSTS` (default:
   any) refuses other names with 400 (issue 16.6).
 

@@ -19,7 +19,6 @@ from jinja2.runtime import Context
 from jinja2_fragments import render_blocks
 from jinja2_fragments.fastapi import Jinja2Blocks
 
-from app.web.infra import urls
 from app.web.infra.assets import SCRIPTS, TEMPLATES_DIR
 from app.web.infra.wording import plural
 
@@ -53,7 +52,6 @@ class Pages:
         self._templates.env.globals.update(scripts=SCRIPTS, offline=offline)
         self._templates.env.globals["url_for"] = _url_path_for
         self._templates.env.filters["plural"] = plural  # {{ lost | plural("update") }} lost
-        self._templates.env.filters["sim_url"] = urls.sim  # {{ permalink | sim_url }}
 
     @property
     def env(self) -> Environment:

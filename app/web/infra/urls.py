@@ -3,15 +3,21 @@
 A state of the simulator is a `Permalink` (app.sim.permalink), whose query is canonical: every
 view that links to one state links to the same URL, byte for byte, so the page cache keeps it
 once and a shared link always opens what its sender saw. Modes of a page that are not state
-(the embed layout, predict mode's score) follow as extra parameters, after it. The other pages
-that views link to (/explore, /challenges/{slug}, /lab, /gil, /lessons/{slug}) get their query
-strings here too, so no view or route writes a `?` by hand.
+(the embed layout, predict mode's score, the hardware run a replay comes from) follow as extra
+parameters, after it. The other pages that views link to (/explore, /challenges/{slug}, /lab,
+/gil, /lessons/{slug}), their panels and event streams, and /framed get their query strings
+here too, so no view, route or template writes a `?` by hand. `app.live` gets the two it needs
+(`sim`, `challenge`) handed in as its `stage.Links`, so a class shows the very links the pages
+use.
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from collections.abc import Sequence
+from urllib.parse import quote, urlencode
 
+from app.lab.replay import Replay
+from app.lab.trial import HardwareRun
 from app.sim import Config, Mode, Permalink, Scenario
 
 SIM_PATH = "/sim"
@@ -30,9 +36,31 @@ def sim(permalink: Permalink, *, embed: bool = False, **extra: str) -> str:
     return _with_query(SIM_PATH, {**permalink.params(), **extra}, embed=embed)
 
 
-def sim_stream(permalink: Permalink, *, speed: float, embed: bool = False) -> str:
+def sim_stream(
+    permalink: Permalink, *, speed: float, embed: bool = False, **extra: str
+) -> str:
     """The event stream that plays on from `permalink` at `speed` steps a second."""
-    return _with_query(SIM_STREAM_PATH, {**permalink.params(), "speed": f"{speed:g}"}, embed=embed)
+    params = {**permalink.params(), "speed": f"{speed:g}", **extra}
+    return _with_query(SIM_STREAM_PATH, params, embed=embed)
+
+
+def hardware_run(source: HardwareRun) -> dict[str, str]:
+    """What /sim says about the hardware run it replays, as parameters after the permalink
+    (app.web.sim.replay_view reads them back)."""
+    return {
+        "from": "lab",
+        "run": str(source.run),
+        "runs": str(source.runs),
+        "iterations": str(source.iterations),
+        "final_rc": str(source.final_rc),
+        "lost_updates": str(source.lost_updates),
+        "window_rc": str(source.window_rc),
+    }
+
+
+def sim_replay(replay: Replay, source: HardwareRun) -> str:
+    """/sim replaying a hardware run where the race first shows, saying which run it was."""
+    return _with_query(SIM_PATH, {**replay.permalink.params(), **hardware_run(source)})
 
 
 def predict(
@@ -121,5 +149,61 @@ def gil_timeline_panel(interval_ms: float, duration_ms: int, threads: int) -> st
     return _with_query("/gil/timeline", _timeline_params(interval_ms, duration_ms, threads))
 
 
+def gil_io(seconds: float) -> str:
+    """/gil's I/O against CPU panel, its slow requests taking `seconds` each."""
+    return _with_query("/gil/io", {"seconds": f"{seconds:g}"})
+
+
+def gil_delay(seconds: float) -> str:
+    """The endpoint the I/O panel's requests fetch: it answers after `seconds`."""
+    return _with_query("/api/gil/delay", {"seconds": f"{seconds:g}"})
+
+
+def _pyrace_params(statement: str, switching: str, n: int, interval: int) -> dict[str, str]:
+    return {"statement": statement, "switching": switching, "n": str(n), "interval": str(interval)}
+
+
+def gil_pyrace(statement: str, switching: str, n: int, interval: int) -> str:
+    """/gil's bytecode simulation of `statement` in two threads under a `switching` rule."""
+    return _with_query("/gil/pyrace", _pyrace_params(statement, switching, n, interval))
+
+
+def api_gil_pyrace(statement: str, switching: str, n: int, interval: int) -> str:
+    """The same bytecode simulation as JSON."""
+    return _with_query("/api/gil/pyrace", _pyrace_params(statement, switching, n, interval))
+
+
+def lab_cost(iterations: int) -> str:
+    """The native lab with its lock-cost chart measured at `iterations` calls."""
+    return _with_query("/lab/cost", {"iterations": str(iterations)})
+
+
+def lab_panel(
+    path: str, params: Sequence[tuple[str, str | int | float]], *, embed: bool = False
+) -> str:
+    """A lab panel a lesson frames (/gil/timeline, /lab/cost, ...) with its own parameters."""
+    return _with_query(path, {name: str(value) for name, value in params}, embed=embed)
+
+
 def lesson(slug: str) -> str:
     return f"/lessons/{slug}"
+
+
+def live_class(code: str) -> str:
+    """A live class's page for students (its join link, on this site)."""
+    return f"/class/{code}"
+
+
+def live_class_teach(code: str) -> str:
+    """A live class's dashboard (the teacher's key rides after it, in a #token= fragment)."""
+    return f"/class/{code}/teach"
+
+
+def embedded(page: str) -> str:
+    """`page` (a path and query on this site) in its embed layout: with `embed=1` added."""
+    return page + ("&" if "?" in page else "?") + "embed=1"
+
+
+def framed(page: str) -> str:
+    """/framed, which says how to embed `page` (a path and query on this site) in a frame."""
+    return f"/framed?embed=1&page={quote(page, safe='')}"

@@ -21,7 +21,7 @@ from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
 from app.lab import conditions, native, seed
 from app.lab.jobs import Busy, JobRunner, TimedOut, WorkerDied
 from app.lab.native import Freeing, Layout, NativeError
-from app.lab.trial import Trial, run_trial, series
+from app.lab.trial import HardwareRun, Trial, run_trial, series
 from app.sim import Config, Mode, Permalink, Scenario
 from app.web.infra import urls
 from app.web.infra.deps import NativeRunsDep, PagesDep
@@ -180,15 +180,25 @@ class RunModel(BaseModel):
     )
 
     @classmethod
-    def of(cls, trial: Trial) -> RunModel:
+    def of(cls, trial: Trial, query: RaceQuery) -> RunModel:
         r = trial.result
         return cls(
             final_rc=r.final_rc, expected_rc=r.expected_rc, lost_updates=r.lost_updates,
             freed=r.freed, use_after_free=r.use_after_free, double_free=r.double_free,
             freed_read=r.freed_read, crashed=r.crashed, elapsed_ns=r.elapsed_ns,
-            replay=urls.sim(trial.replay.permalink) if trial.replay else None,
+            replay=_replay_url(trial, query),
             split=SplitCountModel.of(r.split) if r.split else None,
         )  # fmt: skip
+
+
+def _replay_url(trial: Trial, query: RaceQuery) -> str | None:
+    """The trial's replay on /sim, with what /sim says about the run it replays."""
+    source = HardwareRun.of(
+        trial, scenario=query.experiment, iterations=query.iterations, runs=query.runs
+    )
+    if source is None or trial.replay is None:
+        return None
+    return urls.sim_replay(trial.replay, source)
 
 
 class RaceResponse(BaseModel):
@@ -338,7 +348,7 @@ async def api_race(query: RaceParams, runner: NativeRunsDep) -> RaceResponse:
         iterations=query.iterations,
         free=query.free.value,
         cpus=native.cpu_count(),
-        runs=[RunModel.of(trial) for trial in trials],
+        runs=[RunModel.of(trial, query) for trial in trials],
     )
 
 
@@ -438,7 +448,10 @@ async def stream_race(
             break
         trials.append(trial)
         current = series(query.experiment, query.mode, query.iterations, trials)
-        html = _fragment(pages, request, "result", trial=trial, series=current, query=query)
+        html = _fragment(
+            pages, request, "result", trial=trial, series=current, query=query,
+            replay_url=_replay_url(trial, query),
+        )  # fmt: skip
         yield ServerSentEvent(raw_data=html, event="result")
     done = series(query.experiment, query.mode, query.iterations, trials)
     yield ServerSentEvent(raw_data=_fragment(pages, request, "done", series=done), event="done")
@@ -485,5 +498,8 @@ async def lab_cost(
         cost_iterations=query.iterations, cost_repeats=query.repeats, relative=relative,
     )  # fmt: skip
     if embed:
-        return pages.render(request, "lab_cost_panel.html", {**context, "embed": True})
+        cost_url = urls.lab_cost(query.iterations)
+        return pages.render(
+            request, "lab_cost_panel.html", {**context, "embed": True, "cost_url": cost_url}
+        )
     return pages.render(request, "lab.html", context, blocks=("cost",))

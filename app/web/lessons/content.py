@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import MappingProxyType
-from urllib.parse import urlencode
 
 from app.sim import Config, Exploration, Mode, Permalink, Scenario, explore
 from app.web.infra import urls
@@ -86,11 +85,11 @@ class LabFrame:
 
     @property
     def url(self) -> str:
-        return f"{self.path}?{urlencode(self.params)}" if self.params else self.path
+        return urls.lab_panel(self.path, self.params)
 
     @property
     def embed_url(self) -> str:
-        return f"{self.path}?{urlencode((*self.params, ('embed', 1)))}"
+        return urls.lab_panel(self.path, self.params, embed=True)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,6 +9,7 @@ from app.lab import interpreters
 from app.lab.interpreters import Interpreter
 from app.sim import Mode, Scenario, Thread, code_listing
 from app.sim.challenges import CHALLENGES, Challenge
+from app.web.infra import urls
 from app.web.infra.deps import PagesDep
 from app.web.infra.page_cache import pure
 from app.web.lessons.content import LESSONS, explore_url, find, neighbours
@@ -68,6 +69,7 @@ def lesson(request: Request, pages: PagesDep, slug: str) -> Response:
         "frames": {frame.key: frame for frame in found.frames},
         "proofs": {proof.key: proof for proof in found.proofs},
         "explore_url": explore_url,
+        "pyrace_url": urls.gil_pyrace,
         "listing": _listing,
         "free_threaded_builds": _free_threaded_builds,
         "challenges": _challenges_for(found.slug),

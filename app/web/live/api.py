@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Request, Response
+from fastapi import APIRouter, Body, Path, Response
 
 from app.live.classes import CODE_LENGTH
 from app.live.model import WrongToken
+from app.web.infra import urls
+from app.web.infra.public_url import PublicBaseDep
 from app.web.live.deps import Classes, Client, Token
 from app.web.live.models import (
     Answered,
@@ -53,12 +55,14 @@ _STUDENT = {**_ERRORS, 403: {"description": "Not a member's token for this class
     "", status_code=201, summary="Open a class: a join code and the teacher's token",
     responses={429: _ERRORS[429]},
 )  # fmt: skip
-async def create_class(request: Request, classes: Classes) -> NewClass:
+async def create_class(classes: Classes, public: PublicBaseDep) -> NewClass:
     record, token = await classes.create()
-    base = str(request.base_url)
+    # Absolute only at an address the server vouches for (app.web.infra.public_url); else the
+    # path, which the caller resolves against the address it called.
+    join, teach = urls.live_class(record.code), urls.live_class_teach(record.code)
     return NewClass(
-        code=record.code, teacher_token=token, join_url=f"{base}class/{record.code}",
-        teacher_url=f"{base}class/{record.code}/teach#token={token}",
+        code=record.code, teacher_token=token, join_url=public.link(join) or join,
+        teacher_url=f"{public.link(teach) or teach}#token={token}",
     )  # fmt: skip
 
 

@@ -16,8 +16,14 @@ MAX_SCHEDULE_CHARS = 4000
 class NewClass(BaseModel):
     code: str = Field(description="six letters or digits, for students to type")
     teacher_token: str = Field(description="the teacher's only credential: keep it secret")
-    join_url: str = Field(description="the page students open (project it, or its QR code)")
-    teacher_url: str = Field(description="the teacher's dashboard; carries the token")
+    join_url: str = Field(
+        description="the page students open (project it, or its QR code): absolute at the "
+        "server's public address (GILLAB_PUBLIC_URL, an allowed host, or the address the "
+        "request reached), else a path on the server called (never from the Host header alone)"
+    )
+    teacher_url: str = Field(
+        description="the teacher's dashboard, likewise; carries the token"
+    )
 
 
 class JoinRequest(BaseModel):

@@ -11,7 +11,7 @@ import io
 from typing import Annotated
 
 import segno
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.live.classes import CODE_LENGTH, normalize_code
@@ -20,6 +20,7 @@ from app.sim import Config, Mode, Scenario
 from app.sim.challenges import CHALLENGES
 from app.web.infra import urls
 from app.web.infra.deps import PagesDep
+from app.web.infra.public_url import NO_PUBLIC_URL, PublicBaseDep
 from app.web.live.api import Code
 from app.web.live.deps import Classes, Client
 
@@ -36,10 +37,6 @@ STARTERS = tuple(
         ("The GIL", Scenario.INC_INC, Mode.GIL, 2, 4),
     )
 )
-
-
-def _join_url(request: Request, code: str) -> str:
-    return f"{request.base_url}class/{code}"
 
 
 @router.get("/class", response_class=HTMLResponse, summary="Join a live class by its code")
@@ -70,12 +67,18 @@ async def new_class(classes: Classes) -> Response:
     "/class/{code}/teach", response_class=HTMLResponse, summary="A live class's dashboard"
 )
 async def teach(
-    request: Request, pages: PagesDep, code: Code, classes: Classes, client: Client
+    request: Request,
+    pages: PagesDep,
+    code: Code,
+    classes: Classes,
+    client: Client,
+    public: PublicBaseDep,
 ) -> Response:
     record = await classes.find(code, client=client)
     context = {
-        "code": record.code, "join_url": _join_url(request, record.code), "starters": STARTERS,
-        "challenges": CHALLENGES,
+        "code": record.code, "join_url": public.link(urls.live_class(record.code)),
+        "public": public, "teach_path": urls.live_class_teach(record.code),
+        "join_path": urls.live_class(record.code), "starters": STARTERS, "challenges": CHALLENGES,
     }  # fmt: skip
     return pages.render(request, "live/teach.html", context)
 
@@ -83,11 +86,19 @@ async def teach(
 @router.get(
     "/class/{code}/qr.svg",
     summary="The join link as a QR code (SVG)",
-    responses={200: {"content": {"image/svg+xml": {}}}},
+    responses={
+        200: {"content": {"image/svg+xml": {}}},
+        409: {"description": "No public address is known (set GILLAB_PUBLIC_URL)"},
+    },
 )
-async def join_qr(request: Request, code: Code, classes: Classes, client: Client) -> Response:
+async def join_qr(
+    code: Code, classes: Classes, client: Client, public: PublicBaseDep
+) -> Response:
     record = await classes.find(code, client=client)
-    qr = segno.make(_join_url(request, record.code), error="m")
+    join_url = public.link(urls.live_class(record.code))
+    if join_url is None:  # never a code for an address the request made up
+        raise HTTPException(409, NO_PUBLIC_URL)
+    qr = segno.make(join_url, error="m")
     svg = io.BytesIO()
     qr.save(svg, kind="svg", scale=10, border=2, xmldecl=False, title=f"Join class {record.code}")
     return Response(svg.getvalue(), media_type="image/svg+xml")

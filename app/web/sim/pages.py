@@ -17,12 +17,14 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from app.lab.jobs import JobRunner
+from app.lab.trial import HardwareRun
 from app.sim import (
     DEFAULT_INTERVAL,
     MAX_N_EXPLORE,
@@ -45,7 +47,7 @@ from app.web.infra.page_cache import pure
 from app.web.infra.resources import PlayedSteps
 from app.web.infra.security import EmbedLayout
 from app.web.infra.templating import Pages, is_htmx
-from app.web.sim import explore_view, params, predict_view, wording
+from app.web.sim import explore_view, params, predict_view, replay_view, wording
 from app.web.sim import view as sim_view
 from app.web.sim.params import (
     IntervalQuery,
@@ -63,8 +65,9 @@ INTERVALS = (1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50, 100)
 
 # Blocks of sim.html an htmx request gets: #stage is the target, the rest swap out of band.
 STEP_BLOCKS = ("narration", "stage", "transport", "timeline", "eventlog")
-# "predict" goes out empty on ordinary swaps, so leaving predict mode clears its panel.
-PAGE_BLOCKS = (*STEP_BLOCKS, "player", "predict")
+# "predict" goes out empty on ordinary swaps, so leaving predict mode clears its panel; so does
+# "replay" (the hardware replay's note) when the run is no longer the hardware's.
+PAGE_BLOCKS = (*STEP_BLOCKS, "player", "predict", "replay")
 
 
 StepQuery = Annotated[int | None, Query(ge=0, description="Show the state after this step.")]
@@ -103,6 +106,14 @@ def _load_run(
 LoadedRun = Annotated[Loaded, Depends(_load_run)]
 
 
+def _load_hardware(loaded: LoadedRun, lab: replay_view.LabParams) -> HardwareRun | None:
+    return replay_view.source(lab, loaded.run, loaded.step)
+
+
+# The hardware run the schedule replays (`from=lab`), or None.
+Hardware = Annotated[HardwareRun | None, Depends(_load_hardware)]
+
+
 def _nearest_valid(
     config: Callable[[], Config], schedule: str | None, seed: int | None, error: InvalidParameter
 ) -> str:
@@ -123,15 +134,30 @@ def _nearest_valid(
 
 
 def _sim_context(
-    run: Run, step: int, *, embed: bool, playing: bool, speed: float
+    run: Run,
+    step: int,
+    *,
+    embed: bool,
+    playing: bool,
+    speed: float,
+    shown: int | None = None,
+    hardware: HardwareRun | None = None,
 ) -> dict[str, Any]:
-    view = sim_view.build(run, step, embed=embed)
+    """What sim.html draws; with `shown`, the step of this run the page shows now, a fragment
+    carries only what differs from it (`change`). With `hardware`, the run it replays: every
+    link to another step keeps it, and the page says so (app.web.sim.replay_view)."""
+    kept = urls.hardware_run(hardware) if hardware else {}
+    view = sim_view.build(run, step, embed=embed, extra=kept)
+    change = None
+    if shown is not None:
+        change = sim_view.StepChange.between(run, shown, step, embed=embed, extra=kept)
     stream_url = None
     if playing:
-        stream_url = urls.sim_stream(Permalink.of(run, step), speed=speed, embed=embed)
+        stream_url = urls.sim_stream(Permalink.of(run, step), speed=speed, embed=embed, **kept)
     intervals = sorted({*INTERVALS, run.config.interval or DEFAULT_INTERVAL})
     return {
         "view": view,
+        "change": change,
         "section": "sim",
         "embed": embed,
         "playing": playing,
@@ -142,6 +168,7 @@ def _sim_context(
         # be served from app.web.infra.page_cache).
         "random_url": urls.sim_random(run.config, embed=embed),
         "predict": None,
+        "replay": replay_view.build(hardware, run, embed=embed) if hardware else None,
         "predict_start_url": predict_view.predict_url(run, step, Score(), embed=embed),
         "scenarios": tuple(Scenario),
         "modes": tuple(Mode),
@@ -153,6 +180,32 @@ def _sim_context(
     }
 
 
+ShownHeader = Annotated[
+    str | None,
+    Header(
+        alias="Sim-Shown",
+        description="The permalink of the state the page shows now (static/js/sim.js sends "
+        "it): a step of the same run is answered with only what changes.",
+    ),
+]
+
+
+def _shown_step(
+    shown: str | None, run: Run, *, embed: bool, hardware: HardwareRun | None
+) -> int | None:
+    """The step of `run` the page shows, when `shown` is exactly its permalink there in this
+    layout (and as the replay of the same hardware run, or of none); None for anything else
+    (another run, predict mode, an old or odd value), which gets the whole fragment."""
+    if shown is None:
+        return None
+    step = parse_qs(urlsplit(shown).query).get("step", [""])[-1]
+    if not step.isdigit() or len(step) > 6 or int(step) > len(run.steps):
+        return None
+    kept = urls.hardware_run(hardware) if hardware else {}
+    permalink = urls.sim(Permalink.of(run, int(step)), embed=embed, **kept)
+    return int(step) if shown == permalink else None
+
+
 @router.get("/sim", response_class=HTMLResponse, summary="The simulator at one step")
 @pure
 def sim_page(
@@ -160,6 +213,8 @@ def sim_page(
     pages: PagesDep,
     embed: EmbedLayout,  # before the run, so a bad permalink's error page keeps this layout
     loaded: LoadedRun,
+    hardware: Hardware,
+    shown: ShownHeader = None,
     play: Annotated[bool, Query(description="Start playing from this step.")] = False,
     speed: SpeedQuery = DEFAULT_SPEED,
     predict: Annotated[bool, Query(description="Predict mode: say what each step does.")] = False,
@@ -176,7 +231,12 @@ def sim_page(
         return _predict_page(request, pages, run, step, embed, score, guess, said)
     if play and step == len(run.steps):
         step = 0  # play at the end replays from the start
-    context = _sim_context(run, step, embed=embed, playing=play, speed=speed)
+    shown_step = None
+    if is_htmx(request):
+        shown_step = _shown_step(shown, run, embed=embed, hardware=hardware)
+    context = _sim_context(
+        run, step, embed=embed, playing=play, speed=speed, shown=shown_step, hardware=hardware
+    )
     # The address bar always shows the canonical permalink; play replaces rather than pushes.
     return pages.render(
         request, "sim.html", context, blocks=PAGE_BLOCKS, url=context["view"].url, replace_url=play
@@ -230,6 +290,7 @@ async def _step_html(
     *,
     embed: bool,
     speed: float,
+    hardware: HardwareRun | None,
     pages: Pages,
     played: PlayedSteps,
     renderer: Executor,
@@ -239,18 +300,24 @@ async def _step_html(
     of a run, which its config and schedule name, is always the same HTML). A step not kept yet
     renders on the app's render thread (app.web.infra.resources says why); the table itself is
     only touched here, on the loop."""
-    key = (run.config, run.schedule, step, embed, speed)
+    key = (run.config, run.schedule, step, embed, speed, hardware)
     html = played.get(key)
     if html is None:
-        render = partial(_render_step, run, step, embed, speed, pages)
+        render = partial(_render_step, run, step, embed, speed, hardware, pages)
         html = await asyncio.get_running_loop().run_in_executor(renderer, render)
         played.put(key, html)
     return html
 
 
-def _render_step(run: Run, step: int, embed: bool, speed: float, pages: Pages) -> str:
+def _render_step(
+    run: Run, step: int, embed: bool, speed: float, hardware: HardwareRun | None, pages: Pages
+) -> str:
+    """A step of a play: the page shows the step before it (the one the play started from, or
+    the previous event), so only what changes since goes."""
     playing = step < len(run.steps)
-    context = _sim_context(run, step, embed=embed, playing=playing, speed=speed)
+    context = _sim_context(
+        run, step, embed=embed, playing=playing, speed=speed, shown=step - 1, hardware=hardware
+    )
     return pages.blocks("sim.html", STEP_BLOCKS, context)
 
 
@@ -262,6 +329,7 @@ def _render_step(run: Run, step: int, embed: bool, speed: float, pages: Pages) -
 async def stream_sim(
     request: Request,
     loaded: LoadedRun,
+    hardware: Hardware,
     pages: PagesDep,
     played: PlayedStepsDep,
     renderer: RendererDep,
@@ -273,16 +341,28 @@ async def stream_sim(
     total = len(run.steps)
     # After a dropped connection the browser resumes where it was, not from the start.
     start = max(loaded.step, min(last_event_id or 0, total))
+    clock = asyncio.get_running_loop().time
+    due = clock()
     for step in range(start + 1, total + 1):
         if await request.is_disconnected():
             return
         html = await _step_html(
-            run, step, embed=embed, speed=speed, pages=pages, played=played, renderer=renderer
-        )
+            run, step, embed=embed, speed=speed, hardware=hardware, pages=pages, played=played,
+            renderer=renderer,
+        )  # fmt: skip
         yield ServerSentEvent(raw_data=html, event="step", id=str(step))
         if step < total:
-            await asyncio.sleep(1 / speed)
+            due = next_due(due, clock(), 1 / speed)
+            await asyncio.sleep(due - clock())
     yield ServerSentEvent(raw_data="", event="done")
+
+
+def next_due(due: float, now: float, period: float) -> float:
+    """When a play's next step is due: one `period` after the last one was due, so the time
+    each step takes to render and send does not add to every period (sleeping `period` after
+    each step did: a busy class saw 1.5 steps a second at 2). A play late by more than a
+    period (a stalled server) carries on from now instead of sending the missed steps at once."""
+    return max(due + period, now)
 
 
 @router.get("/explore", response_class=HTMLResponse, summary="Every interleaving, counted")

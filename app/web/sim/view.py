@@ -10,7 +10,7 @@ shows can be shared, reloaded or opened with no script at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from app.lab import native
@@ -78,6 +78,7 @@ class TimelineCell:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LogEntry:
+    position: int  # its place in the log (0 first), which every later step keeps
     number: int
     thread: str
     event: str
@@ -173,19 +174,73 @@ class SimView:
     banner: Banner
     native_url: str | None  # the same race in real C with free() for real: once it is freed
     narration: str
-    scrub_query: tuple[tuple[str, str], ...]  # the permalink's fields other than `step`
+    scrub_query: tuple[tuple[str, str], ...]  # the URL's fields other than `step` (and embed)
 
 
-def build(run: Run, step: int, *, embed: bool = False) -> SimView:
+# The most timeline cells, or log entries, a step's answer updates one by one. A step or a short
+# jump changes a few; past this (Home, End, a far jump) the whole panel goes, as one swap.
+MAX_CHANGED = 12
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepChange:
+    """What differs on /sim between the step a page shows and another step of the same run:
+    an answer that sends only this keeps a step's size and the browser's work bounded whatever
+    n, instead of re-sending a timeline and log of up to ~180 entries (issue 17.15).
+
+    Each part is None when it is sent whole: the page's timeline or log is then replaced."""
+
+    cells: tuple[TimelineCell, ...] | None  # the timeline cells whose marks change
+    log_added: tuple[LogEntry, ...] | None  # new entries, after the log's last one
+    log_removed: range  # positions (`log-{i}` ids) of the entries that go
+
+    @classmethod
+    def between(
+        cls,
+        run: Run,
+        shown: int,
+        step: int,
+        *,
+        embed: bool,
+        extra: Mapping[str, str] | None = None,
+    ) -> StepChange:
+        """From the page showing `shown` to `step`: compares what the two states render, so it
+        can never disagree with a whole page (`extra` as `build` keeps it)."""
+        link = Permalink.of(run, step)
+        kept = dict(extra or {})
+        before, after = _timeline(run, shown), _timeline(run, step)
+        cells = tuple(new for old, new in zip(before, after, strict=True) if old != new)
+        old_log = _log(run, shown, lambda k: urls.sim(link.at(k), embed=embed, **kept))
+        new_log = _log(run, step, lambda k: urls.sim(link.at(k), embed=embed, **kept))
+        cells_or_whole = cells if len(cells) <= MAX_CHANGED else None
+        if old_log == new_log:
+            return cls(cells=cells_or_whole, log_added=(), log_removed=range(0))
+        # One log is the start of the other (entries in step order), unless it is empty: then
+        # the other replaces "nothing has gone wrong yet" whole.
+        if not old_log or not new_log or abs(len(new_log) - len(old_log)) > MAX_CHANGED:
+            return cls(cells=cells_or_whole, log_added=None, log_removed=range(0))
+        return cls(
+            cells=cells_or_whole,
+            log_added=new_log[len(old_log) :],
+            log_removed=range(len(new_log), len(old_log)),
+        )
+
+
+def build(
+    run: Run, step: int, *, embed: bool = False, extra: Mapping[str, str] | None = None
+) -> SimView:
+    """`extra`: parameters every link to another step of this run keeps (the hardware run a
+    replay comes from, app.web.sim.replay_view); links that change the schedule drop them."""
     config = run.config
     total = len(run.steps)
     state = run.states[step]
     last = run.steps[step - 1] if step > 0 else None
+    kept = dict(extra or {})
 
     link = Permalink.of(run, step)
 
     def url(k: int) -> str:
-        return urls.sim(link.at(k), embed=embed)
+        return urls.sim(link.at(k), embed=embed, **kept)
 
     return SimView(
         config=config,
@@ -193,7 +248,7 @@ def build(run: Run, step: int, *, embed: bool = False) -> SimView:
         step=step,
         total=total,
         url=url(step),
-        embed_url=urls.sim(link, embed=True),
+        embed_url=urls.sim(link, embed=True, **kept),
         first_url=url(0),
         prev_url=url(step - 1) if step > 0 else None,
         next_url=url(step + 1) if step < total else None,
@@ -205,7 +260,9 @@ def build(run: Run, step: int, *, embed: bool = False) -> SimView:
         banner=_banner(run, step),
         native_url=native_race_url(config) if state.freed else None,
         narration=narrate(run, step),
-        scrub_query=tuple((key, value) for key, value in link.params().items() if key != "step"),
+        scrub_query=tuple(
+            (key, value) for key, value in {**link.params(), **kept}.items() if key != "step"
+        ),
     )
 
 
@@ -305,11 +362,12 @@ def _timeline(run: Run, step: int) -> tuple[TimelineCell, ...]:
 
 
 def _log(run: Run, step: int, url: Callable[[int], str]) -> tuple[LogEntry, ...]:
-    entries = []
+    entries: list[LogEntry] = []
     for s in run.steps[:step]:
         for event in s.events:
             entries.append(
                 LogEntry(
+                    position=len(entries),
                     number=s.index,
                     thread=s.thread.value,
                     event=event.value,

@@ -16,7 +16,8 @@ from fastapi.responses import StreamingResponse
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.web.infra import deps, page_cache, resources
+from app.sim import Config, Mode, Permalink, Scenario, simulate
+from app.web.infra import deps, page_cache, resources, urls
 from app.web.infra.page_cache import PageCache, pure
 from app.web.infra.settings import Settings
 from app.web.infra.templating import Pages
@@ -167,6 +168,21 @@ def test_every_page_kept_is_the_page_the_route_renders(
     kept = cached.get(url, headers=headers)
     assert kept.content == rendered.content
     assert {**kept.headers, "content-length": ""} == {**rendered.headers, "content-length": ""}
+
+
+def test_a_step_is_kept_apart_for_each_state_the_page_showed(
+    client: TestClient, cached: TestClient
+) -> None:
+    """/sim answers a step with what changes from the state the page shows (the Sim-Shown
+    header): two pages at different steps asking for the same step get different answers."""
+    run = simulate(Config(scenario=Scenario.INC_INC, mode=Mode.NONE, n=4))
+    url = urls.sim(Permalink.of(run, 6))
+    answers = []
+    for shown in (5, 1, 5, 1):
+        headers = {**HTMX, "Sim-Shown": urls.sim(Permalink.of(run, shown))}
+        answers.append(cached.get(url, headers=headers).content)
+        assert answers[-1] == client.get(url, headers=headers).content
+    assert answers[0] == answers[2] != answers[1] == answers[3]
 
 
 def test_a_permalink_is_rendered_once_however_many_students_open_it(
