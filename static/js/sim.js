@@ -168,8 +168,16 @@
     };
     window.htmx.createEventSource.tracked = true;
   }
-  trackStreams();
-  document.addEventListener("gillab:scripts-loaded", trackStreams);
+  // htmx copies the old class, style, width and height onto each swapped element with an id,
+  // and back when it settles, so CSS can transition them. Nothing here transitions on those
+  // (a cell keeps its element, the rc flash is an animation), and that copying, a query of the
+  // whole simulator per id, was a good part of a step's swap at n = 30.
+  function configure() {
+    if (window.htmx) window.htmx.config.attributesToSettle = [];
+    trackStreams();
+  }
+  configure();
+  document.addEventListener("gillab:scripts-loaded", configure);
   document.addEventListener("htmx:beforeRequest", function (event) {
     if (!insideSim(event.detail.elt)) return;
     streams.forEach(function (source) { source.close(); });

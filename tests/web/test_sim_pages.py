@@ -27,6 +27,7 @@ from app.sim import (
 )
 from app.web.infra import deps, resources
 from app.web.infra.settings import Settings
+from app.web.sim import pages as sim_pages
 from app.web.sim import view as sim_view
 from app.web.sim import wording
 
@@ -284,9 +285,14 @@ def test_a_step_of_the_run_shown_sends_only_what_changes(client: TestClient) -> 
     whole = client.get(url, headers=HTMX).text
     step = client.get(url, headers=_showing(Permalink.of(run, 40))).text
     assert _by_id(step, "stage") == _by_id(whole, "stage")
-    for element in ("narration", "transport", "scrubber"):
+    for element in ("narration", "transport", "scrub-label"):
         assert _by_id(step, element) == _by_id(whole, element)
-    assert 'id="timeline"' not in step and 'id="log"' not in step
+    assert _opening_tag(step, "scrub") == _opening_tag(whole, "scrub").replace(
+        ">", ' hx-swap-oob="true">'
+    )
+    for unchanged in ("timeline", "log", "scrubber", "go-random"):  # the page has them
+        assert f'id="{unchanged}"' not in step
+    assert "<title>" not in step  # the same run's title
     assert _cells(step) == [40, 41]
     assert 'hx-swap-oob="true"' in _opening_tag(step, "cell-41")
     thread = run.steps[40].thread.value  # step 41's
@@ -464,6 +470,13 @@ def test_stream_arrives_step_by_step_paced_by_speed(client: TestClient) -> None:
                 arrivals.append(time.monotonic() - started)
     assert len(arrivals) == 6
     assert arrivals[-1] - arrivals[0] >= 5 * 0.1 * 0.9  # five pauses of 1/speed
+
+
+def test_a_play_keeps_time_by_the_clock_not_by_sleeps() -> None:
+    """Each step is due one period after the last one was due, however long sending it took;
+    a play stalled for longer than a period goes on from now rather than catching up in a burst."""
+    assert sim_pages.next_due(10.0, now=10.03, period=0.1) == pytest.approx(10.1)
+    assert sim_pages.next_due(10.0, now=10.13, period=0.1) == pytest.approx(10.13)
 
 
 def test_stream_resumes_after_the_last_event_id(client: TestClient) -> None:
