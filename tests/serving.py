@@ -116,11 +116,13 @@ def live_server(
     cwd: str | Path | None = None,
     env: Mapping[str, str] | None = None,
     log: Path | None = None,
-    timeout: float = 30,
+    timeout: float = 120,
 ) -> Iterator[LiveServer]:
     """Serve on a free loopback port until the block ends; the child is always stopped, and
     so is anything it started that outlived it (tests/deploy/test_stop.py tells whether any
-    did: here it would only be left running after the tests)."""
+    did: here it would only be left running after the tests). `timeout` bounds a failed start,
+    it is no figure: a start takes a second or two idle, and over 30 s with several workers at
+    load 30."""
     port = free_port()
     child_env = {**os.environ, **(env or {}), "GILLAB_HOST": "127.0.0.1", "GILLAB_PORT": str(port)}
     output = log.open("wb") if log else subprocess.DEVNULL

@@ -3,7 +3,8 @@
 axe-core comes from the npm registry, pinned in package-lock.json (`make test` runs npm ci).
 The site's Content-Security-Policy forbids injecting a script, so the check runs in a context
 that bypasses it (TECH-NOTES, "Browser checks that catch classroom failures"). Also checked on
-each page: no console error (Lighthouse's best-practices audit fails a page for one).
+each page at both widths: no console error (Lighthouse's best-practices audit fails a page
+for one; test_best_practices runs Lighthouse itself, as on a phone, on all but the error page).
 """
 
 from __future__ import annotations
@@ -15,30 +16,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext
 
-from app.main import create_app
-from app.sim.challenges import CHALLENGES
-from app.web.infra.settings import Settings
-from app.web.infra.sitemap import page_paths
-from app.web.lessons.content import LESSONS
+from tests.browser.pages import ERROR_PAGE, PAGES
 
 pytestmark = pytest.mark.browser
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 
-PAGES = [
-    *(path for path in page_paths(create_app(Settings())) if path != "/healthz"),
-    *(f"/lessons/{lesson.slug}" for lesson in LESSONS),
-    *(f"/challenges/{challenge.slug}" for challenge in CHALLENGES),
-    "/sim?scenario=inc-dec&mode=gil&n=3&step=9",  # the GIL's band and events on the board
-    "/sim?scenario=inc-inc&mode=none&n=2&step=0&predict=1&score=0/0",  # predict mode
-    # a hardware replay's note (issue 17.10)
-    "/sim?scenario=inc-inc&mode=none&n=1&schedule=A2B3A1&step=0&from=lab&run=2&runs=3"
-    "&iterations=1&final_rc=2&lost_updates=1&window_rc=2",
-    "/no-such-page",  # the error page
-    # Challenges in their embed layout, as a live class's phones show them: solved, and the proof.
-    "/challenges/lose-one?schedule=A2B3A1&embed=1",
-    "/challenges/gil-lose?giveup=1&embed=1",
-]
 WIDTHS = [1280, 360]
 
 
@@ -84,7 +67,7 @@ def test_no_accessibility_violations_and_no_console_errors(
     page.wait_for_load_state("networkidle")  # what htmx loads into the page is checked too
     page.add_script_tag(content=axe_source)
     violations = page.evaluate("async () => (await axe.run(document)).violations")
-    if path == "/no-such-page":  # its 404 is the page's own answer, not an error
+    if path == ERROR_PAGE:  # its 404 is the page's own answer, not an error
         errors = [text for text in errors if "404" not in text]
     assert not violations, _describe(violations)
     assert not errors, errors

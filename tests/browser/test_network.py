@@ -26,7 +26,7 @@ PAGES = [path for path in page_paths(create_app(Settings())) if path != "/health
 
 @pytest.fixture(scope="module")
 def cdn_server() -> Iterator[str]:
-    """The default settings: scripts from the CDN, with the vendored fallback. The GIL lab's
+    """GILLAB_OFFLINE=0: scripts from the CDN, with the vendored fallback. The GIL lab's
     measurements are given: what is tested is the page around them."""
     app = create_app(Settings(offline=False))
     with given_measurements(app), serve(app) as base_url:

@@ -6,6 +6,7 @@ import threading
 import time
 from functools import partial
 from itertools import pairwise
+from pathlib import Path
 
 import pytest
 
@@ -146,33 +147,59 @@ def test_runners_sharing_an_exclusive_lock_never_run_at_once() -> None:
         runner.shutdown()
 
 
-def test_a_process_job_that_cannot_start_in_time_is_busy_and_one_that_started_gets_its_time() -> (
-    None
-):
+def test_a_process_job_that_cannot_start_in_time_is_busy_and_one_that_started_gets_its_time(
+    tmp_path: Path,
+) -> None:
     """A job that waited its whole limit for a worker never ran: the lab was full (429, come
-    back), not the job slow (504). A job that starts has its whole limit to run."""
+    back), not the job slow (504). A job that starts has its whole limit to run.
+
+    The jobs hold until the test lets them go (files in `tmp_path`), so what is checked is the
+    order of events, with half the limit to spare on each side for a busy machine (sleeps of
+    2.5 s and 1.5 s against a 3 s limit ran past it at load 20)."""
+    limit_s = 4.0
     runner = JobRunner(workers=1, queue=2, processes=True, retry_after=4)
+    first, second = tmp_path / "first", tmp_path / "second"
 
     async def scenario() -> None:
-        first = asyncio.ensure_future(runner.run(partial(time.sleep, 1.5), timeout=60))
-        await asyncio.sleep(0.05)
-        with pytest.raises(Busy) as refused:
-            await runner.run(partial(pow, 2, 3), timeout=0.5)
+        holding = asyncio.ensure_future(runner.run(partial(_held, str(first)), timeout=60))
+        await _until_exists(first.with_suffix(".started"))
+        quick = asyncio.ensure_future(runner.run(partial(pow, 2, 3), timeout=0.5))
+        asked = time.monotonic()
+        late = asyncio.ensure_future(runner.run(partial(_held, str(second)), timeout=limit_s))
+        # Both wait for the held worker: the quick one past its whole limit, the late one half
+        # of its own. Then the worker is free:
+        await asyncio.sleep(limit_s / 2)
+        first.touch()
+        with pytest.raises(Busy) as refused:  # the quick one never started in time
+            await quick
         assert refused.value.retry_after == 4
-        await first
-        # Queued 2.5 s behind another job with a 3 s limit: it starts in time, then has 3 s
-        # for its 1.5 s (it ends 4 s after it was asked for).
-        second = asyncio.ensure_future(runner.run(partial(time.sleep, 2.5), timeout=60))
-        await asyncio.sleep(0.05)
-        assert await runner.run(partial(_sleep_then, 1.5, "done"), timeout=3) == "done"
-        await second
+        await _until_exists(second.with_suffix(".started"))
+        # The late one started in time; it is let go once its limit, counted from when it was
+        # asked for, is past, and it still has its answer.
+        await asyncio.sleep(max(0.0, asked + limit_s - time.monotonic()) + 0.1)
+        second.touch()
+        assert await late == str(second)
+        assert await holding == str(first)
 
     try:
         asyncio.run(scenario())
     finally:
+        first.touch()
+        second.touch()
         runner.shutdown()
 
 
-def _sleep_then(seconds: float, value: str) -> str:
-    time.sleep(seconds)
-    return value
+def _held(path: str) -> str:
+    """Run in a worker: say it started, then hold until `path` exists (60 s at most)."""
+    Path(path).with_suffix(".started").touch()
+    deadline = time.monotonic() + 60
+    while not Path(path).exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return path
+
+
+async def _until_exists(path: Path) -> None:
+    deadline = time.monotonic() + 60
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path.name} never appeared"
+        await asyncio.sleep(0.01)

@@ -232,11 +232,29 @@ def test_playing_keeps_the_replay_in_every_streamed_step(client: TestClient) -> 
         assert permalink and _query(html.unescape(permalink.group(1)))["from"] == "lab"
 
 
+def test_predict_mode_keeps_the_replay(client: TestClient) -> None:
+    found, hardware = _lost_one()
+    kept = urls.hardware_run(hardware)
+    page = client.get(urls.sim(found.permalink.at(0), **kept)).text
+    start = _href(page, "predict-start")
+    assert _query(start)["from"] == "lab" and _query(start)["predict"] == "1"
+    asking = client.get(start).text
+    assert "Run 2 of 3 from the native lab" in _text(asking, "replay-note")
+    for link in ("predict-choice-1", "predict-restart", "predict-leave"):
+        assert _query(_href(asking, link))["from"] == "lab", link
+    # An answer without script is judged and redirected to the next state: the run comes along.
+    answered = client.get(_href(asking, "predict-choice-1"), follow_redirects=False)
+    assert answered.status_code == 303
+    assert _query(answered.headers["location"])["from"] == "lab"
+
+
 def test_the_embed_layout_shows_the_note(client: TestClient) -> None:
     found, hardware = _lost_one()
     page = client.get(urls.sim(found.permalink, embed=True, **urls.hardware_run(hardware)))
     assert "Run 2 of 3 from the native lab" in _text(page.text, "replay-note")
     assert _query(_href(page.text, "go-first"))["embed"] == "1"
+    # The lab is a whole page: from a slide it opens in place of the slide, not inside it.
+    assert re.search(r'<a [^>]*id="replay-lab"[^>]*target="_top"', page.text)
 
 
 def _bad(**changes: str) -> str:

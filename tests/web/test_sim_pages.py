@@ -469,7 +469,11 @@ def test_stream_arrives_step_by_step_paced_by_speed(client: TestClient) -> None:
             if line.startswith("event: step"):
                 arrivals.append(time.monotonic() - started)
     assert len(arrivals) == 6
-    assert arrivals[-1] - arrivals[0] >= 5 * 0.1 * 0.9  # five pauses of 1/speed
+    # Step k cannot come before k pauses of 1/speed from the request, however busy the machine
+    # (which only delays steps). Counted from the first arrival instead, a late first step and
+    # the rest read at once made five pauses look like none.
+    for pauses, arrival in enumerate(arrivals):
+        assert arrival >= pauses * 0.1 * 0.9, arrivals
 
 
 def test_a_play_keeps_time_by_the_clock_not_by_sleeps() -> None:
@@ -492,16 +496,18 @@ def test_stream_stops_when_the_client_goes(
     played = resources.played_steps()  # every step the stream renders lands here
     monkeypatch.setitem(app.dependency_overrides, deps.played_steps, lambda: played)
     streams = deps.resources_of(app).streams
-    url = "/stream/sim?scenario=inc-inc&mode=none&n=10&step=0&speed=20"  # 60 steps, 3 s
+    url = "/stream/sim?scenario=inc-inc&mode=none&n=10&step=0&speed=4"  # 60 steps, 15 s
     with client.stream("GET", url) as response:
         for line in response.iter_lines():
             if line.startswith("event: step"):
                 break
-    deadline = time.monotonic() + 2
+    # Bounds from the play, not from a quiet machine: a stream that went on playing would hold
+    # its place for 15 s and render 60 steps. It ends at its next step (0.25 s) on an idle one.
+    deadline = time.monotonic() + 15 / 2
     while streams.active and time.monotonic() < deadline:
         time.sleep(0.01)
     assert streams.active == 0  # the stream ended (and gave back its place under the limit)
-    assert 1 <= len(played) <= 3  # within a step or two of the client leaving, not 60 steps
+    assert 1 <= len(played) <= 10, len(played)  # within a few steps of the client leaving
 
 
 @pytest.mark.parametrize(

@@ -58,8 +58,11 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
-    # Serve htmx only from static/vendor/, never reference the CDN (classrooms with no internet).
-    offline: bool = False
+    # Serve htmx only from static/vendor/, never reference the CDN. On by default: a browser
+    # logs every request that fails, and a classroom with no internet (or a firewall that
+    # refuses the CDN) would see two errors on every page; off, static/js/loader.js tries the
+    # CDN for at most a second and falls back to the same copies.
+    offline: bool = True
     # Live server-sent event streams per worker process; past it, new streams get 429.
     # 400: a live class of 300 phones (app.live.model.MAX_MEMBERS) and its teacher fit on one
     # worker with room to spare; a class's streams sit idle between steps.
@@ -101,7 +104,7 @@ class Settings:
             host=env.get("GILLAB_HOST", default.host),
             port=_count(env, "GILLAB_PORT", default.port, least=0),
             workers=_count(env, "GILLAB_WORKERS", default.workers, least=1),
-            offline=_flag(env.get("GILLAB_OFFLINE")),
+            offline=_flag(env.get("GILLAB_OFFLINE", "").strip() or "1"),
             max_streams=_count(env, "GILLAB_MAX_STREAMS", default.max_streams, least=1),
             cache_mb=_count(env, "GILLAB_CACHE_MB", default.cache_mb, least=0),
             redis_url=env.get("GILLAB_REDIS_URL", "").strip(),

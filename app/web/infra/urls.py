@@ -64,11 +64,19 @@ def sim_replay(replay: Replay, source: HardwareRun) -> str:
 
 
 def predict(
-    permalink: Permalink, score: str, *, said: str | None, embed: bool, guess: str | None = None
+    permalink: Permalink,
+    score: str,
+    *,
+    said: str | None,
+    embed: bool,
+    guess: str | None = None,
+    hardware: HardwareRun | None = None,
 ) -> str:
     """/sim in predict mode: the score, the answer just given (`said`) and, on an answer's
-    link, the `guess` to judge ride in the URL (the guess last, after the layout)."""
-    extra = {"predict": "1", "score": score} | ({} if said is None else {"said": said})
+    link, the `guess` to judge ride in the URL (the guess last, after the layout); a hardware
+    replay's run comes first, as on every link of its /sim."""
+    extra = hardware_run(hardware) if hardware else {}
+    extra |= {"predict": "1", "score": score} | ({} if said is None else {"said": said})
     url = sim(permalink, embed=embed, **extra)
     return url if guess is None else f"{url}&{urlencode({'guess': guess})}"
 

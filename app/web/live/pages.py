@@ -46,7 +46,9 @@ def class_index(
     code: Annotated[str, Query(max_length=20, description="The class's join code")] = "",
 ) -> Response:
     if code.strip():
-        return RedirectResponse(f"/class/{normalize_code(code)[:CODE_LENGTH]}", status_code=303)
+        return RedirectResponse(
+            urls.live_class(normalize_code(code)[:CODE_LENGTH]), status_code=303
+        )
     return pages.render(request, "live/index.html", {"code_length": CODE_LENGTH})
 
 
@@ -60,7 +62,9 @@ async def new_class(classes: Classes) -> Response:
     record, token = await classes.create()
     # The token rides in the fragment: browsers never send it to a server or in a Referer,
     # and the dashboard moves it out of the address bar at once (it is projected).
-    return RedirectResponse(f"/class/{record.code}/teach#token={token}", status_code=303)
+    return RedirectResponse(
+        f"{urls.live_class_teach(record.code)}#token={token}", status_code=303
+    )
 
 
 @router.get(
@@ -110,6 +114,6 @@ async def student(
 ) -> Response:
     record = await classes.find(code, client=client)
     if record.code != code:  # typed in lower case or with spaces: the canonical address
-        return RedirectResponse(f"/class/{record.code}", status_code=303)
+        return RedirectResponse(urls.live_class(record.code), status_code=303)
     context = {"code": record.code, "max_name": MAX_NAME_CHARS}
     return pages.render(request, "live/student.html", context)

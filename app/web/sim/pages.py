@@ -169,7 +169,9 @@ def _sim_context(
         "random_url": urls.sim_random(run.config, embed=embed),
         "predict": None,
         "replay": replay_view.build(hardware, run, embed=embed) if hardware else None,
-        "predict_start_url": predict_view.predict_url(run, step, Score(), embed=embed),
+        "predict_start_url": predict_view.predict_url(
+            run, step, Score(), embed=embed, hardware=hardware
+        ),
         "scenarios": tuple(Scenario),
         "modes": tuple(Mode),
         "sizes": range(1, MAX_N_SIMULATE + 1),
@@ -228,7 +230,7 @@ def sim_page(
 ) -> Response:
     run, step = loaded.run, loaded.step
     if predict:
-        return _predict_page(request, pages, run, step, embed, score, guess, said)
+        return _predict_page(request, pages, run, step, embed, score, guess, said, hardware)
     if play and step == len(run.steps):
         step = 0  # play at the end replays from the start
     shown_step = None
@@ -267,18 +269,26 @@ def _predict_page(
     score_text: str,
     guess: str | None,
     said: str | None,
+    hardware: HardwareRun | None,
 ) -> Response:
     """Predict mode (app.web.sim.predict_view): a guess is judged here and becomes the next state's
-    URL, where the score has moved on; the page itself is /sim's, plus the predict panel."""
+    URL, where the score has moved on; the page itself is /sim's, plus the predict panel (and a
+    hardware replay's note, whose run every link keeps)."""
     score = Score.parse(score_text)
     if guess is not None:
         score, step, said = predict_view.answer(run, step, score, guess), step + 1, guess
         if not is_htmx(request):
-            url = predict_view.predict_url(run, step, score, said=said, embed=embed)
+            url = predict_view.predict_url(
+                run, step, score, said=said, embed=embed, hardware=hardware
+            )
             return RedirectResponse(url, status_code=303)
-    context = _sim_context(run, step, embed=embed, playing=False, speed=DEFAULT_SPEED)
+    context = _sim_context(
+        run, step, embed=embed, playing=False, speed=DEFAULT_SPEED, hardware=hardware
+    )
     view = context["view"]
-    panel = predict_view.build(run, step, score, said=said, embed=embed, leave_url=view.url)
+    panel = predict_view.build(
+        run, step, score, said=said, embed=embed, leave_url=view.url, hardware=hardware
+    )
     # The page's permalink (data-permalink, the pushed URL) is predict mode's own.
     context.update(view=dataclasses.replace(view, url=panel.url), predict=panel)
     return pages.render(request, "sim.html", context, blocks=PAGE_BLOCKS, url=panel.url)

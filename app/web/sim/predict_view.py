@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.lab.trial import HardwareRun
 from app.sim import Permalink, Run
 from app.sim.errors import InvalidParameter
 from app.sim.predict import Question, Score, question
@@ -47,9 +48,18 @@ class PredictPanel:
 
 
 def predict_url(
-    run: Run, step: int, score: Score, *, said: str | None = None, embed: bool = False
+    run: Run,
+    step: int,
+    score: Score,
+    *,
+    said: str | None = None,
+    embed: bool = False,
+    hardware: HardwareRun | None = None,
 ) -> str:
-    return urls.predict(Permalink.of(run, step), str(score), said=said, embed=embed)
+    """`hardware`: the run a hardware replay replays, which predict mode keeps too."""
+    return urls.predict(
+        Permalink.of(run, step), str(score), said=said, embed=embed, hardware=hardware
+    )
 
 
 def answer(run: Run, step: int, score: Score, guess: str) -> Score:
@@ -75,7 +85,14 @@ def answer_keys(labels: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def build(
-    run: Run, step: int, score: Score, *, said: str | None, embed: bool, leave_url: str
+    run: Run,
+    step: int,
+    score: Score,
+    *,
+    said: str | None,
+    embed: bool,
+    leave_url: str,
+    hardware: HardwareRun | None = None,
 ) -> PredictPanel:
     asked = question(run, step)
     here = Permalink.of(run, step)
@@ -84,7 +101,9 @@ def build(
         ChoiceLink(
             token=choice.token,
             label=choice.label,
-            url=urls.predict(here, str(score), said=None, embed=embed, guess=choice.token),
+            url=urls.predict(
+                here, str(score), said=None, embed=embed, guess=choice.token, hardware=hardware
+            ),
             key=key,
         )
         for choice, key in zip(offered, answer_keys(tuple(c.label for c in offered)), strict=True)
@@ -104,7 +123,7 @@ def build(
         question=asked,
         choices=choices,
         feedback=feedback,
-        url=predict_url(run, step, score, said=said, embed=embed),
-        restart_url=predict_url(run, 0, Score(), embed=embed),
+        url=predict_url(run, step, score, said=said, embed=embed, hardware=hardware),
+        restart_url=predict_url(run, 0, Score(), embed=embed, hardware=hardware),
         leave_url=leave_url,
     )

@@ -3,10 +3,10 @@ what the lab recorded of it, and what the replay can and cannot show.
 
 The native lab's replay links (app.lab.replay) carry the run after the permalink:
 `/sim?<permalink>&from=lab&run=3&runs=10&iterations=1000000&final_rc=1998211&lost_updates=1790
-&window_rc=47`. Nothing is stored, so the page stays a pure function of its URL; every link
-of the page that keeps the schedule (steps, play, the copied link, the embed code) keeps them,
-and the links that change the schedule (choosing a thread, the pickers, a random schedule)
-drop them, since the run is no longer the hardware's. A set of figures that no run of that
+&window_rc=47`. Nothing is stored, so the page stays a pure function of its URL; every link of
+the page that keeps the schedule (steps, play, the copied link, the embed code, predict mode)
+keeps them, and the links that change the schedule (choosing a thread, the pickers, a random
+schedule) drop them, since the run is no longer the hardware's. A set of figures that no run of that
 size could show, or that does not fit the replay beside it, is a 400 naming the parameter
 (`HardwareRun.check`); the note then links back to the lab to measure the race again.
 """

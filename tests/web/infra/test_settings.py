@@ -14,10 +14,10 @@ def test_defaults_without_environment() -> None:
 def test_every_setting_comes_from_the_environment() -> None:
     settings = Settings.from_env({
         "GILLAB_HOST": "0.0.0.0", "GILLAB_PORT": "9000", "GILLAB_WORKERS": "4",
-        "GILLAB_OFFLINE": "1", "GILLAB_MAX_STREAMS": "50", "GILLAB_CACHE_MB": "0",
+        "GILLAB_OFFLINE": "0", "GILLAB_MAX_STREAMS": "50", "GILLAB_CACHE_MB": "0",
     })
     assert settings == Settings(
-        host="0.0.0.0", port=9000, workers=4, offline=True, max_streams=50, cache_mb=0
+        host="0.0.0.0", port=9000, workers=4, offline=False, max_streams=50, cache_mb=0
     )
 
 
