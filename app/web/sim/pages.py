@@ -3,8 +3,10 @@
 Thin, as every route: validate the parameters, call the core (`app.sim`), render. A full GET
 renders the whole page, so every permalink is readable before any script runs; an htmx request
 (`HX-Request`) gets only the blocks that change, the side panels marked `hx-swap-oob`, and the
-canonical permalink in `HX-Push-Url`. /stream/sim sends the same blocks, one server-sent event
-per step, paced by `speed`, and stops when the browser goes away.
+canonical permalink in `HX-Push-Url`; when the page shows another step of the same run
+(`Sim-Shown`), of the timeline and log only what differs. /stream/sim sends the same blocks,
+one server-sent event per step (what differs from the step before), paced by `speed`, and
+stops when the browser goes away.
 """
 
 from __future__ import annotations
