@@ -96,8 +96,10 @@ def test_only_embed_mode_can_be_framed_by_slides_on_disk(
     try:
         with page.expect_response(url):
             page.goto(slides.as_uri(), wait_until="load")
-        page.wait_for_timeout(300)
         framed = page.frames[1]
+        # Until the frame shows a page (the asked one, or /framed it was sent to), however
+        # long a busy machine takes: a fixed 300 ms did not always see it loaded.
+        framed.wait_for_selector("main#main", state="attached", timeout=30_000)
         shown = urlsplit(framed.url).path
         loaded = framed.evaluate("() => !!document.querySelector('main#main')")
     finally:
