@@ -11,10 +11,12 @@ system Chromium with Playwright:
   of the new state done), what a student sees, and what the targets are judged on; "CPU" is
   the page's main-thread CPU time per step from a Chromium trace, which a busy machine hardly
   changes (slowed 4x it counts the slowed time);
-- play: `--plays` pages playing the same n = 30 run at once over SSE, at "normal" (2 steps/s)
-  and "very fast" (10 steps/s); the steps per second each page shows, against the nominal,
-  and how the machine's CPU was shared meanwhile: the server's part, the rest being chiefly
-  the benchmark's own Chromium, which runs on the same two cores.
+- play: `--plays` plays of the same n = 30 run at once over SSE, at "normal" (2 steps/s) and
+  "very fast" (10 steps/s), the steps per second each shows against the nominal: first the
+  server alone (plain HTTP clients read the streams), then `--plays` Chromium pages, with how
+  the machine's CPU was shared meanwhile: the server's part, the rest being chiefly the
+  benchmark's own Chromium pages, which run on the same two cores as the server (in a
+  classroom each student's browser has its own computer).
 
 Targets: p90 step <= 50 ms at n = 30, <= 150 ms with the CPU slowed 4x; every play within 10%
 of its nominal speed with 30 at once. Print the load average with the figures: on a shared
@@ -24,10 +26,12 @@ machine they are noisy, so run it several times and compare medians.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import statistics
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,6 +201,44 @@ def measure_plays(pages: list[Page], url: str, speed: float, seconds: float,
     return Plays(rates=rates, server_cpu=server_cpu, machine_cpu=machine_cpu, seconds=elapsed)
 
 
+def measure_streams(
+    base: str, plays: int, speed: float, seconds: float, server: set[int]
+) -> tuple[list[float], float]:
+    """The server's half of a play, without browsers: `plays` streams of the same run read at
+    once by plain HTTP clients (one thread each, which only count events); steps a second each
+    stream delivers after its first second, and the server's CPU time per step sent (ms),
+    which a busy machine hardly changes."""
+    host, port = base.removeprefix("http://").split(":")
+    query = RUN.format(n=30).split("?", 1)[1]
+    arrivals: list[list[float]] = [[] for _ in range(plays)]
+
+    def read(times: list[float]) -> None:
+        connection = http.client.HTTPConnection(host, int(port), timeout=seconds + 30)
+        connection.request("GET", f"/stream/sim?{query}&speed={speed:g}")
+        response = connection.getresponse()
+        ends, tail = time.monotonic() + seconds, b""
+        while time.monotonic() < ends:
+            chunk = response.read1(1 << 16)  # what has arrived: no parsing, little CPU
+            if not chunk:
+                break
+            times.extend([time.monotonic()] * (tail + chunk).count(b"event: step"))
+            tail = chunk[-10:]  # shorter than the marker: never counted twice
+        connection.close()
+
+    threads = [threading.Thread(target=read, args=(times,)) for times in arrivals]
+    cpu_before = _cpu_seconds(server)
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    cpu_per_step = (_cpu_seconds(server) - cpu_before) * 1000 / max(1, sum(map(len, arrivals)))
+    rates = []
+    for times in arrivals:
+        settled = [t for t in times if t - times[0] >= 1] if times else []
+        rates.append((len(settled) - 1) / (settled[-1] - settled[0]) if len(settled) >= 2 else 0)
+    return rates, cpu_per_step
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=30)
@@ -218,10 +260,17 @@ def main() -> None:
                       f"  p90 {_p90(swapped):6.1f} / {_p90(shown):6.1f}"
                       f"  max {max(swapped):6.1f} / {max(shown):6.1f};"
                       f" CPU {taken.main_thread_ms:5.1f}")
+        print(f"play, the server alone: {args.plays} streams at once read by plain HTTP"
+              " clients, n = 30 (steps/s each delivers)")
+        server_pids = {server.process.pid, *descendants(server.process.pid)}
+        for speed in (2.0, 10.0):
+            rates, cpu = measure_streams(server.url, args.plays, speed, args.seconds, server_pids)
+            print(f"  nominal {speed:4g}/s: median {statistics.median(rates):5.2f}"
+                  f"  slowest {min(rates):5.2f}  ({min(rates) / speed:.0%} of nominal);"
+                  f" server CPU {cpu:.2f} ms a step sent")
         print(f"play: {args.plays} pages at once, n = 30 (steps/s each page shows)")
         url = server.url + RUN.format(n=30)
         contexts, pages = open_pages(browser, url, args.plays)
-        server_pids = {server.process.pid, *descendants(server.process.pid)}
         try:
             for speed in (2.0, 10.0):
                 plays = measure_plays(pages, url, speed, args.seconds, server_pids)

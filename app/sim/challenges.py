@@ -37,8 +37,8 @@ from app.sim.run import Run, simulate
 from app.sim.schedule import format_schedule, parse_schedule
 
 # The lessons challenges belong to, by the slug of their page under /lessons/, in the lessons'
-# order (their titles and text live in app/lessons.py; tests/web/test_lessons.py checks that
-# every slug here names a lesson there).
+# order (their titles and text live in app/web/lessons/content.py; tests/web/lessons/test_pages.py
+# checks that every slug here names a lesson there).
 LESSONS: tuple[str, ...] = (
     "objects-and-reference-counts",
     "lost-updates",

@@ -15,6 +15,9 @@ the models its JSON API returns:
 - `infra`: what every area shares: settings, the template environment, errors, security
   headers, the page cache, stream limits, assets, /docs, /healthz and the route list.
 
-Templates follow the same names under templates/, tests under tests/web/ (those of `infra` in
-tests/web/infra/, of `live` in tests/web/live/).
+Templates follow the same names under templates/, and tests the same packages under tests/web/,
+named after the module they test: app/web/sim/pages.py is tested in tests/web/sim/test_pages.py,
+app/web/lab/routes.py in tests/web/lab/test_routes.py. What spans a whole area keeps the area's or
+the feature's name (tests/web/challenges/test_challenges.py, tests/web/sim/test_free_threaded.py);
+what tests the app as a whole (compression, contrast, /healthz) sits with `infra`.
 """

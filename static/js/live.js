@@ -102,6 +102,24 @@
     return source;
   }
 
+  // A link in the stage that would take the whole page along (an embed's target="_top", such
+  // as the simulator's "run this race in C") opens in a new tab instead: the class page, its
+  // stream and its question stay where they are.
+  function keepInClass(frame) {
+    frame.addEventListener("load", () => {
+      let doc;
+      try { doc = frame.contentDocument; } catch (error) { return; }
+      if (!doc) return;
+      doc.addEventListener("click", (event) => {
+        const link = event.target.closest && event.target.closest("a[target='_top'], a[target='_parent']");
+        if (!link) return;
+        event.preventDefault();
+        window.open(link.href, "_blank", "noopener");
+      });
+    });
+  }
+  keepInClass($("stage-frame"));
+
   if (role === "teacher") teacher(); else student();
 
   function teacher() {

@@ -18,6 +18,7 @@ PAGES = [
     *(f"/lessons/{lesson.slug}" for lesson in LESSONS),
     *(f"/challenges/{challenge.slug}" for challenge in CHALLENGES),
     "/sim?scenario=inc-dec&mode=gil&n=3&step=9",  # the GIL's band and events on the board
+    "/sim?scenario=inc-inc&mode=none&n=1&schedule=A2B3A1&step=6",  # finished lanes, a lost update
     "/sim?scenario=inc-inc&mode=none&n=2&step=0&predict=1&score=0/0",  # predict mode
     # a hardware replay's note (issue 17.10)
     "/sim?scenario=inc-inc&mode=none&n=1&schedule=A2B3A1&step=0&from=lab&run=2&runs=3"

@@ -3,7 +3,8 @@
 axe-core comes from the npm registry, pinned in package-lock.json (`make test` runs npm ci).
 The site's Content-Security-Policy forbids injecting a script, so the check runs in a context
 that bypasses it (TECH-NOTES, "Browser checks that catch classroom failures"). Also checked on
-each page: no console error (Lighthouse's best-practices audit fails a page for one).
+each page at both widths: no console error (Lighthouse's best-practices audit fails a page
+for one; test_best_practices runs Lighthouse itself, as on a phone, on all but the error page).
 """
 
 from __future__ import annotations

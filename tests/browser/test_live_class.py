@@ -199,3 +199,32 @@ def test_an_assigned_challenge_shows_on_phones_in_its_embed_layout(
     expect(student.locator("#hand-in-result")).to_contain_text("Solved! Handed in A2B3A1")
     expect(teacher.locator("#challenge-solved")).to_have_text("1", timeout=5_000)
     assert errors == []
+
+
+def test_a_link_out_of_the_stage_opens_a_tab_and_the_phone_stays_in_class(
+    class_server: str, contexts: Callable[..., BrowserContext]
+) -> None:
+    """The simulator's embed links a freed state to the native lab with target="_top", which
+    took the student's whole page, stream and question with it."""
+    teacher = contexts(viewport={"width": 1400, "height": 1000}).new_page()
+    teacher.goto(f"{class_server}/class/new")
+    teacher.get_by_role("button", name="Open a class").click()
+    code = teacher.locator("#live").get_attribute("data-code")
+    phone = contexts(viewport=PHONE, is_mobile=True)
+    student = phone.new_page()
+    student.goto(f"{class_server}/class/{code}")
+    student.get_by_label("Your name").fill("Ada")
+    student.get_by_role("button", name="Join").click()
+    expect(student.locator("#my-name")).to_have_text("Ada")
+    teacher.get_by_label("Or paste a simulator or challenge link").fill(
+        "/sim?scenario=inc-dec&mode=none&n=1&schedule=B6A1&step=6")
+    teacher.get_by_role("button", name="Show", exact=True).click()
+    wait_for_frame(student, "step=6")
+    link = student.frame_locator("#stage-frame").locator("#native-real-free")
+    with phone.expect_page() as opened:
+        link.click()
+    tab = opened.value
+    tab.wait_for_url("**/lab?**", wait_until="commit")
+    tab.close()  # it would run the race in C: not this test's business
+    assert student.url == f"{class_server}/class/{code}"  # still in the class
+    expect(student.locator("#class-view")).to_be_visible()

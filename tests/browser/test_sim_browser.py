@@ -169,6 +169,10 @@ _PANELS = """() => {
 }"""
 
 
+# Each key waits for the step before it; a busy machine takes seconds for a dozen round trips.
+KEYS_MS = 30_000
+
+
 def _assert_shows_its_permalink(page: Page) -> None:
     """The page, however it got to its state, shows what a fresh load of its address shows."""
     fresh = page.context.new_page()
@@ -206,31 +210,33 @@ def test_steps_keys_back_and_play_show_what_their_permalink_shows(
     for key in ["ArrowRight"] * 12 + ["ArrowLeft"] * 3 + [out_of_turn.lower()]:
         page.keyboard.press(key, delay=10)
     chosen = simulate(config, prefix + out_of_turn)
-    expect(page).to_have_url(_url_is(_path(Permalink.of(chosen, 10))))
+    expect(page).to_have_url(_url_is(_path(Permalink.of(chosen, 10))), timeout=KEYS_MS)
     _assert_shows_its_permalink(page)
 
     for key in ("ArrowRight", "ArrowRight", "End", "ArrowLeft", "Home", "ArrowRight"):
         page.keyboard.press(key, delay=10)
-    expect(page).to_have_url(_url_is(_path(Permalink.of(chosen, 1))))
+    expect(page).to_have_url(_url_is(_path(Permalink.of(chosen, 1))), timeout=KEYS_MS)
     _assert_shows_its_permalink(page)
 
     page.click("#cell-150 button")  # a jump past the cells a step sends one by one
-    expect(page).to_have_url(_url_is(_path(Permalink.of(chosen, 150))))
+    expect(page).to_have_url(_url_is(_path(Permalink.of(chosen, 150))), timeout=KEYS_MS)
     page.keyboard.press("ArrowRight")
-    expect(page).to_have_url(_url_is(_path(Permalink.of(chosen, 151))))
+    expect(page).to_have_url(_url_is(_path(Permalink.of(chosen, 151))), timeout=KEYS_MS)
     _assert_shows_its_permalink(page)
 
     page.go_back()
     page.go_back()
-    expect(page).to_have_url(_url_is(_path(Permalink.of(chosen, 1))))
-    expect(page.locator("#stage")).to_have_attribute("data-step", "1")
+    expect(page).to_have_url(_url_is(_path(Permalink.of(chosen, 1))), timeout=KEYS_MS)
+    expect(page.locator("#stage")).to_have_attribute("data-step", "1", timeout=KEYS_MS)
     _assert_shows_its_permalink(page)
 
     page.select_option("#speed", "10")
     page.keyboard.press(" ")
-    page.wait_for_function("() => +document.getElementById('stage').dataset.step >= 8")
+    page.wait_for_function(
+        "() => +document.getElementById('stage').dataset.step >= 8", timeout=KEYS_MS
+    )
     page.keyboard.press(" ")
-    expect(page.locator("#play-toggle")).to_contain_text("Play")
+    expect(page.locator("#play-toggle")).to_contain_text("Play", timeout=KEYS_MS)
     paused_at = page.locator("#stage").get_attribute("data-step")
     expect(page).to_have_url(_url_is(_path(Permalink.of(chosen, int(paused_at or 0)))))
     _assert_shows_its_permalink(page)

@@ -58,7 +58,7 @@ def challenge_url(
 
 def _lesson(slug: str) -> Lesson:
     lesson = lessons.find(slug)
-    assert lesson is not None, slug  # tests/web/test_lessons.py keeps the slugs in step
+    assert lesson is not None, slug  # tests/web/lessons/test_pages.py keeps the slugs in step
     return lesson
 
 

@@ -13,6 +13,7 @@ resource tracker with its semaphores, behind. `stop` kills them in the app's own
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -31,13 +32,24 @@ from app.web.infra.templating import Pages
 # A played step of the simulator, named by its run (config, schedule), step, embed, speed and
 # the hardware run it replays, if any (its links keep that).
 PlayedKey = tuple[Config, str, int, bool, float, HardwareRun | None]
-PlayedSteps = Kept[PlayedKey, str]
-PLAYED_STEP_BYTES = 16 << 20  # played steps kept: a few to 75 kilobytes of HTML each
+PLAYED_STEP_BYTES = 16 << 20  # played steps kept: a few to 20 kilobytes of HTML each
+
+
+class PlayedSteps(Kept[PlayedKey, str]):
+    """The played steps kept, and those being rendered now (`rendering`): a class that presses
+    Play together plays in step, so every stream asks for the same step at the same moment;
+    each must wait for the one render under way, not start its own (30 plays rendered every
+    step 30 times, and fell to a fifth of their speed at 10 steps a second). Only the event
+    loop's thread uses it."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(max_bytes, lambda key, html: len(html) + len(key[1]))
+        self.rendering: dict[PlayedKey, asyncio.Future[str]] = {}
 
 
 def played_steps(max_bytes: int = PLAYED_STEP_BYTES) -> PlayedSteps:
     """An empty table of played steps (the HTML counted, and the schedule in its key)."""
-    return PlayedSteps(max_bytes, lambda key, html: len(html) + len(key[1]))
+    return PlayedSteps(max_bytes)
 
 
 def _explorations() -> JobRunner:

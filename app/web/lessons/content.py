@@ -3,7 +3,7 @@
 A lesson is data (slug, title, summary, the simulator states it embeds); its text lives in
 templates/lessons/<slug>.html. Each embedded simulator state is an `Example`: a permalink plus
 what a student should see there (the events of the step it opens at, the run's outcome), so
-tests/web/test_lessons.py can replay every example through app.sim and prove the text right.
+tests/web/lessons/test_pages.py can replay every example through app.sim and prove the text right.
 
 Permalinks come from the core's own `Permalink`, so they are canonical by construction.
 """

@@ -150,7 +150,7 @@ def _sim_context(
     view = sim_view.build(run, step, embed=embed, extra=kept)
     change = None
     if shown is not None:
-        change = sim_view.StepChange.between(run, shown, step, embed=embed, extra=kept)
+        change = sim_view.StepChange.between(shown, view, embed=embed, extra=kept)
     stream_url = None
     if playing:
         stream_url = urls.sim_stream(Permalink.of(run, step), speed=speed, embed=embed, **kept)
@@ -308,15 +308,26 @@ async def _step_html(
     """One played step's blocks. A class plays the same few runs over and over, and every event
     rendered is CPU the one event loop shares with everyone's pages, so they are kept (a step
     of a run, which its config and schedule name, is always the same HTML). A step not kept yet
-    renders on the app's render thread (app.web.infra.resources says why); the table itself is
-    only touched here, on the loop."""
+    renders on the app's render thread (app.web.infra.resources says why), once however many
+    streams ask for it meanwhile; the table itself is only touched here, on the loop."""
     key = (run.config, run.schedule, step, embed, speed, hardware)
     html = played.get(key)
-    if html is None:
+    if html is not None:
+        return html
+    rendering = played.rendering.get(key)
+    if rendering is None:
         render = partial(_render_step, run, step, embed, speed, hardware, pages)
-        html = await asyncio.get_running_loop().run_in_executor(renderer, render)
-        played.put(key, html)
-    return html
+        rendering = asyncio.get_running_loop().run_in_executor(renderer, render)
+        played.rendering[key] = rendering
+
+        def keep(done: asyncio.Future[str]) -> None:
+            del played.rendering[key]
+            if not done.cancelled() and done.exception() is None:
+                played.put(key, done.result())
+
+        rendering.add_done_callback(keep)
+    # Shielded: a stream that ends while it waits must not cancel the render the others await.
+    return await asyncio.shield(rendering)
 
 
 def _render_step(

@@ -196,22 +196,19 @@ class StepChange:
 
     @classmethod
     def between(
-        cls,
-        run: Run,
-        shown: int,
-        step: int,
-        *,
-        embed: bool,
-        extra: Mapping[str, str] | None = None,
+        cls, shown: int, view: SimView, *, embed: bool, extra: Mapping[str, str] | None = None
     ) -> StepChange:
-        """From the page showing `shown` to `step`: compares what the two states render, so it
-        can never disagree with a whole page (`extra` as `build` keeps it)."""
-        link = Permalink.of(run, step)
+        """From the page showing step `shown` to `view` (a step of the same run): compares
+        what the two states render, so it can never disagree with a whole page (`embed` and
+        `extra` as `build` was given them)."""
+        run = view.run
+        link = Permalink.of(run, view.step)
         kept = dict(extra or {})
-        before, after = _timeline(run, shown), _timeline(run, step)
-        cells = tuple(new for old, new in zip(before, after, strict=True) if old != new)
+        cells = tuple(
+            new for old, new in zip(_timeline(run, shown), view.timeline, strict=True) if old != new
+        )
         old_log = _log(run, shown, lambda k: urls.sim(link.at(k), embed=embed, **kept))
-        new_log = _log(run, step, lambda k: urls.sim(link.at(k), embed=embed, **kept))
+        new_log = view.log
         cells_or_whole = cells if len(cells) <= MAX_CHANGED else None
         if old_log == new_log:
             return cls(cells=cells_or_whole, log_added=(), log_removed=range(0))

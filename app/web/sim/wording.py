@@ -3,7 +3,8 @@ an operation, an event and an outcome, and how they narrate a step, so a student
 of words on every page. The views (`view.py`, `challenges/view.py`) only arrange these words.
 
 Every name is read off the core's enums (`Status`, `Op`, `Event`) and records (`Outcome`):
-a table here has one entry per member, and tests/web check that none is missing.
+a table here has one entry per member, and tests/web/sim/test_wording.py checks that none is
+missing.
 """
 
 from __future__ import annotations

@@ -3,9 +3,10 @@ for byte what the route would have sent; nothing else is ever kept."""
 
 from __future__ import annotations
 
+import asyncio
 import tracemalloc
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -21,6 +22,7 @@ from app.web.infra import deps, page_cache, resources, urls
 from app.web.infra.page_cache import PageCache, pure
 from app.web.infra.settings import Settings
 from app.web.infra.templating import Pages
+from app.web.sim import pages as sim_pages
 
 HTMX = {"HX-Request": "true"}
 T = TypeVar("T")
@@ -231,6 +233,36 @@ def test_a_run_played_by_a_whole_class_renders_each_step_once(
     steps = plays[0].count("event: step")
     assert steps > 5 and plays[0] == plays[1] == plays[2]
     assert renderer.submitted == steps
+
+
+def test_plays_started_together_render_each_step_once() -> None:
+    """A class pressing Play together asks for each step at the same moment: every stream
+    waits for one render, even when the stream that started it goes away meanwhile."""
+    played = resources.played_steps()
+    renderer = _CountingExecutor()
+    run = simulate(Config(scenario=Scenario.INC_INC, mode=Mode.NONE, n=2))
+
+    def step_html() -> Coroutine[Any, Any, str]:
+        return sim_pages._step_html(
+            run, 3, embed=False, speed=2.0, hardware=None,
+            pages=Pages(offline=True), played=played, renderer=renderer,
+        )  # fmt: skip
+
+    async def class_plays() -> list[str]:
+        first = asyncio.ensure_future(step_html())
+        others = [asyncio.ensure_future(step_html()) for _ in range(29)]
+        await asyncio.sleep(0)
+        first.cancel()  # that student closed the tab
+        return await asyncio.gather(*others)
+
+    try:
+        pages = asyncio.run(class_plays())
+    finally:
+        renderer.shutdown()
+    assert renderer.submitted == 1
+    assert len(set(pages)) == 1 and 'data-step="3"' in pages[0]
+    assert played.rendering == {}
+    assert asyncio.run(step_html()) == pages[0] and renderer.submitted == 1  # kept
 
 
 def test_a_kept_table_stays_within_its_bytes() -> None:

@@ -377,7 +377,7 @@ def test_what_a_step_changes_turns_one_state_into_the_other(config: Config) -> N
     for shown, step in sorted((j, k) for j, k in pairs if 0 <= k <= total):
         before = sim_view.build(run, shown)
         after = sim_view.build(run, step)
-        change = sim_view.StepChange.between(run, shown, step, embed=False)
+        change = sim_view.StepChange.between(shown, after, embed=False)
         timeline = after.timeline if change.cells is None else tuple(
             next((cell for cell in change.cells if cell.number == old.number), old)
             for old in before.timeline
