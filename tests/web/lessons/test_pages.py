@@ -166,6 +166,9 @@ def test_every_example_is_embedded_with_a_text_link(client: TestClient, lesson: 
         assert example.explore_url in hrefs
     for frame in lesson.frames:
         assert frame.url in hrefs, f"{frame.key}: no text link beside the iframe"
+    # A link that leaves an embed opens a new tab, but here it may replace the lesson
+    # (static/js/embed.js; tests/browser/test_embedding.py follows one).
+    assert all(iframe.get("data-embed-links") == "top" for iframe in page.iframes)
 
 
 _RESOLVED: dict[str, int] = {}  # target -> status, so each lab panel is measured once per run
