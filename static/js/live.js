@@ -310,7 +310,8 @@
       if (event.origin !== window.location.origin || event.source !== frame.contentWindow) return;
       const data = event.data;
       if (!data || data.type !== "gil-lab:height" || typeof data.height !== "number") return;
-      frame.style.height = Math.ceil(data.height) + "px";
+      const border = frame.offsetHeight - frame.clientHeight;  // box-sizing: border-box
+      frame.style.height = Math.ceil(data.height) + border + "px";
     });
     let me = JSON.parse(localStorage.getItem(key) || "null");
     let state = { url: null };
