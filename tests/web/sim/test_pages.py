@@ -700,7 +700,8 @@ def test_players_past_the_stream_limit_get_429() -> None:
             lines = playing.iter_lines()  # kept: a dropped iterator closes the stream
             assert next(lines).startswith("event: step")
             refused = small.get("/stream/sim?n=1")
-        assert small.get("/stream/sim?n=1").status_code == 200  # the place is free again
+        again = small.get("/stream/sim?n=1&speed=20")  # a short play: 0.3 s, not 3 s
+        assert again.status_code == 200  # the place is free again
     assert refused.status_code == 429
     assert refused.headers["Retry-After"] == "5"
 
