@@ -38,7 +38,8 @@
   function clear(element) { while (element.firstChild) element.removeChild(element.firstChild); }
 
   // The stage: an iframe of the permalink in its embed layout (/sim and /challenges/... both
-  // have one): no site header in the frame, and no link that takes the frame elsewhere.
+  // have one): no site header in the frame, and a link that leaves it opens a new tab, so the
+  // class page, its stream and its question stay where they are.
   function frameUrl(url) {
     if (!url) return "about:blank";
     return url + (url.includes("?") ? "&" : "?") + "embed=1";
@@ -101,24 +102,6 @@
     source.onopen = () => say("");
     return source;
   }
-
-  // A link in the stage that would take the whole page along (an embed's target="_top", such
-  // as the simulator's "run this race in C") opens in a new tab instead: the class page, its
-  // stream and its question stay where they are.
-  function keepInClass(frame) {
-    frame.addEventListener("load", () => {
-      let doc;
-      try { doc = frame.contentDocument; } catch (error) { return; }
-      if (!doc) return;
-      doc.addEventListener("click", (event) => {
-        const link = event.target.closest && event.target.closest("a[target='_top'], a[target='_parent']");
-        if (!link) return;
-        event.preventDefault();
-        window.open(link.href, "_blank", "noopener");
-      });
-    });
-  }
-  keepInClass($("stage-frame"));
 
   if (role === "teacher") teacher(); else student();
 
@@ -320,6 +303,16 @@
   function student() {
     const key = "gillab-student-" + code;
     const frame = $("stage-frame");
+    // The frame as tall as the stage it shows (the embed page posts its height, static/js/
+    // embed.js): a phone scrolls the page, never a box inside it. Only this site's page in
+    // this frame is listened to.
+    window.addEventListener("message", (event) => {
+      if (event.origin !== window.location.origin || event.source !== frame.contentWindow) return;
+      const data = event.data;
+      if (!data || data.type !== "gil-lab:height" || typeof data.height !== "number") return;
+      const border = frame.offsetHeight - frame.clientHeight;  // box-sizing: border-box
+      frame.style.height = Math.ceil(data.height) + border + "px";
+    });
     let me = JSON.parse(localStorage.getItem(key) || "null");
     let state = { url: null };
     let following = true;

@@ -109,47 +109,7 @@
   document.addEventListener("click", function (event) {
     var link = event.target.closest && event.target.closest("[data-copy-url]");
     if (link) copy(window.location.href, document.getElementById("copied"), "Link copied.");
-    var code = event.target.closest && event.target.closest("[data-copy-from]");
-    if (code) {
-      var field = document.getElementById(code.dataset.copyFrom);
-      field.select();
-      copy(field.value, document.getElementById("embed-copied"), "Embed code copied.");
-    }
   });
-
-  // "Embed in slides", each time it is opened: the code for the step shown now (steps swap in
-  // without reloading this toolbar), with the height the embed view needs at 960 px wide,
-  // measured at the run's last step (its longest event log) in a hidden frame of this site.
-  var EMBED_WIDTH = 960;
-  document.addEventListener("toggle", function (event) {
-    var details = event.target;
-    if (details.id !== "embed-code" || !details.open) return;
-    var stage = document.getElementById("stage");
-    var field = document.getElementById("embed-snippet");
-    if (!stage || !field) return;
-    var here = stage.dataset.permalink + "&embed=1";
-    var last = document.getElementById("go-last");
-    var end = (last && last.tagName === "A" ? last.getAttribute("href") : stage.dataset.permalink) + "&embed=1";
-    field.value = field.value.replace(/src="[^"]*"/, 'src="' + window.location.origin + here + '"')
-      .replace(/step \d+"/, "step " + stage.dataset.step + '"');
-    var frame = document.createElement("iframe");
-    frame.className = "embed-measure";
-    frame.setAttribute("aria-hidden", "true");
-    frame.tabIndex = -1;
-    frame.width = String(EMBED_WIDTH);
-    frame.height = "600";
-    frame.src = end;
-    frame.addEventListener("load", function () {
-      var page = frame.contentDocument && frame.contentDocument.documentElement;
-      if (page) {
-        var height = Math.ceil(page.scrollHeight / 10) * 10 + 20;
-        field.value = field.value.replace(/height="\d+"/, 'height="' + height + '"');
-        field.dataset.height = String(height);
-      }
-      frame.remove();
-    });
-    document.body.appendChild(frame);
-  }, true);
 
   // A step must win over a play: the moment any control of the simulator sends its request
   // (Pause, a step, a picker), close the player's EventSource, so no played step lands after it.

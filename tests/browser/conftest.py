@@ -2,10 +2,10 @@
 
 Reusable by every area's browser tests: `live_server` is the base URL of a real uvicorn
 serving the app on a free port; `page` is a fresh Playwright page (own context, so no cookies
-or history leak between tests) with a default timeout short enough that a broken page fails
-fast. The server runs with the default settings (htmx from static/vendor/, deferred, so it is
-running once a page has loaded); tests/browser/test_network.py covers the CDN path
-(GILLAB_OFFLINE=0) and its fallback.
+or history leak between tests) with a default timeout that ends a test on a broken page (a
+failure bound, generous for a busy machine). The server runs with the default settings (htmx
+from static/vendor/, deferred, so it is running once a page has loaded);
+tests/browser/test_network.py covers the CDN path (GILLAB_OFFLINE=0) and its fallback.
 """
 
 from __future__ import annotations
@@ -37,14 +37,16 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 
-DEFAULT_TIMEOUT_MS = 10_000
+# A failure bound, no figure: 10 s was not enough for a lesson page and its frames at load 30.
+DEFAULT_TIMEOUT_MS = 30_000
 
 
 @pytest.fixture(scope="session")
 def live_app() -> Iterator[FastAPI]:
-    """The app `live_server` serves, with the GIL lab's and /versions' measurements given
-    (tests/given_measurements.py): browser tests check pages and flows, and a real measurement
-    takes over 15 s on a busy machine. A test may override more of its dependencies."""
+    """The app `live_server` serves, with the GIL lab's, /versions' and the lock-cost table's
+    measurements given (tests/given_measurements.py): browser tests check pages and flows, and
+    a real measurement takes over 15 s on a busy machine. A test may override more of its
+    dependencies."""
     app = create_app(Settings())
     with given_measurements(app):
         yield app

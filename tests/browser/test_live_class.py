@@ -228,3 +228,47 @@ def test_a_link_out_of_the_stage_opens_a_tab_and_the_phone_stays_in_class(
     tab.close()  # it would run the race in C: not this test's business
     assert student.url == f"{class_server}/class/{code}"  # still in the class
     expect(student.locator("#class-view")).to_be_visible()
+
+
+def test_the_phone_frame_fits_its_stage_so_the_page_scrolls_not_the_frame(
+    class_server: str, contexts: Callable[..., BrowserContext]
+) -> None:
+    """The stage frame was 75% of the screen tall: a phone scrolled inside it, under a page
+    that scrolled too. It now takes the height the embed page posts (static/js/embed.js)."""
+    teacher = contexts(viewport={"width": 1400, "height": 1000}).new_page()
+    teacher.goto(f"{class_server}/class/new")
+    teacher.get_by_role("button", name="Open a class").click()
+    code = teacher.locator("#live").get_attribute("data-code")
+    student = contexts(viewport={"width": 360, "height": 740}, is_mobile=True,
+                       has_touch=True).new_page()
+    student.goto(f"{class_server}/class/{code}")
+    student.get_by_label("Your name").fill("Ada")
+    student.get_by_role("button", name="Join").click()
+    expect(student.locator("#my-name")).to_have_text("Ada")
+
+    def fits(where: str) -> None:
+        def measure() -> list[int]:
+            return list(student.frame_locator("#stage-frame").locator("html").evaluate(
+                "(html) => [html.scrollHeight, html.clientHeight, html.scrollWidth,"
+                " html.clientWidth]"))
+        deadline = time.monotonic() + 10
+        while (size := measure())[0] > size[1]:  # until the posted height arrives
+            assert time.monotonic() < deadline, (where, size)
+            student.wait_for_timeout(50)
+        assert size[1] > 740 * 0.75, (where, size)  # taller than the old frame
+        assert size[2] <= size[3], (where, size)  # nor sideways at 360 px
+
+    teacher.get_by_label("Or paste a simulator or challenge link").fill(
+        "/sim?scenario=inc-dec&mode=global-lock&n=1&schedule=B8A3&step=10")
+    teacher.get_by_role("button", name="Show", exact=True).click()
+    wait_for_frame(student, "step=10")
+    fits("a simulator state")
+    teacher.locator("#assign-slug").select_option("lose-one")
+    teacher.get_by_role("button", name="Assign").click()
+    wait_for_frame(student, "/challenges/lose-one?embed=1")
+    frame = student.frame_locator("#stage-frame")
+    frame.locator("#play[data-step='0']").wait_for()
+    fits("a challenge")
+    frame.locator("#giveup").click()  # the proof opens: the frame grows with it
+    frame.locator("#giveup-panel").wait_for()
+    fits("a challenge given up")

@@ -114,7 +114,8 @@ def test_play_to_the_end_over_sse(page: Page, live_server: str, page_errors: lis
     page.select_option("#speed", "10")
     page.click("#play-toggle")
     expect(page.locator("#play-toggle")).to_contain_text("Pause")
-    expect(page.locator("#outcome")).to_have_class(re.compile("finished"), timeout=8000)
+    # A failure bound, not a figure: the play lasts about a second.
+    expect(page.locator("#outcome")).to_have_class(re.compile("finished"), timeout=30_000)
     expect(page.locator("#outcome")).to_contain_text("Wrong result")
     expect(page.locator("#outcome")).to_contain_text("1 double free")
     expect(page).to_have_url(_url_is(_path(Permalink.of(run, len(run.steps)))))

@@ -121,6 +121,10 @@ class PlayView:
     explore_url: str
     share_url: str | None  # the solution permalink (the full page), once solved
     sim_url: str  # the same run on /sim, from the start
+    embed_url: str  # this state in the embed layout, for "Embed in slides"
+    # The challenge's tallest view, which the embed code is sized for: a complete schedule
+    # given up, with the win (or the proof) and every outcome counted.
+    tallest_url: str
     # The embed layout (`embed=1`, for a frame: slides, a live class's phones): everything
     # needed to play, every link to another state of it in the same layout, and no link that
     # would take the frame to another page of the site.
@@ -193,8 +197,19 @@ def build(
         ),
         share_url=challenge_url(challenge, prefix) if solved else None,
         sim_url=_sim_url(run),
+        embed_url=challenge_url(challenge, prefix, embed=True),
+        tallest_url=_tallest_url(challenge, found),
         embed=embed,
     )
+
+
+def _tallest_url(challenge: Challenge, found: str | None) -> str:
+    """The full page given up at a complete schedule: the winning one, or (when none wins) the
+    first outcome's example, under the proof."""
+    if found is None:
+        config = challenge.config
+        found = explore(config.scenario, config.mode, config.n).outcomes[0].witness
+    return challenge_url(challenge, found, giveup=True)
 
 
 def _groups(challenge: Challenge, *, embed: bool) -> tuple[OutcomeRow, ...]:

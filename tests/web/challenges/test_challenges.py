@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_module
 import re
 
 import pytest
@@ -298,9 +299,39 @@ def test_a_challenge_without_embed_keeps_the_site_and_refuses_other_framers(
     html = response.text
     assert 'class="site-header"' in html and 'class="crumbs"' in html
     assert 'id="share-link"' in html and "Step through it in the simulator" in html
-    assert not any("embed=1" in url for url in _links(html))
+    # No link of the page leads into the embed layout, but the one that shows it for slides.
+    box = re.search(r'<details class="embed-code".*?</details>', html, re.S)
+    assert box, "no embed code"
+    assert not any("embed=1" in url for url in _links(html.replace(box.group(0), "")))
     assert "frame-ancestors 'self'" in response.headers["content-security-policy"]
     assert response.headers["x-frame-options"] == "SAMEORIGIN"
+
+
+@pytest.mark.parametrize("slug", ["lose-one", "lock-lose"], ids=["winnable", "impossible"])
+def test_a_challenge_offers_embed_code_sized_for_its_tallest_view(
+    client: TestClient, slug: str
+) -> None:
+    """Teachers could copy embed code from /sim only; a challenge had its embed layout and no
+    way to get it into slides but typing embed=1."""
+    html = client.get(f"/challenges/{slug}", params={"schedule": "A1"}).text
+    box = re.search(r'<details class="embed-code" id="embed-code" data-measure="([^"]+)">(.*?)'
+                    r"</details>", html, re.S)
+    assert box, "no embed code"
+    code = html_module.unescape(re.sub(r"<[^>]+>", "", box.group(2)))
+    frame = re.search(r'<iframe src="([^"]+)" width="960" height="(\d+)" title="([^"]+)">', code)
+    assert frame, code
+    assert frame.group(1) == f"/challenges/{slug}?schedule=A1&embed=1"
+    assert int(frame.group(2)) >= 1200 and frame.group(3).startswith("GIL Lab challenge: ")
+    # Measured (static/js/embed.js) at a complete schedule given up: the win, or the proof.
+    measure = html_module.unescape(box.group(1))
+    winning = witness(find(slug))
+    if winning:
+        assert measure == f"/challenges/{slug}?schedule={winning}&giveup=1"
+    tallest = client.get(measure)
+    assert tallest.status_code == 200 and 'id="giveup-panel"' in tallest.text
+    assert 'id="win"' in tallest.text or 'id="lost"' in tallest.text  # the run is over
+    # Not inside a frame: a frame is not where one copies code for slides.
+    assert 'id="embed-code"' not in client.get(f"/challenges/{slug}?embed=1").text
 
 
 def test_a_bad_challenge_link_in_a_frame_stays_in_the_embed_layout(client: TestClient) -> None:

@@ -166,6 +166,9 @@ def test_every_example_is_embedded_with_a_text_link(client: TestClient, lesson: 
         assert example.explore_url in hrefs
     for frame in lesson.frames:
         assert frame.url in hrefs, f"{frame.key}: no text link beside the iframe"
+    # A link that leaves an embed opens a new tab, but here it may replace the lesson
+    # (static/js/embed.js; tests/browser/test_embedding.py follows one).
+    assert all(iframe.get("data-embed-links") == "top" for iframe in page.iframes)
 
 
 _RESOLVED: dict[str, int] = {}  # target -> status, so each lab panel is measured once per run
@@ -352,3 +355,20 @@ def test_each_lesson_lists_its_challenges(client: TestClient) -> None:
     for challenge in CHALLENGES:
         html = client.get(f"/lessons/{challenge.lesson}").text
         assert f'href="/challenges/{challenge.slug}"' in html, challenge.slug
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.slug)
+def test_every_link_in_an_embedded_tool_stays_in_its_layout_or_opens_a_tab(
+    live: httpx.Client, lesson: Lesson
+) -> None:
+    """Framed in a teacher's slides, a link that leaves the embed layout took the frame to a
+    full page (which refuses other sites' frames) or, with target="_top", the whole deck."""
+    for source in [example.embed_url for example in lesson.examples] + [
+        frame.embed_url for frame in lesson.frames
+    ]:
+        page = _parse(live.get(source).text)
+        for link in page.links:
+            href = str(link["href"])
+            if href.startswith("#") or "embed=1" in href or link.get("hx-get") == href:
+                continue  # within the frame: a state of the tool, or the panel measured again
+            assert (link.get("target"), link.get("rel")) == ("_blank", "noopener"), (source, href)

@@ -144,6 +144,15 @@ def test_a_freed_state_links_to_the_same_race_in_c_with_a_real_free(client: Test
     assert gil is not None and "mode=global-lock" in gil
 
 
+def test_a_link_out_of_the_embed_layout_opens_a_new_tab(client: TestClient) -> None:
+    """Framed in a teacher's slides, the embed's target="_top" replaced the whole deck."""
+    freed = "/sim?scenario=inc-dec&mode=global-lock&n=1&schedule=B8A3&step=7"
+    page = _opening_tag(client.get(freed).text, "native-real-free")
+    assert "target=" not in page  # the whole page: an ordinary link
+    embedded = _opening_tag(client.get(f"{freed}&embed=1").text, "native-real-free")
+    assert 'target="_blank" rel="noopener"' in embedded and "data-leaves-embed" in embedded
+
+
 def test_event_log_links_each_event_to_its_step(client: TestClient) -> None:
     run = simulate(Config(scenario=Scenario.DEC_DEC, mode=Mode.NONE, n=1), "A4B4A2B2")
     page = client.get(_url(Permalink.of(run, len(run.steps)))).text
@@ -691,7 +700,8 @@ def test_players_past_the_stream_limit_get_429() -> None:
             lines = playing.iter_lines()  # kept: a dropped iterator closes the stream
             assert next(lines).startswith("event: step")
             refused = small.get("/stream/sim?n=1")
-        assert small.get("/stream/sim?n=1").status_code == 200  # the place is free again
+        again = small.get("/stream/sim?n=1&speed=20")  # a short play: 0.3 s, not 3 s
+        assert again.status_code == 200  # the place is free again
     assert refused.status_code == 429
     assert refused.headers["Retry-After"] == "5"
 

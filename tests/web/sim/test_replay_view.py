@@ -253,8 +253,8 @@ def test_the_embed_layout_shows_the_note(client: TestClient) -> None:
     page = client.get(urls.sim(found.permalink, embed=True, **urls.hardware_run(hardware)))
     assert "Run 2 of 3 from the native lab" in _text(page.text, "replay-note")
     assert _query(_href(page.text, "go-first"))["embed"] == "1"
-    # The lab is a whole page: from a slide it opens in place of the slide, not inside it.
-    assert re.search(r'<a [^>]*id="replay-lab"[^>]*target="_top"', page.text)
+    # The lab is a whole page: from a slide it opens in a new tab, leaving the deck in place.
+    assert re.search(r'<a [^>]*id="replay-lab" target="_blank" rel="noopener"', page.text)
 
 
 def _bad(**changes: str) -> str:
