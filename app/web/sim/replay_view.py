@@ -20,8 +20,8 @@ from fastapi import Depends, Query
 
 from app.lab import native
 from app.lab.replay import race_step
-from app.lab.trial import HardwareRun
-from app.sim import InvalidParameter, Mode, Permalink, Run
+from app.lab.trial import HardwareRun, count_range
+from app.sim import InvalidParameter, Mode, Permalink, Run, Scenario
 from app.web.infra import urls
 from app.web.infra.errors import BadParameter
 from app.web.sim.wording import MODE_LABELS, SCENARIO_LABELS
@@ -29,6 +29,16 @@ from app.web.sim.wording import MODE_LABELS, SCENARIO_LABELS
 # The figures a hardware replay's URL must carry with from=lab, in the order urls.hardware_run
 # writes them.
 _FIGURES = ("run", "runs", "iterations", "final_rc", "lost_updates", "window_rc")
+
+
+# Outer bounds of a count, over every scenario (app.lab.trial.count_range), so no parameter is
+# unbounded before HardwareRun.check holds it to the run's own scenario and size.
+def _lowest_count(iterations: int) -> int:
+    return min(count_range(scenario, iterations)[0] for scenario in Scenario)
+
+
+def _highest_count(iterations: int) -> int:
+    return max(count_range(scenario, iterations)[1] for scenario in Scenario)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,14 +74,25 @@ def _lab_query(
         Query(ge=1, le=native.MAX_ITERATIONS, description="from=lab: the run's calls per thread"),
     ] = None,
     final_rc: Annotated[
-        int | None, Query(description="from=lab: the count the hardware ended the run with")
+        int | None,
+        Query(
+            ge=_lowest_count(native.MAX_ITERATIONS), le=_highest_count(native.MAX_ITERATIONS),
+            description="from=lab: the count the hardware ended the run with",
+        ),
     ] = None,
     lost_updates: Annotated[
-        int | None, Query(ge=0, description="from=lab: the updates the hardware run lost")
+        int | None,
+        Query(
+            ge=0, le=2 * native.MAX_ITERATIONS,
+            description="from=lab: the updates the hardware run lost",
+        ),
     ] = None,
     window_rc: Annotated[
         int | None,
-        Query(description="from=lab: the hardware's count after the replayed calls"),
+        Query(
+            ge=_lowest_count(native.REPLAY_WINDOW), le=_highest_count(native.REPLAY_WINDOW),
+            description="from=lab: the hardware's count after the replayed calls",
+        ),
     ] = None,
 ) -> LabQuery:
     return LabQuery(
