@@ -305,7 +305,7 @@ def test_a_step_of_the_run_shown_sends_only_what_changes(client: TestClient) -> 
     for element in ("narration", "transport", "scrub-label"):
         assert _by_id(step, element) == _by_id(whole, element)
     assert _opening_tag(step, "scrub") == _opening_tag(whole, "scrub").replace(
-        ">", ' hx-swap-oob="true">'
+        ">", ' hx-swap-oob="morph">'
     )
     # The page has them; predict mode's panel and a replay's note are as they were.
     for unchanged in ("timeline", "log", "scrubber", "go-random", "predict", "replay-note"):
