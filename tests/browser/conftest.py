@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -20,22 +19,9 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from app.main import create_app
 from app.web.infra.settings import Settings
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.given_measurements import given_measurements
 from tests.live_server import serve
-
-CHROMIUM = Path(os.environ.get("GILLAB_CHROMIUM", "/usr/bin/chromium"))
-
-# Without the background-networking flags Chromium keeps calling its vendor's servers, which
-# this closed network refuses (see TECH-NOTES).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 # A failure bound, no figure: 10 s was not enough for a lesson page and its frames at load 30.
 DEFAULT_TIMEOUT_MS = 30_000

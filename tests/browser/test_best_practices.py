@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.browser.pages import ERROR_PAGE, PAGES
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.serving import descendants, kill_all
 
 pytestmark = pytest.mark.browser

@@ -7,7 +7,6 @@ the CDN tags (unreachable here, so the fallback runs) and in offline mode.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -17,16 +16,12 @@ import pytest
 from app.main import create_app
 from app.web.infra.settings import Settings
 from app.web.infra.sitemap import page_paths
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.given_measurements import given_measurements
 from tests.live_server import serve
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = Path(os.environ.get("GILLAB_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
 # Recorded before any page script runs, so a violation during parsing is caught too.
 RECORD_VIOLATIONS = """
 window.__violations = [];
