@@ -380,13 +380,13 @@ def test_the_embed_layout_shown_gets_its_own_links(client: TestClient) -> None:
 def test_what_a_step_changes_turns_one_state_into_the_other(config: Config) -> None:
     """Differential: the timeline and log at `shown`, with StepChange applied as the page
     applies it, are those at `step`, for every pair of steps near each other and far apart."""
-    run = simulate(config, seed=3)
-    total = len(run.steps)
+    whole = sim_view.RunView.of(simulate(config, seed=3))
+    total = len(whole.run.steps)
     pairs = {(j, k) for j in range(total + 1) for k in (0, j - 1, j + 1, j + 5, j + 13, total)}
     for shown, step in sorted((j, k) for j, k in pairs if 0 <= k <= total):
-        before = sim_view.build(run, shown)
-        after = sim_view.build(run, step)
-        change = sim_view.StepChange.between(shown, after, embed=False)
+        before = sim_view.build(whole, shown)
+        after = sim_view.build(whole, step)
+        change = sim_view.StepChange.between(shown, after)
         timeline = after.timeline if change.cells is None else tuple(
             next((cell for cell in change.cells if cell.number == old.number), old)
             for old in before.timeline
@@ -713,7 +713,7 @@ def test_every_state_of_every_scenario_and_mode_renders(
 ) -> None:
     run = simulate(Config(scenario=scenario, mode=mode, n=2), seed=3)
     for step in range(len(run.steps) + 1):
-        view = sim_view.build(run, step)
+        view = sim_view.build(sim_view.RunView.of(run), step)
         assert view.narration.startswith("Step" if step else "Start")
         assert view.board.rc == run.states[step].rc
         assert sum(cell.current for cell in view.timeline) == (1 if step else 0)
