@@ -7,11 +7,12 @@ the web layer answers 429 with Retry-After.
 Jobs run in threads, or (`processes=True`) in worker processes this module owns, one job at a
 time each. A process job that runs past its wall-clock timeout is `TimedOut`, and its worker is
 killed with everything it started and replaced: a hung experiment never holds a worker. One that
-waited that long without starting is `Busy` (the lab was full, not the job slow). A worker
-that ends abruptly (killed, out of memory, a crash in C) is `WorkerDied` for the one job it was
-running, and the next job gets a fresh worker: whatever dies, the lab comes back by itself. A
-thread job cannot be killed, so it is reported `TimedOut` and left to finish; lab code run in
-threads must bound its own work (iterations, durations, subprocess timeouts).
+waited that long for a worker is `Busy` as soon as its limit runs out (the lab was full, not the
+job slow), and never runs. A worker that ends abruptly (killed, out of memory, a crash in C) is
+`WorkerDied` for the one job it was running, and the next job gets a fresh worker: whatever
+dies, the lab comes back by itself. A thread job cannot be killed, so it is reported `TimedOut`
+and left to finish; lab code run in threads must bound its own work (iterations, durations,
+subprocess timeouts).
 
 Why not concurrent.futures.ProcessPoolExecutor (used here before) or loky: neither can tell
 which worker runs a job, so neither can kill the one that hangs; both watch their workers
@@ -129,9 +130,7 @@ def _kill_group(process: BaseProcess, *, reap: bool = True) -> None:
 class _Order:
     job: Callable[[], Any]
     future: Future[Any]
-    timeout: float  # for the job's run, and for its wait for a worker
-    start_by: float  # time.monotonic(): not started by then, the lab was too busy for it
-    retry_after: int
+    timeout: float  # for the job's run, counted from its start
 
     def timed_out(self) -> TimedOut:
         return TimedOut(f"the experiment ran past its {self.timeout:g} s limit")
@@ -156,7 +155,8 @@ class _ProcessPool:
             for slot in range(workers)
         ]
 
-    def submit(self, job: Callable[[], T], *, timeout: float, retry_after: int) -> Future[T]:
+    def submit(self, job: Callable[[], T], *, timeout: float) -> Future[T]:
+        """Queue `job`; its caller cancels the future of one that waits too long."""
         future: Future[T] = Future()
         with self._lock:
             if self._closed:
@@ -164,11 +164,7 @@ class _ProcessPool:
             if not self._slots[0].is_alive():  # started on first use, like their processes
                 for thread in self._slots:
                     thread.start()
-            start_by = time.monotonic() + timeout
-            order = _Order(
-                job=job, future=future, timeout=timeout, start_by=start_by, retry_after=retry_after
-            )
-            self._orders.put(order)
+            self._orders.put(_Order(job=job, future=future, timeout=timeout))
         return future
 
     def worker_pids(self) -> list[int]:
@@ -210,12 +206,9 @@ class _ProcessPool:
         worker: tuple[BaseProcess, Connection] | None = None
         while (order := self._orders.get()) is not None:
             if not order.future.set_running_or_notify_cancel():
-                continue  # its caller left while it waited
+                continue  # its caller left, or gave up waiting for a worker
             if self._closed:
                 order.future.set_exception(WorkerDied("the server is stopping"))
-                continue
-            if time.monotonic() >= order.start_by:  # it never ran: busy, not slow (429, not 504)
-                order.future.set_exception(Busy(order.retry_after))
                 continue
             if worker is not None and not worker[0].is_alive():  # died while idle
                 self._retire(slot, *worker)
@@ -328,7 +321,7 @@ class JobRunner:
             job = partial(_holding, self._exclusive, job)
         try:
             if self._pool is not None:
-                future = self._pool.submit(job, timeout=timeout, retry_after=self.retry_after)
+                future = self._pool.submit(job, timeout=timeout)
             else:
                 assert self._threads is not None
                 future = self._threads.submit(job)
@@ -336,12 +329,26 @@ class JobRunner:
             self._release()
             raise
         future.add_done_callback(lambda _: self._release())
-        if self._pool is not None:  # the pool kills and reports a job past its timeout
-            return await asyncio.wrap_future(future)
+        if self._pool is not None:
+            return await self._started_in_time(future, timeout)
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
         except TimeoutError as exc:
             raise TimedOut(f"the experiment ran past its {timeout:g} s limit") from exc
+
+    async def _started_in_time(self, future: Future[T], timeout: float) -> T:
+        """A process job's outcome. One still waiting for a worker when its limit runs out
+        never ran: it is Busy then (429: the lab was full, not the job slow) and gives up its
+        place, rather than when a worker frees up, which a job that hangs delays by its whole
+        limit. One that started has its whole limit to run; the pool kills it past that."""
+        waiting = asyncio.wrap_future(future)
+        try:
+            done, _ = await asyncio.wait({waiting}, timeout=timeout)
+            if not done and future.cancel():  # fails once a worker has taken it
+                raise Busy(self.retry_after)
+            return await waiting
+        finally:
+            waiting.cancel()  # a caller who left: the job is dropped if it has not started
 
     async def run_shared(self, key: Hashable, job: Callable[[], T], *, timeout: float) -> T:
         """`run`, except that whoever asks with the same key while such a job waits or runs gets

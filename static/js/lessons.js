@@ -12,9 +12,13 @@
     }
     if (!doc || !doc.body) return;
     var height = Math.ceil(doc.body.getBoundingClientRect().height);
-    // A small tolerance keeps a layout that depends on the frame's height from oscillating.
-    if (height > 0 && Math.abs(frame.getBoundingClientRect().height - height) > 2) {
-      frame.style.height = height + "px";
+    // The frame's height includes its border (box-sizing: border-box): without it the page
+    // was 2 px taller than the frame's inside, and scrolled there.
+    var inside = frame.clientHeight;
+    // Never shorter than the page; a little taller is left alone, so a layout that depends on
+    // the frame's height cannot oscillate.
+    if (height > 0 && (inside < height || inside > height + 2)) {
+      frame.style.height = height + frame.offsetHeight - inside + "px";
     }
   }
 

@@ -62,7 +62,8 @@
 
   function pump() {
     while (queued.length && !pending) {
-      click(targetOf(queued.shift())); // a disabled or missing control: the key does nothing
+      var target = targetOf(queued.shift());
+      if (!applyAhead(target)) click(target); // a disabled or missing control: nothing happens
     }
   }
   function settled() {
@@ -85,9 +86,26 @@
   document.addEventListener("htmx:afterSettle", function (event) {
     var request = event.detail.xhr;
     if (!pending || request !== pending) return;
+    var pushed = request.getResponseHeader("HX-Push-Url") || request.getResponseHeader("HX-Replace-Url");
+    if (event.detail.elt && event.detail.elt.id === "stage" && !pushed) pushShown();
     // After the other settle events of this swap; the queue may have moved on by then.
     window.setTimeout(function () { if (pending === request) settled(); }, 0);
   });
+  // The server names the address of a new run or state (htmx pushes it); for a step of the same
+  // run it leaves the address to this file, which pushes the permalink on #stage once the step
+  // has been drawn, so the browser's history call does not delay the step.
+  function pushShown() {
+    var stage = document.getElementById("stage");
+    var url = stage && stage.dataset.permalink;
+    if (!url) return;
+    window.requestAnimationFrame(function () {
+      window.setTimeout(function () {
+        if (url !== window.location.pathname + window.location.search) {
+          window.history.pushState({ htmx: true }, "", url); // htmx restores it on back/forward
+        }
+      }, 0);
+    });
+  }
   document.addEventListener("htmx:afterRequest", function (event) {
     if (pending && event.detail.xhr === pending && !event.detail.successful) {
       queued = [];
@@ -135,13 +153,31 @@
   function configure() {
     if (window.htmx) window.htmx.config.attributesToSettle = [];
     trackStreams();
+    defineMorph();
+  }
+  // hx-swap "morph": a step keeps the page's elements and changes only what differs (idiomorph),
+  // instead of replacing the stage and the controls: far less for the browser to clean up,
+  // style and lay out, and the focus stays on the control that had it. Only "morph" is claimed:
+  // every other swap style (the narration's text, the log's added entries) stays htmx's own.
+  function defineMorph() {
+    if (!window.htmx || !window.Idiomorph || defineMorph.done) return;
+    defineMorph.done = true;
+    window.htmx.defineExtension("morph", {
+      isInlineSwap: function (style) { return style === "morph"; },
+      handleSwap: function (style, target, fragment) {
+        if (style !== "morph") return false;
+        return window.Idiomorph.morph(target, fragment.children, { morphStyle: "outerHTML" });
+      }
+    });
   }
   configure();
   document.addEventListener("gillab:scripts-loaded", configure);
-  document.addEventListener("htmx:beforeRequest", function (event) {
-    if (!insideSim(event.detail.elt)) return;
+  function closeStreams() {
     streams.forEach(function (source) { source.close(); });
     streams = [];
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (insideSim(event.detail.elt)) closeStreams();
   });
 
   // Send only what a step changes (issue 17.15): tell the server which state the page shows
@@ -154,6 +190,53 @@
       event.detail.headers["Sim-Shown"] = stage.dataset.permalink;
     }
   });
+  // The next step, fetched while the page is idle: when → (or the thread it runs) is pressed,
+  // its answer is swapped in at once, in the key's own task, instead of waiting for the server.
+  // Only a step of the same run is kept (the answer carrying only what changes, which the
+  // server leaves the address bar of), and only for the state the page shows when it was asked.
+  var ahead = null; // {url, shown, text}: the answer to `url` sent from the state `shown`
+  function shownNow() {
+    var stage = document.getElementById("stage");
+    return stage && stage.dataset.permalink;
+  }
+  function fetchAhead() {
+    var next = document.getElementById("go-next");
+    var url = next && next.getAttribute("hx-get");
+    var shown = shownNow();
+    if (!url || !shown || next.getAttribute("aria-disabled") === "true" || !window.fetch) return;
+    if (pending || queued.length || streams.length || (ahead && ahead.url === url && ahead.shown === shown)) return;
+    var asked = { url: url, shown: shown, text: null };
+    ahead = asked;
+    window.fetch(url, { headers: { "HX-Request": "true", "Sim-Shown": shown } }).then(function (response) {
+      var step = response.ok && !response.headers.get("HX-Push-Url") && !response.headers.get("HX-Replace-Url");
+      return step ? response.text() : null;
+    }).then(function (text) {
+      if (ahead === asked) asked.text = text;
+    }, function () {
+      if (ahead === asked) ahead = null;
+    });
+  }
+  function applyAhead(target) {
+    var answer = ahead;
+    if (!answer || !answer.text || !target || target.getAttribute("aria-disabled") === "true") return false;
+    if (target.getAttribute("hx-get") !== answer.url || shownNow() !== answer.shown) return false;
+    ahead = null;
+    closeStreams();
+    window.htmx.swap(document.getElementById("stage"), answer.text,
+      { swapStyle: "none", swapDelay: 0, settleDelay: 0 }, { contextElement: target });
+    pushShown();
+    fetchSoon();
+    return true;
+  }
+  function fetchSoon() { // after the step is drawn: the frame comes first
+    window.requestAnimationFrame(function () { window.setTimeout(fetchAhead, 0); });
+  }
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.detail.elt && event.detail.elt.id === "stage" && event.detail.xhr) fetchSoon();
+  });
+  if (document.readyState === "complete") fetchSoon();
+  else window.addEventListener("load", fetchSoon);
+
   // A timeline cell sent again keeps its element (and the focus on it, and its fade): take on
   // the server's marks instead of being replaced. Without this script htmx replaces it.
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
@@ -173,17 +256,18 @@
   document.addEventListener("htmx:sseMessage", function () {
     var stage = document.getElementById("stage");
     if (stage && stage.dataset.permalink) {
-      window.history.replaceState(null, "", stage.dataset.permalink);
+      window.history.replaceState({ htmx: true }, "", stage.dataset.permalink);
     }
   });
 
   // A link with a seed or without a schedule still shows one exact run: put its canonical
   // permalink in the address bar, so "copy link" and bookmarks name the whole schedule.
+  // The entry is marked as htmx's too, so Back to it from a step (pushed by pushShown, without
+  // htmx) restores it: htmx's popstate handler restores only entries it marked.
   function canonicalise() {
     var stage = document.getElementById("stage");
-    var here = window.location.pathname + window.location.search;
-    if (stage && stage.dataset.permalink && stage.dataset.permalink !== here) {
-      window.history.replaceState(null, "", stage.dataset.permalink);
+    if (stage && stage.dataset.permalink) {
+      window.history.replaceState({ htmx: true }, "", stage.dataset.permalink);
     }
   }
   if (document.readyState === "loading") {

@@ -155,12 +155,19 @@ def test_permalink_reload_matches_stepping_there(page: Page, live_server: str) -
     assert _snapshot(page) == stepped
 
 
-# Every panel a step can change, as markup (whitespace between tags and the empty class
-# attribute htmx leaves behind aside): what a student sees and what a screen reader reads.
+# Every panel a step can change, as markup (whitespace between tags, the order of attributes,
+# which a morph that adds one puts last, and the empty class attribute htmx leaves behind
+# aside): what a student sees and what a screen reader reads.
 _PANELS = """() => {
   const markup = (id) => {
-    const element = document.getElementById(id);
-    if (!element) return null;
+    const found = document.getElementById(id);
+    if (!found) return null;
+    const element = found.cloneNode(true);
+    for (const each of [element, ...element.querySelectorAll("*")]) {
+      const attributes = [...each.attributes].map((a) => [a.name, a.value]).sort();
+      attributes.forEach(([name]) => each.removeAttribute(name));
+      attributes.forEach(([name, value]) => each.setAttribute(name, value));
+    }
     return element.outerHTML.replace(/ class=""/g, "").replace(/>\\s+</g, "><")
       .replace(/\\s+/g, " ");
   };
@@ -241,6 +248,36 @@ def test_steps_keys_back_and_play_show_what_their_permalink_shows(
     expect(page).to_have_url(_url_is(_path(Permalink.of(chosen, int(paused_at or 0)))))
     _assert_shows_its_permalink(page)
     assert len(told) > 20 and all(told)  # so each step was answered with what it changes
+    assert page_errors == []
+
+
+def test_the_next_step_is_fetched_ahead_and_shown_at_once(
+    page: Page, live_server: str, page_errors: list[str]
+) -> None:
+    """Issue 17.15: while a student looks at a step, the next one is fetched; → then shows it
+    without asking the server, with focus kept on the control, the address bar on its
+    permalink and Back returning, as if it had been asked for."""
+    run = simulate(Config(scenario=Scenario.INC_INC, mode=Mode.NONE, n=30))
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.resource_type)
+            if "/sim?" in request.url else None)  # fmt: skip
+    fetched_ahead = lambda request: (  # noqa: E731
+        request.resource_type == "fetch" and request.url.endswith("step=1")
+    )
+    with page.expect_request_finished(fetched_ahead):
+        page.goto(live_server + _path(Permalink.of(run, 0)))
+    page.wait_for_timeout(200)  # the answer's text is read just after its request finishes
+    page.focus("#go-next")
+    asked.clear()
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("#stage")).to_have_attribute("data-step", "1")
+    expect(page).to_have_url(_url_is(_path(Permalink.of(run, 1))))
+    assert "xhr" not in asked  # shown from the answer fetched ahead
+    assert page.evaluate("document.activeElement.id") == "go-next"  # morphed, not replaced
+    _assert_shows_its_permalink(page)
+    page.go_back()
+    expect(page).to_have_url(_url_is(_path(Permalink.of(run, 0))))
+    expect(page.locator("#stage")).to_have_attribute("data-step", "0")
     assert page_errors == []
 
 

@@ -189,6 +189,43 @@ def test_a_process_job_that_cannot_start_in_time_is_busy_and_one_that_started_ge
         runner.shutdown()
 
 
+def test_a_process_job_that_cannot_get_a_worker_is_busy_when_its_own_limit_runs_out(
+    tmp_path: Path,
+) -> None:
+    """It was told "busy" only once a worker freed up: behind a job that held the worker for a
+    minute, a caller with a limit of one second waited the whole minute for its 429. Now it is
+    told when its limit runs out, gives up its place at once, and never runs.
+
+    The worker is held until the test lets it go, so what is checked is that the answer comes
+    while it is still held; the bound on the wait only ends a test that would hang (thirty
+    times the limit, for a busy machine)."""
+    limit_s = 1.0
+    runner = JobRunner(workers=1, queue=2, processes=True, retry_after=4)
+    first, never = tmp_path / "first", tmp_path / "never"
+
+    async def scenario() -> None:
+        holding = asyncio.ensure_future(runner.run(partial(_held, str(first)), timeout=120))
+        await _until_exists(first.with_suffix(".started"))
+        waiting = runner.run(partial(_held, str(never)), timeout=limit_s)
+        asked = time.monotonic()
+        with pytest.raises(Busy) as refused:
+            await asyncio.wait_for(waiting, timeout=30 * limit_s)
+        assert time.monotonic() - asked >= limit_s  # it had its whole limit to get a worker
+        assert refused.value.retry_after == 4
+        assert not holding.done() and runner.admitted == 1  # its place is free already
+        first.touch()
+        assert await holding == str(first)
+        assert await runner.run(partial(pow, 2, 3), timeout=60) == 8  # past the refused one
+        assert not never.with_suffix(".started").exists()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        first.touch()
+        never.touch()
+        runner.shutdown()
+
+
 def _held(path: str) -> str:
     """Run in a worker: say it started, then hold until `path` exists (60 s at most)."""
     Path(path).with_suffix(".started").touch()

@@ -8,20 +8,7 @@ import pytest
 from app.lab import native, replay
 from app.lab.native import Recording
 from app.sim import Config, Event, Mode, Op, Scenario, Thread, simulate
-
-
-def _loads(scenario: Scenario, window: int, schedule: str) -> dict[Thread, list[int]]:
-    """The value each simulated load saw, per thread, in order."""
-    run = simulate(Config(scenario=scenario, mode=Mode.NONE, n=window), schedule)
-    seen: dict[Thread, list[int]] = {Thread.A: [], Thread.B: []}
-    for step in run.steps:
-        if step.op is Op.READ:
-            value = step.reg[step.thread]
-            assert value is not None
-            seen[step.thread].append(value)
-        elif step.op in (Op.CHECK, Op.TEST):
-            seen[step.thread].append(step.rc)
-    return seen
+from tests.lab.recordings import loads
 
 
 @pytest.mark.parametrize("scenario", list(Scenario), ids=str)
@@ -33,8 +20,8 @@ def test_the_replayed_schedule_ends_at_the_count_the_hardware_produced(scenario:
         run = simulate(Config(scenario=scenario, mode=Mode.NONE, n=window), found.schedule)
         trace = f"records {recording}, schedule {found.schedule}"
         assert run.outcome.final_rc == recording.window_rc == result.final_rc, trace
-        loads = _loads(scenario, window, found.schedule)
-        assert (tuple(loads[Thread.A]), tuple(loads[Thread.B])) == (
+        seen = loads(scenario, window, found.schedule)
+        assert (tuple(seen[Thread.A]), tuple(seen[Thread.B])) == (
             recording.reads_a,
             recording.reads_b,
         ), trace

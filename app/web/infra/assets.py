@@ -46,4 +46,11 @@ SCRIPTS = (
         integrity="sha384-A986SAtodyH8eg8x8irJnYUk7i9inVQqYigD6qZ9evobksGNIXfeFvDwLSHcp31N",
         vendored="vendor/htmx-ext-sse-2.2.4.min.js",
     ),
+    # Morphs a step into the page (static/js/sim.js registers it with htmx as "morph").
+    Script(
+        name="idiomorph",
+        cdn_url="https://cdn.jsdelivr.net/npm/idiomorph@0.8.0/dist/idiomorph.min.js",
+        integrity="sha384-e8O/d5cD6uoo78UI/d99hf1dEsbvkgBZNIetwKEi79V9qexl0Bdc2wxEqLEaj58U",
+        vendored="vendor/idiomorph-0.8.0.min.js",
+    ),
 )

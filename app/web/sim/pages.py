@@ -254,9 +254,14 @@ def sim_page(
         whole, step, embed=embed, playing=play, speed=speed, shown=shown_step, hardware=hardware
     )
     # The address bar always shows the canonical permalink; play replaces rather than pushes.
+    # A step of the same run leaves it to static/js/sim.js, which pushes the permalink on #stage
+    # once the step is drawn: htmx would push it before swapping, and the browser's history
+    # calls it makes (three, each waiting on the browser process) delayed every step.
+    step_of_run = shown_step is not None and not play
     return pages.render(
-        request, "sim.html", context, blocks=PAGE_BLOCKS, url=context["view"].url, replace_url=play
-    )
+        request, "sim.html", context, blocks=PAGE_BLOCKS,
+        url=None if step_of_run else context["view"].url, replace_url=play,
+    )  # fmt: skip
 
 
 @router.get(

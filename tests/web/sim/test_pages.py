@@ -259,9 +259,12 @@ def test_htmx_request_gets_the_stage_and_out_of_band_panels(client: TestClient) 
     assert response.status_code == 200
     fragment = response.text
     assert "<html" not in fragment and "site-header" not in fragment
-    assert "hx-swap-oob" not in _opening_tag(fragment, "stage")
-    assert 'hx-swap-oob="innerHTML"' in _opening_tag(fragment, "narration")
-    for panel in ("transport", "scrubber", "timeline", "log", "player"):
+    # The stage, the narration (a live region) and the controls keep their elements, so a
+    # screen reader hears the new text and the focus stays: idiomorph morphs them
+    # (static/js/sim.js), each out of band (templates/sim.html says why).
+    for panel in ("stage", "narration", "transport", "scrubber"):
+        assert 'hx-swap-oob="morph"' in _opening_tag(fragment, panel)
+    for panel in ("timeline", "log", "player"):
         assert 'hx-swap-oob="true"' in _opening_tag(fragment, panel)
     assert response.headers["HX-Push-Url"] == _url(Permalink.of(run, 3))
 
@@ -292,8 +295,13 @@ def test_a_step_of_the_run_shown_sends_only_what_changes(client: TestClient) -> 
     run = simulate(INC_INC_30)
     url = _url(Permalink.of(run, 41))
     whole = client.get(url, headers=HTMX).text
-    step = client.get(url, headers=_showing(Permalink.of(run, 40))).text
+    answer = client.get(url, headers=_showing(Permalink.of(run, 40)))
+    step = answer.text
     assert _by_id(step, "stage") == _by_id(whole, "stage")
+    # No history header: htmx would push before swapping; static/js/sim.js pushes the stage's
+    # permalink once the step is drawn.
+    assert "HX-Push-Url" not in answer.headers and "HX-Replace-Url" not in answer.headers
+    assert f'data-permalink="{html.escape(url)}"' in _opening_tag(step, "stage")
     for element in ("narration", "transport", "scrub-label"):
         assert _by_id(step, element) == _by_id(whole, element)
     assert _opening_tag(step, "scrub") == _opening_tag(whole, "scrub").replace(
@@ -412,6 +420,11 @@ def test_play_returns_the_player_and_replaces_the_url(client: TestClient) -> Non
     run = simulate(INC_INC_1)
     response = client.get(_url(Permalink.of(run, 2)) + "&play=1&speed=4", headers=HTMX)
     assert response.headers["HX-Replace-Url"] == _url(Permalink.of(run, 2))
+    # So does a play from the page as it shows that step (only what changes comes).
+    shown = client.get(
+        _url(Permalink.of(run, 2)) + "&play=1&speed=4", headers=_showing(Permalink.of(run, 2))
+    )
+    assert shown.headers["HX-Replace-Url"] == _url(Permalink.of(run, 2))
     player = response.text[response.text.index('id="player"') :]
     stream = re.search(r'sse-connect="([^"]+)"', player)
     assert stream
