@@ -39,6 +39,7 @@ import statistics
 import sys
 import threading
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -243,24 +244,29 @@ def measure_streams(
     base: str, plays: int, speed: float, seconds: float, server: set[int]
 ) -> tuple[list[float], float]:
     """The server's half of a play, without browsers: `plays` streams of the same run read at
-    once by plain HTTP clients (one thread each, which only count events); steps a second each
-    stream delivers after its first second, and the server's CPU time per step sent (ms),
-    which a busy machine hardly changes."""
+    once by plain HTTP clients (one thread each, which only count events), gzipped as a
+    browser asks for them (each stream compressed on its own, as the server does for every
+    browser); steps a second each stream delivers after its first second, and the server's CPU
+    time per step sent (ms), which a busy machine hardly changes."""
     host, port = base.removeprefix("http://").split(":")
     query = RUN.format(n=30).split("?", 1)[1]
     arrivals: list[list[float]] = [[] for _ in range(plays)]
 
     def read(times: list[float]) -> None:
         connection = http.client.HTTPConnection(host, int(port), timeout=seconds + 30)
-        connection.request("GET", f"/stream/sim?{query}&speed={speed:g}")
+        connection.request("GET", f"/stream/sim?{query}&speed={speed:g}",
+                           headers={"Accept-Encoding": "gzip"})
         response = connection.getresponse()
+        assert response.getheader("Content-Encoding") == "gzip"
+        gunzip = zlib.decompressobj(wbits=31)
         ends, tail = time.monotonic() + seconds, b""
         while time.monotonic() < ends:
             chunk = response.read1(1 << 16)  # what has arrived: no parsing, little CPU
             if not chunk:
                 break
-            times.extend([time.monotonic()] * (tail + chunk).count(b"event: step"))
-            tail = chunk[-10:]  # shorter than the marker: never counted twice
+            text = gunzip.decompress(chunk)  # each event is flushed whole: it inflates whole
+            times.extend([time.monotonic()] * (tail + text).count(b"event: step"))
+            tail = text[-10:]  # shorter than the marker: never counted twice
         connection.close()
 
     threads = [threading.Thread(target=read, args=(times,)) for times in arrivals]

@@ -314,8 +314,9 @@ class Machine:
             elif target == Next.STOP_FREED or calls_done == self.config.n:
                 stopped = Status.FINISHED
         me = ThreadState(pc, calls_done, register, stale, stopped)
-        if other_stale is not other.stale:  # (a new tuple: _replace takes three times as long)
-            other = ThreadState(other.pc, other.calls_done, other.register, other_stale, other.stopped)
+        if other_stale is not other.stale:  # a new tuple: _replace takes three times as long
+            pc_other, done_other, register_other, _, stopped_other = other
+            other = ThreadState(pc_other, done_other, register_other, other_stale, stopped_other)
         gil, gil_run = state.gil, state.gil_run
         if self._gil:
             gil, gil_run = (thread, gil_run + 1) if gil is thread else (thread, 1)

@@ -500,9 +500,12 @@ def test_stream_arrives_step_by_step_paced_by_speed(client: TestClient) -> None:
 
 def test_a_play_keeps_time_by_the_clock_not_by_sleeps() -> None:
     """Each step is due one period after the last one was due, however long sending it took;
-    a play stalled for longer than a period goes on from now rather than catching up in a burst."""
+    a play late by a period or two sends what it owes at once and keeps its pace; one stalled
+    for longer goes on from two periods ago, a burst of two steps rather than of all it missed."""
     assert sim_pages.next_due(10.0, now=10.03, period=0.1) == pytest.approx(10.1)
-    assert sim_pages.next_due(10.0, now=10.13, period=0.1) == pytest.approx(10.13)
+    assert sim_pages.next_due(10.0, now=10.13, period=0.1) == pytest.approx(10.1)  # owed now
+    assert sim_pages.next_due(10.0, now=10.25, period=0.1) == pytest.approx(10.1)
+    assert sim_pages.next_due(10.0, now=13.0, period=0.1) == pytest.approx(12.8)
 
 
 def test_stream_resumes_after_the_last_event_id(client: TestClient) -> None:
