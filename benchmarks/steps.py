@@ -11,11 +11,14 @@ server's rows):
   on, so the page cache never answers;
 - step: a key press (→) to the page updated, at n = 2 and n = 30, with the CPU as it is and
   slowed 4x (CDP Emulation.setCPUThrottlingRate), as on a cheap school laptop; median and p90
-  of `--steps` steps each. "swapped" is when htmx has swapped and settled the new stage (what
-  this script measured first); "shown" is the first frame after that (style, layout and paint
-  of the new state done), what a student sees, and what the targets are judged on; "CPU" is
-  the page's main-thread CPU time per step from a Chromium trace, which a busy machine hardly
-  changes (slowed 4x it counts the slowed time);
+  of `--steps` steps each, twice: as a learner steps (looking at each step for `--look`
+  seconds before the next press, while the page fetches the next step ahead), and pressed back
+  to back (each press the moment the step before is drawn, so every step waits for the
+  server: held-down keys, whose order tests/browser checks). "swapped" is when htmx has
+  swapped and settled the new stage (what this script measured first); "shown" is the first
+  frame after that (style, layout and paint of the new state done), what a student sees, and
+  what the targets are judged on; "CPU" is the page's main-thread CPU time per step from a
+  Chromium trace, which a busy machine hardly changes (slowed 4x it counts the slowed time);
 - play: `--plays` plays of the same n = 30 run at once over SSE, at "normal" (2 steps/s) and
   "very fast" (10 steps/s), the steps per second each shows against the nominal: first the
   server alone (plain HTTP clients read the streams), then `--plays` Chromium pages, with how
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import os
 import statistics
@@ -113,8 +117,11 @@ def _main_thread_ms(trace: bytes) -> float:
     return total / 1000
 
 
-def measure_steps(browser: Browser, url: str, steps: int, *, throttle: float) -> Steps:
-    """`steps` steps after a first one that warms up."""
+def measure_steps(
+    browser: Browser, url: str, steps: int, *, throttle: float, look: float = 0.0
+) -> Steps:
+    """`steps` steps after a first one that warms up, each pressed `look` seconds after the
+    step before was drawn."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     try:
         if throttle > 1:
@@ -129,6 +136,8 @@ def measure_steps(browser: Browser, url: str, steps: int, *, throttle: float) ->
         taken = range(2, min(steps + 2, total + 1))  # n = 2 has only 12 steps
         browser.start_tracing(page=page, categories=["devtools.timeline"])
         for number in taken:
+            if look:
+                page.wait_for_timeout(look * 1000)
             page.keyboard.press("ArrowRight")
             page.evaluate(STEPPED, number)
         main_thread = _main_thread_ms(browser.stop_tracing())
@@ -289,6 +298,8 @@ def main() -> None:
     parser.add_argument("--plays", type=int, default=30)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--server-only", action="store_true", help="no browser: the server's rows")
+    parser.add_argument("--look", type=float, default=0.3,
+                        help="seconds a learner looks at a step before pressing → again")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f} (2 cores)")
     with live_server(env={"GILLAB_OFFLINE": "1"}) as server:
@@ -320,16 +331,16 @@ def measure_browsers(base: str, server_pids: set[int], args: argparse.Namespace)
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         print("step: key press to the page updated (ms): swapped / shown;"
               " the page's main-thread CPU per step")
-        for n in (2, 30):
-            for throttle in (1.0, 4.0):
-                taken = measure_steps(browser, base + RUN.format(n=n), args.steps,
-                                      throttle=throttle)
-                swapped, shown = taken.swapped, taken.shown
-                print(f"  n = {n:2}, CPU /{throttle:g}:"
-                      f" median {statistics.median(swapped):6.1f} / {statistics.median(shown):6.1f}"
-                      f"  p90 {_p90(swapped):6.1f} / {_p90(shown):6.1f}"
-                      f"  max {max(swapped):6.1f} / {max(shown):6.1f};"
-                      f" CPU {taken.main_thread_ms:5.1f}")
+        paces = ((args.look, f"looking {args.look:g} s"), (0.0, "back to back"))
+        for (look, pace), n, throttle in itertools.product(paces, (2, 30), (1.0, 4.0)):
+            taken = measure_steps(browser, base + RUN.format(n=n), args.steps,
+                                  throttle=throttle, look=look)
+            swapped, shown = taken.swapped, taken.shown
+            print(f"  {pace}, n = {n:2}, CPU /{throttle:g}:"
+                  f" median {statistics.median(swapped):6.1f} / {statistics.median(shown):6.1f}"
+                  f"  p90 {_p90(swapped):6.1f} / {_p90(shown):6.1f}"
+                  f"  max {max(swapped):6.1f} / {max(shown):6.1f};"
+                  f" CPU {taken.main_thread_ms:5.1f}")
         print(f"play: {args.plays} pages at once, n = 30 (steps/s each page shows)")
         url = base + RUN.format(n=30)
         contexts, pages = open_pages(browser, url, args.plays)

@@ -69,8 +69,11 @@ INTERVALS = (1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50, 100)
 # Blocks of sim.html an htmx request gets: #stage is the target, the rest swap out of band.
 STEP_BLOCKS = ("narration", "stage", "transport", "timeline", "eventlog")
 # "predict" goes out empty on ordinary swaps, so leaving predict mode clears its panel; so does
-# "replay" (the hardware replay's note) when the run is no longer the hardware's.
+# "replay" (the hardware replay's note) when the run is no longer the hardware's. A step of the
+# run shown (`Sim-Shown`) leaves both as they are: the page shows neither predict mode (whose
+# permalink is never a plain step's) nor another run.
 PAGE_BLOCKS = (*STEP_BLOCKS, "player", "predict", "replay")
+RUN_STEP_BLOCKS = (*STEP_BLOCKS, "player")
 
 
 StepQuery = Annotated[int | None, Query(ge=0, description="Show the state after this step.")]
@@ -259,7 +262,8 @@ def sim_page(
     # calls it makes (three, each waiting on the browser process) delayed every step.
     step_of_run = shown_step is not None and not play
     return pages.render(
-        request, "sim.html", context, blocks=PAGE_BLOCKS,
+        request, "sim.html", context,
+        blocks=PAGE_BLOCKS if shown_step is None else RUN_STEP_BLOCKS,
         url=None if step_of_run else context["view"].url, replace_url=play,
     )  # fmt: skip
 

@@ -305,9 +305,10 @@ def test_a_step_of_the_run_shown_sends_only_what_changes(client: TestClient) -> 
     for element in ("narration", "transport", "scrub-label"):
         assert _by_id(step, element) == _by_id(whole, element)
     assert _opening_tag(step, "scrub") == _opening_tag(whole, "scrub").replace(
-        ">", ' hx-swap-oob="true">'
+        ">", ' hx-swap-oob="morph">'
     )
-    for unchanged in ("timeline", "log", "scrubber", "go-random"):  # the page has them
+    # The page has them; predict mode's panel and a replay's note are as they were.
+    for unchanged in ("timeline", "log", "scrubber", "go-random", "predict", "replay-note"):
         assert f'id="{unchanged}"' not in step
     assert "<title>" not in step  # the same run's title
     assert _cells(step) == [40, 41]
