@@ -52,8 +52,14 @@ class Row:
         return next((race for race in self.races if race.statement == statement), None)
 
 
-def measure_row(interpreter: Interpreter, *, runs: int = lost_updates.DEFAULT_RUNS) -> Row:
-    """Every experiment on one interpreter, one after the other; a failure spoils only its cell."""
+def measure_row(
+    interpreter: Interpreter,
+    *,
+    runs: int = lost_updates.DEFAULT_RUNS,
+    convoy_intervals_ms: tuple[float, ...] = convoy.INTERVALS_MS,
+) -> Row:
+    """Every experiment on one interpreter, one after the other (the convoy at each of
+    `convoy_intervals_ms`); a failure spoils only its cell."""
     errors: list[str] = []
 
     def attempt(what: str, measure: Callable[[], T]) -> T | None:
@@ -98,7 +104,7 @@ def measure_row(interpreter: Interpreter, *, runs: int = lost_updates.DEFAULT_RU
             f"the convoy at {interval_ms:g} ms",
             partial(convoy.measure_convoy, interpreter, interval_ms=interval_ms),
         )
-        for interval_ms in convoy.INTERVALS_MS
+        for interval_ms in convoy_intervals_ms
     ]
     return Row(
         interpreter=interpreter,

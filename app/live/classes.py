@@ -114,11 +114,15 @@ class LiveClasses:
         *,
         links: stage.Links,
         max_classes: int,
+        max_members: int = MAX_MEMBERS,
+        failed_lookups: int = FAILED_LOOKUPS,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.links = links
         self.max_classes = max_classes
+        self.max_members = max_members
+        self.failed_lookups = failed_lookups
         self._clock = clock
         self._housekeeping: asyncio.Task[None] | None = None
 
@@ -163,7 +167,7 @@ class LiveClasses:
         key = f"miss:{client}"
         now = self._clock()
         if not await self.store.hit(
-            key, limit=FAILED_LOOKUPS, window=FAILED_LOOKUP_WINDOW, now=now, cost=0
+            key, limit=self.failed_lookups, window=FAILED_LOOKUP_WINDOW, now=now, cost=0
         ):
             raise LimitReached(
                 "too many look-ups of unknown class codes from your address; wait a few minutes",
@@ -175,7 +179,9 @@ class LiveClasses:
             record = None
         if record is None:
             ended = len(code) == CODE_LENGTH and await self.store.is_ended(code)
-            await self.store.hit(key, limit=FAILED_LOOKUPS, window=FAILED_LOOKUP_WINDOW, now=now)
+            await self.store.hit(
+                key, limit=self.failed_lookups, window=FAILED_LOOKUP_WINDOW, now=now
+            )
             if ended:
                 raise ClassEnded(f"class {code} has ended")
             raise UnknownClass(f"no class {code[:CODE_LENGTH]!r}; check the code")
@@ -359,7 +365,7 @@ class LiveClasses:
             student_id=student_id, name=clean_name(name), token_hash=_hash(token),
             joined=self._clock(),
         )  # fmt: skip
-        await self.store.add_member(record.code, member, max_members=MAX_MEMBERS)
+        await self.store.add_member(record.code, member, max_members=self.max_members)
         await self._touch(record)
         count = await self.store.member_count(record.code)
         await self.store.publish(record.code, _event("members", members=count))

@@ -73,8 +73,9 @@ class Explorer:
     `explore()` builds one per question; challenges keep one per challenge to answer hints and
     live checks from any prefix a student has played."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, *, max_states: int = MAX_STATES) -> None:
         self.machine = Machine(config, any_boundary=True)
+        self.max_states = max_states
         self.memo: dict[tuple[object, ...], dict[OutcomeKey, int]] = {}
         self.ops: set[tuple[Thread, Op]] = set()  # (thread, op) of every step taken
         self._ops_a = tuple(i.op for i in self.machine.function(Thread.A).instructions)
@@ -137,8 +138,8 @@ class Explorer:
             result = dict(first)
             for outcome, count in second.items():
                 result[outcome] = result.get(outcome, 0) + count
-        if len(self.memo) >= MAX_STATES:
-            raise TooLarge("n", f"this exploration needs more than {MAX_STATES:,} states")
+        if len(self.memo) >= self.max_states:
+            raise TooLarge("n", f"this exploration needs more than {self.max_states:,} states")
         self.memo[key] = result
         return result
 
@@ -174,12 +175,13 @@ def _max_depth(config: Config) -> int:
 
 
 @lru_cache(maxsize=256)
-def explore(scenario: Scenario, mode: Mode, n: int) -> Exploration:
-    """Every complete schedule of (scenario, mode, n), counted exactly and grouped by outcome."""
+def explore(scenario: Scenario, mode: Mode, n: int, *, max_states: int = MAX_STATES) -> Exploration:
+    """Every complete schedule of (scenario, mode, n), counted exactly and grouped by outcome;
+    TooLarge past `max_states` distinct states."""
     if not 1 <= n <= MAX_N_EXPLORE:
         raise TooLarge("n", f"the explorer takes n between 1 and {MAX_N_EXPLORE}, got {n}")
     config = Config(scenario=Scenario(scenario), mode=Mode(mode), n=n)
-    explorer = Explorer(config)
+    explorer = Explorer(config, max_states=max_states)
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, _max_depth(config) + 200))
     try:

@@ -1,6 +1,8 @@
-// /sim and /explore glue: keyboard shortcuts, the copy-link button, the address bar while a run
-// plays over SSE, the scrubber's live label, and a readable line when a fragment request fails. The server computes every state; this file only clicks
-// the links it rendered and reads the permalink it put on #stage.
+// /sim and /explore glue: keyboard shortcuts, the copy-link button, the address bar (as a run
+// steps and plays), the next step fetched ahead, the "morph" swap, the scrubber's live label,
+// and a readable line when a fragment request fails. The server computes every state; this
+// file only clicks the links it rendered (or swaps in what one of them answered, fetched
+// ahead) and reads the permalink it put on #stage.
 (function () {
   "use strict";
 
@@ -159,14 +161,20 @@
   // instead of replacing the stage and the controls: far less for the browser to clean up,
   // style and lay out, and the focus stays on the control that had it. Only "morph" is claimed:
   // every other swap style (the narration's text, the log's added entries) stays htmx's own.
+  // Without idiomorph (a copy that failed to load) the part is replaced, as htmx would.
   function defineMorph() {
-    if (!window.htmx || !window.Idiomorph || defineMorph.done) return;
+    if (!window.htmx || defineMorph.done) return;
     defineMorph.done = true;
     window.htmx.defineExtension("morph", {
       isInlineSwap: function (style) { return style === "morph"; },
       handleSwap: function (style, target, fragment) {
         if (style !== "morph") return false;
-        return window.Idiomorph.morph(target, fragment.children, { morphStyle: "outerHTML" });
+        if (window.Idiomorph) {
+          return window.Idiomorph.morph(target, fragment.children, { morphStyle: "outerHTML" });
+        }
+        var parts = Array.prototype.slice.call(fragment.children);
+        target.replaceWith.apply(target, parts);
+        return parts;
       }
     });
   }
@@ -218,7 +226,8 @@
   }
   function applyAhead(target) {
     var answer = ahead;
-    if (!answer || !answer.text || !target || target.getAttribute("aria-disabled") === "true") return false;
+    if (!answer || !answer.text || !target || !window.htmx) return false;
+    if (target.getAttribute("aria-disabled") === "true") return false;
     if (target.getAttribute("hx-get") !== answer.url || shownNow() !== answer.shown) return false;
     ahead = null;
     closeStreams();

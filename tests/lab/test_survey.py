@@ -137,8 +137,7 @@ def test_a_failing_experiment_spoils_only_its_cell(monkeypatch: pytest.MonkeyPat
         raise ScriptFailed("cpu_work exited with status 1: boom")
 
     monkeypatch.setattr(survey.workloads, "measure_cpu", broken)
-    monkeypatch.setattr(survey.convoy, "INTERVALS_MS", ())
-    row = survey.measure_row(RUNNING, runs=1)
+    row = survey.measure_row(RUNNING, runs=1, convoy_intervals_ms=())  # the CPU cell is the point
     assert row.cpu is None and row.races and row.facts is not None
     assert row.errors == (f"CPU-bound threads on Python {RUNNING.version}: cpu_work exited "
                           "with status 1: boom",)  # fmt: skip

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from app.live import classes as rules
 from app.live import model
 from app.live.classes import CODE_ALPHABET, LiveClasses
 from app.live.model import (
@@ -79,9 +78,9 @@ async def test_names_are_cleaned_bounded_and_unique_ignoring_case(classes: LiveC
 
 
 async def test_a_full_class_refuses_joins_exactly_at_the_bound_under_a_burst(
-    classes: LiveClasses, monkeypatch: pytest.MonkeyPatch
+    classes: LiveClasses,
 ) -> None:
-    monkeypatch.setattr(rules, "MAX_MEMBERS", 30)
+    classes.max_members = 30
     record, _ = await classes.create()
     tries = await asyncio.gather(
         *(classes.join(record, f"student {i}") for i in range(50)), return_exceptions=True
@@ -92,9 +91,9 @@ async def test_a_full_class_refuses_joins_exactly_at_the_bound_under_a_burst(
 
 
 async def test_unknown_and_ended_codes_and_guessing(
-    classes: LiveClasses, monkeypatch: pytest.MonkeyPatch
+    classes: LiveClasses,
 ) -> None:
-    monkeypatch.setattr(rules, "FAILED_LOOKUPS", 3)
+    classes.failed_lookups = 3
     record, _ = await classes.create()
     member, _ = await classes.join(record, "Bo")
     await classes.end(record)

@@ -67,6 +67,9 @@ class Settings:
     # 400: a live class of 300 phones (app.live.model.MAX_MEMBERS) and its teacher fit on one
     # worker with room to spare; a class's streams sit idle between steps.
     max_streams: int = 400
+    # Seconds a streamed lab series (/stream/native/race) waits for a turn while the lab's
+    # runner is full, telling the student so; then it reports the lab busy. 0: report at once.
+    lab_wait: int = 60
     # Megabytes of finished pages kept per worker process (app.web.infra.page_cache); 0: none.
     cache_mb: int = 32
     # Live classes (app.live): Redis when several machines serve one class, else one SQLite
@@ -106,6 +109,7 @@ class Settings:
             workers=_count(env, "GILLAB_WORKERS", default.workers, least=1),
             offline=_flag(env.get("GILLAB_OFFLINE", "").strip() or "1"),
             max_streams=_count(env, "GILLAB_MAX_STREAMS", default.max_streams, least=1),
+            lab_wait=_count(env, "GILLAB_LAB_WAIT", default.lab_wait, least=0),
             cache_mb=_count(env, "GILLAB_CACHE_MB", default.cache_mb, least=0),
             redis_url=env.get("GILLAB_REDIS_URL", "").strip(),
             live_db=env.get("GILLAB_LIVE_DB", "").strip(),

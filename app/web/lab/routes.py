@@ -24,7 +24,7 @@ from app.lab.native import Freeing, Layout, NativeError
 from app.lab.trial import HardwareRun, Trial, run_trial, series
 from app.sim import Config, Mode, Permalink, Scenario
 from app.web.infra import urls
-from app.web.infra.deps import NativeRunsDep, PagesDep
+from app.web.infra.deps import NativeRunsDep, PagesDep, SettingsDep
 from app.web.infra.errors import BadParameter
 from app.web.infra.page_cache import pure
 from app.web.infra.security import EmbedLayout
@@ -33,7 +33,6 @@ from app.web.infra.templating import Pages
 router = APIRouter(tags=["native lab"])
 
 RUN_TIMEOUT_S = 15.0
-STREAM_WAIT_S = 60  # how long a streamed series waits for a turn while the lab is full
 COST_TIMEOUT_S = 45.0  # 25 cells of up to MAX_COST_CALLS calls each, contended locks on a busy host
 DEFAULT_ITERATIONS = 1_000_000
 DEFAULT_COST_ITERATIONS = 200_000
@@ -415,11 +414,15 @@ def _fragment(pages: Pages, request: Request, block: str, **context: Any) -> str
 
 @router.get("/stream/native/race", response_class=EventSourceResponse)
 async def stream_race(
-    request: Request, query: RaceParams, runner: NativeRunsDep, pages: PagesDep
+    request: Request,
+    query: RaceParams,
+    runner: NativeRunsDep,
+    pages: PagesDep,
+    settings: SettingsDep,
 ) -> AsyncIterator[ServerSentEvent]:
     """Each run as an HTML fragment (`result`: the run's line, plus the histogram and summary
-    out of band), then `done`. While the lab is full it waits for a turn, up to STREAM_WAIT_S,
-    sending a note that says so. Stops as soon as the client goes away."""
+    out of band), then `done`. While the lab is full it waits for a turn, up to GILLAB_LAB_WAIT
+    seconds, sending a note that says so. Stops as soon as the client goes away."""
     trials: list[Trial] = []
     waited = 0
     while len(trials) < query.runs:
@@ -430,7 +433,7 @@ async def stream_race(
         try:
             trial = await _trial(runner, number, query)
         except Busy as busy:
-            if waited >= STREAM_WAIT_S:
+            if waited >= settings.lab_wait:
                 failure = str(busy)
             else:  # a class pressing Run together: wait for a turn, and say so
                 html = _fragment(

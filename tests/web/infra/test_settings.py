@@ -15,9 +15,11 @@ def test_every_setting_comes_from_the_environment() -> None:
     settings = Settings.from_env({
         "GILLAB_HOST": "0.0.0.0", "GILLAB_PORT": "9000", "GILLAB_WORKERS": "4",
         "GILLAB_OFFLINE": "0", "GILLAB_MAX_STREAMS": "50", "GILLAB_CACHE_MB": "0",
+        "GILLAB_LAB_WAIT": "0",
     })
     assert settings == Settings(
-        host="0.0.0.0", port=9000, workers=4, offline=False, max_streams=50, cache_mb=0
+        host="0.0.0.0", port=9000, workers=4, offline=False, max_streams=50, cache_mb=0,
+        lab_wait=0,
     )
 
 
@@ -28,6 +30,7 @@ def test_every_setting_comes_from_the_environment() -> None:
         ("GILLAB_WORKERS", "0"),
         ("GILLAB_MAX_STREAMS", "-1"),
         ("GILLAB_CACHE_MB", "-1"),
+        ("GILLAB_LAB_WAIT", "-1"),
     ],
 )
 def test_nonsense_is_refused_at_start_up_naming_the_variable(name: str, value: str) -> None:

@@ -3,6 +3,7 @@ and a real-free crash that leaves the server serving."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import signal
@@ -192,7 +193,8 @@ def test_a_full_lab_answers_429_with_retry_after(
     response = client.get("/api/native/race", params={"iterations": 10})
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "7"
-    monkeypatch.setattr(native_lab, "STREAM_WAIT_S", 0)
+    no_wait = dataclasses.replace(deps.resources_of(app).settings, lab_wait=0)
+    monkeypatch.setitem(app.dependency_overrides, deps.settings, lambda: no_wait)
     with client.stream("GET", "/stream/native/race", params={"iterations": 10}) as stream:
         text = "".join(stream.iter_text())
     assert "busy" in text and "event: done" in text

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.live import classes as rules
-from app.live.classes import CODE_ALPHABET
+from app.live.classes import CODE_ALPHABET, LiveClasses
+from app.web.infra import deps
 
 SIM = "/sim?scenario=inc-inc&mode=none&n=1&step=0"
 
@@ -29,6 +30,11 @@ def join(live: TestClient, code: str, name: str) -> dict[str, str]:
     assert response.status_code == 201, response.text
     joined: dict[str, str] = response.json()
     return joined
+
+
+def live_classes(live: TestClient) -> LiveClasses:
+    """The live classes of the test's own app (one per test), whose bounds a test may lower."""
+    return deps.resources_of(cast(FastAPI, live.app)).live
 
 
 def parameter_of(response: Any) -> list[str]:
@@ -69,8 +75,8 @@ def test_join_names_are_unique_bounded_and_kept_as_text(live: TestClient) -> Non
     assert live.get(f"/api/classes/{code}").json()["members"] == 1
 
 
-def test_a_full_class_answers_429(live: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rules, "MAX_MEMBERS", 2)
+def test_a_full_class_answers_429(live: TestClient) -> None:
+    live_classes(live).max_members = 2
     code = open_class(live)["code"]
     join(live, code, "a")
     join(live, code, "b")
@@ -78,8 +84,8 @@ def test_a_full_class_answers_429(live: TestClient, monkeypatch: pytest.MonkeyPa
     assert refused.status_code == 429 and refused.headers["Retry-After"]
 
 
-def test_unknown_ended_and_guessed_codes(live: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rules, "FAILED_LOOKUPS", 4)
+def test_unknown_ended_and_guessed_codes(live: TestClient) -> None:
+    live_classes(live).failed_lookups = 4
     created = open_class(live)
     code = created["code"]
     assert live.delete(f"/api/classes/{code}", headers=bearer("nope")).status_code == 403
