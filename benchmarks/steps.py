@@ -1,9 +1,14 @@
 """What a learner feels on /sim, measured in Chromium (issue 17.15).
 
-    .venv/bin/python benchmarks/steps.py [--steps 30] [--plays 30] [--seconds 8]
+    .venv/bin/python benchmarks/steps.py [--steps 30] [--plays 30] [--seconds 8] [--server-only]
 
 It starts its own server (`python -m app`, offline mode, on a free loopback port) and drives the
-system Chromium with Playwright:
+system Chromium with Playwright (`--server-only` leaves the browser out, and prints only the
+server's rows):
+- step, the server alone: a step's answer as a browser asks for it (htmx headers, `Sim-Shown`
+  the step before, gzip), at n = 30, timed by a plain HTTP client on a kept-alive connection;
+  every answer is one nobody asked for before (each run a new seed), as when a student steps
+  on, so the page cache never answers;
 - step: a key press (→) to the page updated, at n = 2 and n = 30, with the CPU as it is and
   slowed 4x (CDP Emulation.setCPUThrottlingRate), as on a cheap school laptop; median and p90
   of `--steps` steps each, twice: as a learner steps (looking at each step for `--look`
@@ -21,9 +26,10 @@ system Chromium with Playwright:
   benchmark's own Chromium pages, which run on the same two cores as the server (in a
   classroom each student's browser has its own computer).
 
-Targets: p90 step <= 50 ms at n = 30, <= 150 ms with the CPU slowed 4x; every play within 10%
-of its nominal speed with 30 at once. Print the load average with the figures: on a shared
-machine they are noisy, so run it several times and compare medians.
+Targets: a step's answer in a few ms at the server (median <= 5 ms); p90 step <= 50 ms at
+n = 30, <= 150 ms with the CPU slowed 4x; every play within 10% of its nominal speed with 30 at
+once. Print the load average with the figures: on a shared machine they are noisy, so run it
+several times and compare medians.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ import statistics
 import sys
 import threading
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +51,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+from app.sim import Config, Mode, Permalink, Scenario, simulate
+from app.web.infra import urls
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.serving import descendants, live_server
 
@@ -209,28 +218,63 @@ def measure_plays(pages: list[Page], url: str, speed: float, seconds: float,
     return Plays(rates=rates, server_cpu=server_cpu, machine_cpu=machine_cpu, seconds=elapsed)
 
 
+def measure_answers(
+    base: str, n: int, runs: int, server: set[int], first_seed: int = 1
+) -> tuple[list[float], float]:
+    """The server's half of a step: ms from sending each htmx step request to its whole answer
+    read, for every step of `runs` runs (seeds `first_seed`, `first_seed` + 1, ...: steps the
+    page cache has not seen, on a fresh server), each asked for as static/js/sim.js does from
+    the step before; and the server's CPU time per answer (ms), which a busy machine hardly
+    changes."""
+    host, port = base.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    asked = []
+    for seed in range(first_seed, first_seed + runs):
+        run = simulate(Config(scenario=Scenario.INC_INC, mode=Mode.NONE, n=n), seed=seed)
+        asked += [(urls.sim(Permalink.of(run, step)), urls.sim(Permalink.of(run, step - 1)))
+                  for step in range(1, len(run.steps) + 1)]
+    times = []
+    cpu_before = _cpu_seconds(server)
+    for url, shown in asked:
+        headers = {"HX-Request": "true", "Accept-Encoding": "gzip, deflate", "Sim-Shown": shown}
+        started = time.perf_counter()
+        connection.request("GET", url, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        times.append((time.perf_counter() - started) * 1000)
+        assert response.status == 200, response.status
+    cpu_per_answer = (_cpu_seconds(server) - cpu_before) * 1000 / len(asked)
+    connection.close()
+    return times, cpu_per_answer
+
+
 def measure_streams(
     base: str, plays: int, speed: float, seconds: float, server: set[int]
 ) -> tuple[list[float], float]:
     """The server's half of a play, without browsers: `plays` streams of the same run read at
-    once by plain HTTP clients (one thread each, which only count events); steps a second each
-    stream delivers after its first second, and the server's CPU time per step sent (ms),
-    which a busy machine hardly changes."""
+    once by plain HTTP clients (one thread each, which only count events), gzipped as a
+    browser asks for them (each stream compressed on its own, as the server does for every
+    browser); steps a second each stream delivers after its first second, and the server's CPU
+    time per step sent (ms), which a busy machine hardly changes."""
     host, port = base.removeprefix("http://").split(":")
     query = RUN.format(n=30).split("?", 1)[1]
     arrivals: list[list[float]] = [[] for _ in range(plays)]
 
     def read(times: list[float]) -> None:
         connection = http.client.HTTPConnection(host, int(port), timeout=seconds + 30)
-        connection.request("GET", f"/stream/sim?{query}&speed={speed:g}")
+        connection.request("GET", f"/stream/sim?{query}&speed={speed:g}",
+                           headers={"Accept-Encoding": "gzip"})
         response = connection.getresponse()
+        assert response.getheader("Content-Encoding") == "gzip"
+        gunzip = zlib.decompressobj(wbits=31)
         ends, tail = time.monotonic() + seconds, b""
         while time.monotonic() < ends:
             chunk = response.read1(1 << 16)  # what has arrived: no parsing, little CPU
             if not chunk:
                 break
-            times.extend([time.monotonic()] * (tail + chunk).count(b"event: step"))
-            tail = chunk[-10:]  # shorter than the marker: never counted twice
+            text = gunzip.decompress(chunk)  # each event is flushed whole: it inflates whole
+            times.extend([time.monotonic()] * (tail + text).count(b"event: step"))
+            tail = text[-10:]  # shorter than the marker: never counted twice
         connection.close()
 
     threads = [threading.Thread(target=read, args=(times,)) for times in arrivals]
@@ -252,17 +296,43 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--plays", type=int, default=30)
     parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--server-only", action="store_true", help="no browser: the server's rows")
     parser.add_argument("--look", type=float, default=0.3,
                         help="seconds a learner looks at a step before pressing → again")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f} (2 cores)")
-    with live_server(env={"GILLAB_OFFLINE": "1"}) as server, sync_playwright() as playwright:
+    with live_server(env={"GILLAB_OFFLINE": "1"}) as server:
+        server_pids = {server.process.pid, *descendants(server.process.pid)}
+        measure_server(server.url, server_pids, args)
+        if not args.server_only:
+            measure_browsers(server.url, server_pids, args)
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
+def measure_server(url: str, server_pids: set[int], args: argparse.Namespace) -> None:
+    """The rows with plain HTTP clients: a step's answer, then plays."""
+    times, cpu = measure_answers(url, 30, 3, server_pids)
+    print(f"step, the server alone: an htmx step's answer never asked for before, n = 30 (ms):"
+          f" median {statistics.median(times):5.1f}  p90 {_p90(times):5.1f}"
+          f"  max {max(times):5.1f} ({len(times)} steps); server CPU {cpu:.2f} ms an answer")
+    print(f"play, the server alone: {args.plays} streams at once read by plain HTTP"
+          " clients, n = 30 (steps/s each delivers)")
+    for speed in (2.0, 10.0):
+        rates, cpu = measure_streams(url, args.plays, speed, args.seconds, server_pids)
+        print(f"  nominal {speed:4g}/s: median {statistics.median(rates):5.2f}"
+              f"  slowest {min(rates):5.2f}  ({min(rates) / speed:.0%} of nominal);"
+              f" server CPU {cpu:.2f} ms a step sent")
+
+
+def measure_browsers(base: str, server_pids: set[int], args: argparse.Namespace) -> None:
+    """The rows in Chromium: steps, then plays in `args.plays` pages."""
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         print("step: key press to the page updated (ms): swapped / shown;"
               " the page's main-thread CPU per step")
         paces = ((args.look, f"looking {args.look:g} s"), (0.0, "back to back"))
         for (look, pace), n, throttle in itertools.product(paces, (2, 30), (1.0, 4.0)):
-            taken = measure_steps(browser, server.url + RUN.format(n=n), args.steps,
+            taken = measure_steps(browser, base + RUN.format(n=n), args.steps,
                                   throttle=throttle, look=look)
             swapped, shown = taken.swapped, taken.shown
             print(f"  {pace}, n = {n:2}, CPU /{throttle:g}:"
@@ -270,16 +340,8 @@ def main() -> None:
                   f"  p90 {_p90(swapped):6.1f} / {_p90(shown):6.1f}"
                   f"  max {max(swapped):6.1f} / {max(shown):6.1f};"
                   f" CPU {taken.main_thread_ms:5.1f}")
-        print(f"play, the server alone: {args.plays} streams at once read by plain HTTP"
-              " clients, n = 30 (steps/s each delivers)")
-        server_pids = {server.process.pid, *descendants(server.process.pid)}
-        for speed in (2.0, 10.0):
-            rates, cpu = measure_streams(server.url, args.plays, speed, args.seconds, server_pids)
-            print(f"  nominal {speed:4g}/s: median {statistics.median(rates):5.2f}"
-                  f"  slowest {min(rates):5.2f}  ({min(rates) / speed:.0%} of nominal);"
-                  f" server CPU {cpu:.2f} ms a step sent")
         print(f"play: {args.plays} pages at once, n = 30 (steps/s each page shows)")
-        url = server.url + RUN.format(n=30)
+        url = base + RUN.format(n=30)
         contexts, pages = open_pages(browser, url, args.plays)
         try:
             for speed in (2.0, 10.0):
@@ -295,7 +357,6 @@ def main() -> None:
             for context in contexts:
                 context.close()
         browser.close()
-    print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -44,6 +44,13 @@ _MEMORY_OPS = frozenset({Op.CHECK, Op.READ, Op.WRITE, Op.TEST, Op.ATOMIC_ADD, Op
 _LOCK_OPS = frozenset({Op.LOCK, Op.UNLOCK})
 
 
+# The threads that may run, by whether A and whether B may: _ALIVE[a][b].
+_ALIVE: tuple[tuple[tuple[Thread, ...], ...], ...] = (
+    ((), (Thread.B,)),
+    ((Thread.A,), (Thread.A, Thread.B)),
+)
+
+
 # States are NamedTuples rather than frozen dataclasses: the explorer creates hundreds of
 # thousands of them, and a tuple is built several times faster than a frozen dataclass.
 
@@ -184,11 +191,12 @@ class Machine:
 
     def runnable(self, state: State) -> tuple[Thread, ...]:
         """The threads that may take the next step, in order A, B."""
-        alive = tuple(
-            t
-            for t, ts in ((Thread.A, state.a), (Thread.B, state.b))
-            if ts.stopped is None and (not self._has_lock or self._lock_free_for(state, t))
-        )
+        a_alive, b_alive = state.a.stopped is None, state.b.stopped is None
+        if self._has_lock:
+            a_alive = a_alive and self._lock_free_for(state, Thread.A)
+            b_alive = b_alive and self._lock_free_for(state, Thread.B)
+        # Indexed rather than built: every step of every run and exploration asks.
+        alive = _ALIVE[a_alive][b_alive]
         if not self._gil or len(alive) < 2:
             return alive
         holder = state.gil or Thread.A
@@ -306,8 +314,9 @@ class Machine:
             elif target == Next.STOP_FREED or calls_done == self.config.n:
                 stopped = Status.FINISHED
         me = ThreadState(pc, calls_done, register, stale, stopped)
-        if other_stale is not other.stale:
-            other = other._replace(stale=other_stale)
+        if other_stale is not other.stale:  # a new tuple: _replace takes three times as long
+            pc_other, done_other, register_other, _, stopped_other = other
+            other = ThreadState(pc_other, done_other, register_other, other_stale, stopped_other)
         gil, gil_run = state.gil, state.gil_run
         if self._gil:
             gil, gil_run = (thread, gil_run + 1) if gil is thread else (thread, 1)

@@ -31,6 +31,9 @@ class Run:
     # The rules it was played by: mode gil switching at any call boundary (a challenge's run)
     # rather than when the interval says.
     any_boundary: bool = False
+    # The steps after which every choice is the one the default policy (alternating, no seed)
+    # makes: from there the run is what `simulate` fills in after a schedule that ends there.
+    default_from: int = 0
 
     @property
     def machine(self) -> Machine:
@@ -56,8 +59,8 @@ def _default_choice(
         return runnable[0]
     if rng is not None:
         return rng.choice(runnable)
-    preferred = Thread.A if last is None else last.other
-    return preferred if preferred in runnable else runnable[0]
+    # Both can run, (A, B): the other one than the last to run, A first.
+    return runnable[1] if last is runnable[0] else runnable[0]
 
 
 def simulate(
@@ -81,12 +84,15 @@ def simulate(
     steps: list[Step] = []
     states: list[State] = [state]
     last: Thread | None = None
+    default_from = 0
     while runnable := machine.runnable(state):
         index = len(steps) + 1
         if index <= len(choices):
             thread = choices[index - 1]
         else:
             thread = _default_choice(runnable, last, rng)
+        if thread is not _default_choice(runnable, last, None):
+            default_from = index
         state, step = machine.advance(state, thread, index=index)
         steps.append(step)
         states.append(state)
@@ -104,7 +110,31 @@ def simulate(
         schedule=format_schedule([step.thread for step in steps]),
         outcome=outcome_of(config, state),
         any_boundary=machine.any_boundary,
+        default_from=default_from,
     )
+
+
+def branch_schedule(run: Run, step: int, thread: Thread) -> str:
+    """The canonical schedule of `simulate(run.config, prefix + thread)`, where `prefix` is the
+    run's first `step` choices: the run that lets `thread` take step `step` + 1 and then
+    alternates. The same schedule, computed from the run's state after `step` steps rather than
+    by replaying the prefix (the state after k steps depends only on the first k choices), and
+    without recording the steps: /sim links every step's "Step A" and "Step B" to it.
+
+    Under the run's own rules (`any_boundary`); ScheduleError names step `step` + 1 when
+    `thread` cannot take it."""
+    if step < len(run.steps) and run.steps[step].thread is thread and run.default_from <= step + 1:
+        return run.schedule  # the run's own next step, and the default policy after it
+    machine, state = run.machine, run.states[step]
+    state, _ = machine.advance(state, thread, index=step + 1)
+    threads = [taken.thread for taken in run.steps[:step]]
+    threads.append(thread)
+    last = thread
+    while runnable := machine.runnable(state):
+        last = _default_choice(runnable, last, None)
+        state, _, _ = machine.transition(state, last)
+        threads.append(last)
+    return format_schedule(threads)
 
 
 def gil_handovers(run: Run) -> tuple[int, ...]:

@@ -3,7 +3,9 @@
     async def api_race(query: RaceParams, runner: NativeRunsDep) -> RaceResponse: ...
 
 Each alias is `Annotated[T, Depends(provider)]`; a test swaps what a route gets with
-`app.dependency_overrides[provider] = ...` instead of patching a module.
+`app.dependency_overrides[provider] = ...` instead of patching a module. Providers are
+`async def`: they only look up what the app owns, and FastAPI sends every plain `def`
+dependency to the thread pool and back, a round trip per provider per request.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from starlette.requests import HTTPConnection
 from app.lab.jobs import JobRunner
 from app.lab.survey_cache import SurveyCache
 from app.live.classes import LiveClasses
-from app.web.infra.resources import PlayedSteps, Resources
+from app.web.infra.resources import PlayedSteps, Resources, Runs
 from app.web.infra.settings import Settings
 from app.web.infra.templating import Pages
 
@@ -31,44 +33,49 @@ def _resources(connection: HTTPConnection) -> Resources:
     return resources_of(connection.app)
 
 
-def settings(connection: HTTPConnection) -> Settings:
+async def settings(connection: HTTPConnection) -> Settings:
     return _resources(connection).settings
 
 
-def pages(connection: HTTPConnection) -> Pages:
+async def pages(connection: HTTPConnection) -> Pages:
     return _resources(connection).pages
 
 
-def played_steps(connection: HTTPConnection) -> PlayedSteps:
+async def runs(connection: HTTPConnection) -> Runs:
+    return _resources(connection).runs
+
+
+async def played_steps(connection: HTTPConnection) -> PlayedSteps:
     return _resources(connection).played
 
 
-def renderer(connection: HTTPConnection) -> Executor:
+async def renderer(connection: HTTPConnection) -> Executor:
     return _resources(connection).renderer
 
 
-def explorations(connection: HTTPConnection) -> JobRunner:
+async def explorations(connection: HTTPConnection) -> JobRunner:
     return _resources(connection).explorations
 
 
-def native_runs(connection: HTTPConnection) -> JobRunner:
+async def native_runs(connection: HTTPConnection) -> JobRunner:
     return _resources(connection).native_runs
 
 
-def measurements(connection: HTTPConnection) -> JobRunner:
+async def measurements(connection: HTTPConnection) -> JobRunner:
     return _resources(connection).measurements
 
 
-def survey(connection: HTTPConnection) -> SurveyCache:
+async def survey(connection: HTTPConnection) -> SurveyCache:
     return _resources(connection).survey
 
 
-def live_classes(connection: HTTPConnection) -> LiveClasses:
+async def live_classes(connection: HTTPConnection) -> LiveClasses:
     return _resources(connection).live
 
 
 SettingsDep = Annotated[Settings, Depends(settings)]
 PagesDep = Annotated[Pages, Depends(pages)]
+RunsDep = Annotated[Runs, Depends(runs)]
 PlayedStepsDep = Annotated[PlayedSteps, Depends(played_steps)]
 RendererDep = Annotated[Executor, Depends(renderer)]
 ExplorationsDep = Annotated[JobRunner, Depends(explorations)]

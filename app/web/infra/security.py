@@ -49,7 +49,7 @@ LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
 _SAME_SITE = {"same-origin", "none"}  # Sec-Fetch-Site values of this site's own requests
 
 
-def embed_layout(
+async def embed_layout(
     request: Request,
     embed: Annotated[
         bool,

@@ -13,7 +13,7 @@ use.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from urllib.parse import quote, urlencode
 
 from app.lab.replay import Replay
@@ -34,6 +34,14 @@ def _with_query(path: str, params: dict[str, str], *, embed: bool = False) -> st
 def sim(permalink: Permalink, *, embed: bool = False, **extra: str) -> str:
     """/sim at the state `permalink` names."""
     return _with_query(SIM_PATH, {**permalink.params(), **extra}, embed=embed)
+
+
+def sim_steps(permalink: Permalink, *, embed: bool = False, **extra: str) -> Callable[[int], str]:
+    """`sim(permalink.at(step), embed=embed, **extra)` for every step of the permalink's run,
+    the query encoded once: one answer of /sim links to dozens of steps of its run."""
+    head, _, tail = sim(permalink.at(0), embed=embed, **extra).partition("&step=0")
+    assert tail == "" or tail.startswith("&"), "step is a whole parameter of the query"
+    return lambda step: f"{head}&step={step}{tail}"
 
 
 def sim_stream(

@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
+from starlette.concurrency import run_in_threadpool
 
 from app.lab.jobs import JobRunner
 from app.lab.trial import HardwareRun
@@ -43,7 +44,7 @@ from app.sim import (
 from app.sim.permalink import DEFAULT_N, MAX_SEED
 from app.sim.predict import Score
 from app.web.infra import urls
-from app.web.infra.deps import ExplorationsDep, PagesDep, PlayedStepsDep, RendererDep
+from app.web.infra.deps import ExplorationsDep, PagesDep, PlayedStepsDep, RendererDep, RunsDep
 from app.web.infra.errors import BadParameter
 from app.web.infra.page_cache import pure
 from app.web.infra.resources import PlayedSteps
@@ -82,13 +83,19 @@ EmbedQuery = Annotated[bool, Query(description="Minimal chrome, for embedding.")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Loaded:
-    """A permalink resolved: the whole run and the step to show."""
+    """A permalink resolved: the whole run (with what each of its steps draws the same) and
+    the step to show."""
 
-    run: Run
+    whole: sim_view.RunView
     step: int
 
+    @property
+    def run(self) -> Run:
+        return self.whole.run
 
-def _load_run(
+
+async def _load_run(
+    runs: RunsDep,
     scenario: ScenarioQuery = Scenario.INC_INC,
     mode: ModeQuery = Mode.NONE,
     n: Annotated[int, Query(ge=1, le=MAX_N_SIMULATE, description="Calls per thread.")] = DEFAULT_N,
@@ -97,21 +104,27 @@ def _load_run(
     seed: SeedQuery = None,
     step: StepQuery = None,
 ) -> Loaded:
+    """A run resolved lately comes from `runs` at once; a new one is simulated on the thread
+    pool (as is the way out of a bad permalink), not on the event loop every page shares."""
+
     def config() -> Config:
         return Config(scenario=scenario, mode=mode, n=n, interval=interval)
 
     try:
-        permalink, run = Permalink.resolve(config(), schedule=schedule, seed=seed, step=step)
+        whole = runs.get(config(), schedule, seed)
+        if whole is None:
+            whole = await run_in_threadpool(runs.resolve, config(), schedule, seed)
+        permalink = Permalink.of(whole.run, 0 if step is None else step)
     except InvalidParameter as error:
-        suggestion = _nearest_valid(config, schedule, seed, error)
+        suggestion = await run_in_threadpool(_nearest_valid, config, schedule, seed, error)
         raise BadParameter(error.parameter, error.message, suggestion=suggestion) from None
-    return Loaded(run=run, step=permalink.step)
+    return Loaded(whole=whole, step=permalink.step)
 
 
 LoadedRun = Annotated[Loaded, Depends(_load_run)]
 
 
-def _load_hardware(loaded: LoadedRun, lab: replay_view.LabParams) -> HardwareRun | None:
+async def _load_hardware(loaded: LoadedRun, lab: replay_view.LabParams) -> HardwareRun | None:
     return replay_view.source(lab, loaded.run, loaded.step)
 
 
@@ -139,7 +152,7 @@ def _nearest_valid(
 
 
 def _sim_context(
-    run: Run,
+    whole: sim_view.RunView,
     step: int,
     *,
     embed: bool,
@@ -151,11 +164,10 @@ def _sim_context(
     """What sim.html draws; with `shown`, the step of this run the page shows now, a fragment
     carries only what differs from it (`change`). With `hardware`, the run it replays: every
     link to another step keeps it, and the page says so (app.web.sim.replay_view)."""
+    run = whole.run
     kept = urls.hardware_run(hardware) if hardware else {}
-    view = sim_view.build(run, step, embed=embed, extra=kept)
-    change = None
-    if shown is not None:
-        change = sim_view.StepChange.between(shown, view, embed=embed, extra=kept)
+    view = sim_view.build(whole, step, embed=embed, extra=kept)
+    change = None if shown is None else sim_view.StepChange.between(shown, view)
     stream_url = None
     if playing:
         stream_url = urls.sim_stream(Permalink.of(run, step), speed=speed, embed=embed, **kept)
@@ -233,16 +245,16 @@ def sim_page(
         str | None, Query(max_length=20, description="Predict mode: the answer just given.")
     ] = None,
 ) -> Response:
-    run, step = loaded.run, loaded.step
+    whole, run, step = loaded.whole, loaded.run, loaded.step
     if predict:
-        return _predict_page(request, pages, run, step, embed, score, guess, said, hardware)
+        return _predict_page(request, pages, whole, step, embed, score, guess, said, hardware)
     if play and step == len(run.steps):
         step = 0  # play at the end replays from the start
     shown_step = None
     if is_htmx(request):
         shown_step = _shown_step(shown, run, embed=embed, hardware=hardware)
     context = _sim_context(
-        run, step, embed=embed, playing=play, speed=speed, shown=shown_step, hardware=hardware
+        whole, step, embed=embed, playing=play, speed=speed, shown=shown_step, hardware=hardware
     )
     # The address bar always shows the canonical permalink; play replaces rather than pushes.
     # A step of the same run leaves it to static/js/sim.js, which pushes the permalink on #stage
@@ -274,7 +286,7 @@ def random_schedule(
 def _predict_page(
     request: Request,
     pages: Pages,
-    run: Run,
+    whole: sim_view.RunView,
     step: int,
     embed: bool,
     score_text: str,
@@ -285,6 +297,7 @@ def _predict_page(
     """Predict mode (app.web.sim.predict_view): a guess is judged here and becomes the next state's
     URL, where the score has moved on; the page itself is /sim's, plus the predict panel (and a
     hardware replay's note, whose run every link keeps)."""
+    run = whole.run
     score = Score.parse(score_text)
     if guess is not None:
         score, step, said = predict_view.answer(run, step, score, guess), step + 1, guess
@@ -294,7 +307,7 @@ def _predict_page(
             )
             return RedirectResponse(url, status_code=303)
     context = _sim_context(
-        run, step, embed=embed, playing=False, speed=DEFAULT_SPEED, hardware=hardware
+        whole, step, embed=embed, playing=False, speed=DEFAULT_SPEED, hardware=hardware
     )
     view = context["view"]
     panel = predict_view.build(
@@ -306,7 +319,7 @@ def _predict_page(
 
 
 async def _step_html(
-    run: Run,
+    whole: sim_view.RunView,
     step: int,
     *,
     embed: bool,
@@ -321,13 +334,13 @@ async def _step_html(
     of a run, which its config and schedule name, is always the same HTML). A step not kept yet
     renders on the app's render thread (app.web.infra.resources says why), once however many
     streams ask for it meanwhile; the table itself is only touched here, on the loop."""
-    key = (run.config, run.schedule, step, embed, speed, hardware)
+    key = (whole.run.config, whole.run.schedule, step, embed, speed, hardware)
     html = played.get(key)
     if html is not None:
         return html
     rendering = played.rendering.get(key)
     if rendering is None:
-        render = partial(_render_step, run, step, embed, speed, hardware, pages)
+        render = partial(_render_step, whole, step, embed, speed, hardware, pages)
         rendering = asyncio.get_running_loop().run_in_executor(renderer, render)
         played.rendering[key] = rendering
 
@@ -342,13 +355,18 @@ async def _step_html(
 
 
 def _render_step(
-    run: Run, step: int, embed: bool, speed: float, hardware: HardwareRun | None, pages: Pages
+    whole: sim_view.RunView,
+    step: int,
+    embed: bool,
+    speed: float,
+    hardware: HardwareRun | None,
+    pages: Pages,
 ) -> str:
     """A step of a play: the page shows the step before it (the one the play started from, or
     the previous event), so only what changes since goes."""
-    playing = step < len(run.steps)
+    playing = step < len(whole.run.steps)
     context = _sim_context(
-        run, step, embed=embed, playing=playing, speed=speed, shown=step - 1, hardware=hardware
+        whole, step, embed=embed, playing=playing, speed=speed, shown=step - 1, hardware=hardware
     )
     return pages.blocks("sim.html", STEP_BLOCKS, context)
 
@@ -379,8 +397,8 @@ async def stream_sim(
         if await request.is_disconnected():
             return
         html = await _step_html(
-            run, step, embed=embed, speed=speed, hardware=hardware, pages=pages, played=played,
-            renderer=renderer,
+            loaded.whole, step, embed=embed, speed=speed, hardware=hardware, pages=pages,
+            played=played, renderer=renderer,
         )  # fmt: skip
         yield ServerSentEvent(raw_data=html, event="step", id=str(step))
         if step < total:
@@ -389,12 +407,19 @@ async def stream_sim(
     yield ServerSentEvent(raw_data="", event="done")
 
 
+# How many steps a late play may owe and still send at once to keep its pace.
+CATCH_UP = 2
+
+
 def next_due(due: float, now: float, period: float) -> float:
     """When a play's next step is due: one `period` after the last one was due, so the time
     each step takes to render and send does not add to every period (sleeping `period` after
-    each step did: a busy class saw 1.5 steps a second at 2). A play late by more than a
-    period (a stalled server) carries on from now instead of sending the missed steps at once."""
-    return max(due + period, now)
+    each step did: a busy class saw 1.5 steps a second at 2). A play late by up to CATCH_UP
+    periods sends the steps it owes at once and keeps its pace: on two busy cores, 30 plays at
+    10 steps a second were 0.1 to 0.3 s late now and then (the machine's other work), and losing
+    that time for good each time held them at 92% of their speed. Later than that (a stalled
+    server) it carries on from CATCH_UP periods ago: a burst of a few steps, never a flood."""
+    return max(due + period, now - CATCH_UP * period)
 
 
 @router.get("/explore", response_class=HTMLResponse, summary="Every interleaving, counted")

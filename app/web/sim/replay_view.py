@@ -54,7 +54,7 @@ class LabQuery:
     window_rc: int | None
 
 
-def _lab_query(
+async def _lab_query(
     source: Annotated[
         Literal["lab"] | None,
         Query(

@@ -11,7 +11,8 @@ shows can be shared, reloaded or opened with no script at all.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import accumulate
 
 from app.lab import native
 from app.sim import (
@@ -24,9 +25,9 @@ from app.sim import (
     Step,
     Thread,
     code_listing,
-    simulate,
 )
 from app.sim.biased import IMMORTAL_LOCAL, flags_of, shared_count
+from app.sim.run import branch_schedule
 from app.web.infra import urls
 from app.web.sim.wording import (
     EVENT_LABELS,
@@ -156,9 +157,49 @@ class Board:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SimView:
-    config: Config
+class RunView:
+    """What /sim draws of one run whatever the step shown, worked out once per run: the app
+    keeps it with the run (app.web.infra.resources.Runs), so drawing a step costs what that
+    step changes, not the run's whole timeline and event log again (180 cells at n = 30)."""
+
     run: Run
+    # Each timeline cell three ways: as the steps before it show it (ahead), as its own step
+    # does (current), and as the steps after it do (past, its events shown).
+    ahead: tuple[TimelineCell, ...]
+    current: tuple[TimelineCell, ...]
+    past: tuple[TimelineCell, ...]
+    events: tuple[LogEntry, ...]  # every entry of the run's event log, without links (url "")
+    logged: tuple[int, ...]  # logged[k]: how many of them the first k steps make
+
+    @classmethod
+    def of(cls, run: Run) -> RunView:
+        past = _cells(run)
+        return cls(
+            run=run,
+            ahead=tuple(replace(cell, future=True, events=()) for cell in past),
+            current=tuple(replace(cell, current=True) for cell in past),
+            past=past,
+            events=_events(run),
+            logged=tuple(accumulate((len(s.events) for s in run.steps), initial=0)),
+        )
+
+    def timeline(self, step: int) -> tuple[TimelineCell, ...]:
+        """The timeline at `step`: the cells before it past, its own current, the rest ahead."""
+        if step == 0:
+            return self.ahead
+        return self.past[: step - 1] + self.current[step - 1 : step] + self.ahead[step:]
+
+    def log(self, step: int, url: Callable[[int], str]) -> tuple[LogEntry, ...]:
+        """The event log at `step`, each entry linking to its step by `url`."""
+        return tuple(
+            replace(entry, url=url(entry.number)) for entry in self.events[: self.logged[step]]
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SimView:
+    whole: RunView  # the run, and what every step of it draws the same
+    config: Config
     step: int
     total: int
     url: str
@@ -175,6 +216,10 @@ class SimView:
     native_url: str | None  # the same race in real C with free() for real: once it is freed
     narration: str
     scrub_query: tuple[tuple[str, str], ...]  # the URL's fields other than `step` (and embed)
+
+    @property
+    def run(self) -> Run:
+        return self.whole.run
 
 
 # The most timeline cells, or log entries, a step's answer updates one by one. A step or a short
@@ -195,39 +240,29 @@ class StepChange:
     log_removed: range  # positions (`log-{i}` ids) of the entries that go
 
     @classmethod
-    def between(
-        cls, shown: int, view: SimView, *, embed: bool, extra: Mapping[str, str] | None = None
-    ) -> StepChange:
-        """From the page showing step `shown` to `view` (a step of the same run): compares
-        what the two states render, so it can never disagree with a whole page (`embed` and
-        `extra` as `build` was given them)."""
-        run = view.run
-        link = Permalink.of(run, view.step)
-        kept = dict(extra or {})
-        cells = tuple(
-            new for old, new in zip(_timeline(run, shown), view.timeline, strict=True) if old != new
-        )
-        old_log = _log(run, shown, lambda k: urls.sim(link.at(k), embed=embed, **kept))
-        new_log = view.log
+    def between(cls, shown: int, view: SimView) -> StepChange:
+        """From the page showing step `shown` to `view` (a step of the same run). Only the cells
+        from the earlier of the two steps to the later change marks (current, ahead, events
+        shown), and the log at one step is the start of the log at the other: what differs
+        follows from the two steps, without drawing the page shown again."""
+        low, high = sorted((shown, view.step))
+        cells = view.timeline[max(low, 1) - 1 : high] if low < high else ()
         cells_or_whole = cells if len(cells) <= MAX_CHANGED else None
-        if old_log == new_log:
+        old, new = view.whole.logged[shown], len(view.log)
+        if old == new:
             return cls(cells=cells_or_whole, log_added=(), log_removed=range(0))
-        # One log is the start of the other (entries in step order), unless it is empty: then
-        # the other replaces "nothing has gone wrong yet" whole.
-        if not old_log or not new_log or abs(len(new_log) - len(old_log)) > MAX_CHANGED:
+        # Either log empty: the other replaces "nothing has gone wrong yet" whole.
+        if not old or not new or abs(new - old) > MAX_CHANGED:
             return cls(cells=cells_or_whole, log_added=None, log_removed=range(0))
-        return cls(
-            cells=cells_or_whole,
-            log_added=new_log[len(old_log) :],
-            log_removed=range(len(new_log), len(old_log)),
-        )
+        return cls(cells=cells_or_whole, log_added=view.log[old:], log_removed=range(new, old))
 
 
 def build(
-    run: Run, step: int, *, embed: bool = False, extra: Mapping[str, str] | None = None
+    whole: RunView, step: int, *, embed: bool = False, extra: Mapping[str, str] | None = None
 ) -> SimView:
     """`extra`: parameters every link to another step of this run keeps (the hardware run a
     replay comes from, app.web.sim.replay_view); links that change the schedule drop them."""
+    run = whole.run
     config = run.config
     total = len(run.steps)
     state = run.states[step]
@@ -235,13 +270,11 @@ def build(
     kept = dict(extra or {})
 
     link = Permalink.of(run, step)
-
-    def url(k: int) -> str:
-        return urls.sim(link.at(k), embed=embed, **kept)
+    url = urls.sim_steps(link, embed=embed, **kept)
 
     return SimView(
+        whole=whole,
         config=config,
-        run=run,
         step=step,
         total=total,
         url=url(step),
@@ -252,8 +285,8 @@ def build(
         last_url=url(total),
         board=Board.of(run, step, lambda thread: _choose(run, step, thread, embed=embed)),
         wrote=last is not None and last.op in _WRITES_RC,
-        timeline=_timeline(run, step),
-        log=_log(run, step, url),
+        timeline=whole.timeline(step),
+        log=whole.log(step, url),
         banner=_banner(run, step),
         native_url=native_race_url(config) if state.freed else None,
         narration=narrate(run, step),
@@ -327,53 +360,46 @@ def _lanes(
 
 def _choose(run: Run, step: int, thread: Thread, *, embed: bool) -> str | None:
     """Schedule `thread` next: the choices so far plus this one; the rest as the core fills it."""
-    prefix = "".join(s.thread.value for s in run.steps[:step]) + thread.value
     try:
-        chosen = simulate(run.config, prefix)
+        schedule = branch_schedule(run, step, thread)
     except ScheduleError:
         return None
-    return urls.sim(Permalink.of(chosen, step + 1), embed=embed)
+    return urls.sim(Permalink(config=run.config, schedule=schedule, step=step + 1), embed=embed)
 
 
-def _timeline(run: Run, step: int) -> tuple[TimelineCell, ...]:
+def _cells(run: Run) -> tuple[TimelineCell, ...]:
+    """The run's timeline cells as the last step shows them: every one past, events shown."""
     interval = run.config.interval
-    cells = []
-    for s in run.steps:
-        events = tuple(event.value for event in s.events)
-        label = f"step {s.index}: {s.thread.value} {s.op.value}"
-        label += events_text(s.events)
-        cells.append(
-            TimelineCell(
-                number=s.index,
-                thread=s.thread.value,
-                current=s.index == step,
-                future=s.index > step,
-                gil=_name(s.gil),
-                # The holder has used up its interval: it drops the GIL at its next call boundary.
-                tick=interval is not None and run.states[s.index].gil_run == interval,
-                events=events if s.index <= step else (),
-                label=label,
-            )
+    return tuple(
+        TimelineCell(
+            number=s.index,
+            thread=s.thread.value,
+            current=False,
+            future=False,
+            gil=_name(s.gil),
+            # The holder has used up its interval: it drops the GIL at its next call boundary.
+            tick=interval is not None and run.states[s.index].gil_run == interval,
+            events=tuple(event.value for event in s.events),
+            label=f"step {s.index}: {s.thread.value} {s.op.value}" + events_text(s.events),
         )
-    return tuple(cells)
+        for s in run.steps
+    )
 
 
-def _log(run: Run, step: int, url: Callable[[int], str]) -> tuple[LogEntry, ...]:
-    entries: list[LogEntry] = []
-    for s in run.steps[:step]:
-        for event in s.events:
-            entries.append(
-                LogEntry(
-                    position=len(entries),
-                    number=s.index,
-                    thread=s.thread.value,
-                    event=event.value,
-                    label=EVENT_LABELS[event],
-                    text=EVENT_TEXT[event].format(thread=s.thread.value, rc=s.rc),
-                    url=url(s.index),
-                )
-            )
-    return tuple(entries)
+def _events(run: Run) -> tuple[LogEntry, ...]:
+    """Every entry of the run's event log, in order, without links."""
+    return tuple(
+        LogEntry(
+            position=position,
+            number=s.index,
+            thread=s.thread.value,
+            event=event.value,
+            label=EVENT_LABELS[event],
+            text=EVENT_TEXT[event].format(thread=s.thread.value, rc=s.rc),
+            url="",
+        )
+        for position, (s, event) in enumerate((s, event) for s in run.steps for event in s.events)
+    )
 
 
 def native_race_url(config: Config) -> str | None:

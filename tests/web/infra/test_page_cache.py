@@ -23,6 +23,7 @@ from app.web.infra.page_cache import PageCache, pure
 from app.web.infra.settings import Settings
 from app.web.infra.templating import Pages
 from app.web.sim import pages as sim_pages
+from app.web.sim.view import RunView
 
 HTMX = {"HX-Request": "true"}
 T = TypeVar("T")
@@ -244,7 +245,7 @@ def test_plays_started_together_render_each_step_once() -> None:
 
     def step_html() -> Coroutine[Any, Any, str]:
         return sim_pages._step_html(
-            run, 3, embed=False, speed=2.0, hardware=None,
+            RunView.of(run), 3, embed=False, speed=2.0, hardware=None,
             pages=Pages(offline=True), played=played, renderer=renderer,
         )  # fmt: skip
 

@@ -389,13 +389,13 @@ def test_the_embed_layout_shown_gets_its_own_links(client: TestClient) -> None:
 def test_what_a_step_changes_turns_one_state_into_the_other(config: Config) -> None:
     """Differential: the timeline and log at `shown`, with StepChange applied as the page
     applies it, are those at `step`, for every pair of steps near each other and far apart."""
-    run = simulate(config, seed=3)
-    total = len(run.steps)
+    whole = sim_view.RunView.of(simulate(config, seed=3))
+    total = len(whole.run.steps)
     pairs = {(j, k) for j in range(total + 1) for k in (0, j - 1, j + 1, j + 5, j + 13, total)}
     for shown, step in sorted((j, k) for j, k in pairs if 0 <= k <= total):
-        before = sim_view.build(run, shown)
-        after = sim_view.build(run, step)
-        change = sim_view.StepChange.between(shown, after, embed=False)
+        before = sim_view.build(whole, shown)
+        after = sim_view.build(whole, step)
+        change = sim_view.StepChange.between(shown, after)
         timeline = after.timeline if change.cells is None else tuple(
             next((cell for cell in change.cells if cell.number == old.number), old)
             for old in before.timeline
@@ -501,9 +501,12 @@ def test_stream_arrives_step_by_step_paced_by_speed(client: TestClient) -> None:
 
 def test_a_play_keeps_time_by_the_clock_not_by_sleeps() -> None:
     """Each step is due one period after the last one was due, however long sending it took;
-    a play stalled for longer than a period goes on from now rather than catching up in a burst."""
+    a play late by a period or two sends what it owes at once and keeps its pace; one stalled
+    for longer goes on from two periods ago, a burst of two steps rather than of all it missed."""
     assert sim_pages.next_due(10.0, now=10.03, period=0.1) == pytest.approx(10.1)
-    assert sim_pages.next_due(10.0, now=10.13, period=0.1) == pytest.approx(10.13)
+    assert sim_pages.next_due(10.0, now=10.13, period=0.1) == pytest.approx(10.1)  # owed now
+    assert sim_pages.next_due(10.0, now=10.25, period=0.1) == pytest.approx(10.1)
+    assert sim_pages.next_due(10.0, now=13.0, period=0.1) == pytest.approx(12.8)
 
 
 def test_stream_resumes_after_the_last_event_id(client: TestClient) -> None:
@@ -727,7 +730,7 @@ def test_every_state_of_every_scenario_and_mode_renders(
 ) -> None:
     run = simulate(Config(scenario=scenario, mode=mode, n=2), seed=3)
     for step in range(len(run.steps) + 1):
-        view = sim_view.build(run, step)
+        view = sim_view.build(sim_view.RunView.of(run), step)
         assert view.narration.startswith("Step" if step else "Start")
         assert view.board.rc == run.states[step].rc
         assert sum(cell.current for cell in view.timeline) == (1 if step else 0)
