@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
-
-from tests.browser.conftest import DEFAULT_TIMEOUT_MS
+from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.browser
 
@@ -96,31 +94,6 @@ def test_narrow_screen_fits_without_sideways_scrolling(
     for control in ("#step-A", "#step-B"):
         for box in [page.locator(control).bounding_box()] if page.locator(control).count() else []:
             assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360
-
-
-@pytest.mark.parametrize("touch", [True, False], ids=["phone", "narrow-window"])
-def test_key_hints_show_only_where_there_is_a_keyboard(
-    browser: Browser, live_server: str, touch: bool
-) -> None:
-    """A phone (touch, no hover) has no A, B or Backspace to press: the page told it to press
-    them. A narrow desktop window has a keyboard, so its hint stays; the buttons work on both."""
-    context = browser.new_context(
-        viewport={"width": 360, "height": 740}, is_mobile=touch, has_touch=touch
-    )
-    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-    try:
-        page = context.new_page()
-        page.goto(f"{live_server}/challenges/lose-one")
-        hints = page.locator(".keys")
-        expect(hints).to_have_count(1)
-        as_expected = expect(hints).to_be_hidden if touch else expect(hints).to_be_visible
-        as_expected()
-        step_a = page.locator("#step-A")
-        step_a.tap() if touch else step_a.click()
-        expect(page.locator("#play")).to_have_attribute("data-step", "1")
-        as_expected()  # and so after the step's swap
-    finally:
-        context.close()
 
 
 def test_claiming_impossible_counts_towards_progress(page: Page, live_server: str) -> None:

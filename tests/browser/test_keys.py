@@ -1,14 +1,16 @@
 """Keys in a classroom (issue 17): fast keys apply in order, and the keys the legend names keep
-working after a button or picker was used, unless a text field has focus."""
+working after a button or picker was used, unless a text field has focus; the hints that name
+them show only where there is a keyboard."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from app.sim import Config, Mode, Permalink, Scenario, simulate
+from tests.browser.conftest import DEFAULT_TIMEOUT_MS
 
 pytestmark = pytest.mark.browser
 
@@ -114,3 +116,41 @@ def test_a_step_within_a_run_moves_the_marks_instead_of_replacing_the_timeline(
     expect(page).to_have_url(_url_is(_path(Permalink.of(chosen, 3))))
     assert page.evaluate("() => document.getElementById('timeline') !== window.firstTimeline")
     expect(page.locator("#timeline code.schedule")).to_have_text(chosen.schedule)
+
+
+# A page with a key hint, the button that takes a step there, and the element whose data-step
+# says the step was taken.
+HINTED = {
+    "challenge": ("/challenges/lose-one", "#step-A", "#play"),
+    "sim": ("/sim?scenario=inc-inc&mode=none&n=1&step=0", "#go-next", "#stage"),
+}
+
+
+@pytest.mark.parametrize("where", HINTED)
+@pytest.mark.parametrize("touch", [True, False], ids=["phone", "narrow-window"])
+def test_key_hints_show_only_where_there_is_a_keyboard(
+    browser: Browser, live_server: str, touch: bool, where: str
+) -> None:
+    """A phone (touch, no hover) has no A, B or Backspace to press: the page told it to press
+    them. A narrow desktop window has a keyboard, so its hint stays (/sim hid it below 820 px
+    whatever the device); the buttons work on both."""
+    path, step_button, stage = HINTED[where]
+    context = browser.new_context(
+        viewport={"width": 360, "height": 740}, is_mobile=touch, has_touch=touch
+    )
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        page.goto(live_server + path)
+        hints = page.locator(".keys")
+        expect(hints).to_have_count(1)
+        as_expected = expect(hints).to_be_hidden if touch else expect(hints).to_be_visible
+        as_expected()
+        step = page.locator(step_button)
+        step.tap() if touch else step.click()
+        expect(page.locator(stage)).to_have_attribute("data-step", "1")
+        as_expected()  # and so after the step's swap
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    finally:
+        context.close()
+
