@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from html import unescape
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -473,26 +473,30 @@ def test_the_double_free_recipe_links_the_schedule_that_causes_it(client: TestCl
     assert recipe and client.get(unescape(recipe.group(1))).status_code == 200
 
 
-def test_visitors_asking_for_the_same_cost_chart_together_share_one_measurement(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
+T = TypeVar("T")
+
+
+class _CountedRunner(JobRunner):
+    """A runner that records each job it is given to run."""
+
+    def __init__(self) -> None:
+        super().__init__(workers=1)
+        self.jobs: list[object] = []
+
+    async def run(self, job: Callable[[], T], *, timeout: float) -> T:
+        self.jobs.append(job)
+        return await super().run(job, timeout=timeout)
+
+
+def test_visitors_asking_for_the_same_cost_chart_together_share_one_measurement() -> None:
     """Lesson 5 embeds /lab/cost: a class opening it at once must not fill the lab's queue."""
     import asyncio
 
-    from app.lab.jobs import JobRunner
     from app.web.lab import routes
 
-    calls: list[object] = []
-    original = JobRunner.run
-
-    async def counted(self: JobRunner, job: object, *, timeout: float) -> object:
-        calls.append(job)
-        return await original(self, job, timeout=timeout)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(JobRunner, "run", counted)
+    runner = _CountedRunner()
 
     async def many() -> list[object]:
-        runner = JobRunner(workers=1)
         query = routes.CostQuery(iterations=1000, repeats=1)
         try:
             return list(await asyncio.gather(*(routes._cost(runner, query) for _ in range(8))))
@@ -500,7 +504,7 @@ def test_visitors_asking_for_the_same_cost_chart_together_share_one_measurement(
             runner.shutdown()
 
     results = asyncio.run(many())
-    assert len(calls) == 1
+    assert len(runner.jobs) == 1
     assert all(result is results[0] for result in results)
 
 
