@@ -262,9 +262,9 @@ def available() -> tuple[Interpreter, ...]:
     )
 
 
-def running() -> Interpreter:
-    """The interpreter serving this site, as discovery saw it."""
-    for interpreter in available():
+def running(interpreters: tuple[Interpreter, ...] | None = None) -> Interpreter:
+    """The interpreter serving this site, as discovery saw it (among `interpreters`, if given)."""
+    for interpreter in available() if interpreters is None else interpreters:
         if interpreter.running:
             return interpreter
     return _this_interpreter()  # not reached: the running interpreter is the first candidate

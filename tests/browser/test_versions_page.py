@@ -35,7 +35,7 @@ class _HeldRows:
 def held_rows(live_app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> Iterator[_HeldRows]:
     """The live server (same process) sees one interpreter, whose row the test releases."""
     running = interpreters.running()
-    monkeypatch.setattr(interpreters, "available", lambda: (running,))
+    monkeypatch.setitem(live_app.dependency_overrides, deps.interpreters, lambda: (running,))
     rows = _HeldRows()
     runner = JobRunner(workers=1, queue=4)
     survey = survey_cache.SurveyCache(runner, measure=rows)

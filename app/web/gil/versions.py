@@ -10,7 +10,6 @@ figures if they shared the cores (app.web.infra.resources).
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 from collections.abc import AsyncIterator, Sequence
@@ -32,7 +31,7 @@ from app.lab.scripts import ScriptFailed
 from app.lab.survey import Row
 from app.lab.survey_cache import SurveyCache
 from app.web.gil.version_charts import convoy_chart, lost_updates_chart
-from app.web.infra.deps import MeasurementsDep, PagesDep, SurveyDep
+from app.web.infra.deps import InterpretersDep, MeasurementsDep, PagesDep, SurveyDep
 from app.web.infra.errors import BadParameter
 from app.web.infra.security import EmbedLayout
 from app.web.infra.templating import is_htmx
@@ -81,11 +80,9 @@ class Convoy(BaseModel):
     loaded_rtt_ms: float = Field(description="median round trip beside one CPU-bound thread")
 
 
-async def _interpreter(version: str | None) -> Interpreter:
-    # The first call probes every candidate (up to seconds): keep it off the event loop.
-    found = await asyncio.to_thread(discovery.available)
+def _interpreter(found: tuple[Interpreter, ...], version: str | None) -> Interpreter:
     if version is None:
-        return discovery.running()
+        return discovery.running(found)
     try:
         return discovery.find(version, found)
     except UnknownInterpreter as exc:
@@ -98,9 +95,8 @@ def _failed(exc: ScriptFailed) -> HTTPException:
 
 
 @router.get("/api/interpreters", response_model=Interpreters, tags=["versions"])
-async def list_interpreters() -> Interpreters:
+async def list_interpreters(found: InterpretersDep) -> Interpreters:
     """The CPython 3 interpreters found on this host (probed once, then cached)."""
-    found = await asyncio.to_thread(discovery.available)
     return Interpreters(
         interpreters=[
             InterpreterInfo(
@@ -117,6 +113,7 @@ async def list_interpreters() -> Interpreters:
 @router.get("/api/versions/race", response_model=Race, tags=["versions"])
 async def race(
     runner: MeasurementsDep,
+    found: InterpretersDep,
     python: PythonVersion = None,
     statement: Annotated[
         Statement, Query(description="inplace: `n += 1`; call: `n = n + one()`")
@@ -126,7 +123,7 @@ async def race(
     ] = lost_updates.DEFAULT_RUNS,
 ) -> Race:
     """Two threads run the statement 200,000 times each on a shared global, `runs` times."""
-    interpreter = await _interpreter(python)
+    interpreter = _interpreter(found, python)
     try:
         result = await runner.run_shared(
             ("versions race", interpreter.version, statement, runs),
@@ -146,11 +143,12 @@ async def race(
 @router.get("/api/gil/convoy", response_model=Convoy, tags=["versions"])
 async def convoy(
     runner: MeasurementsDep,
+    found: InterpretersDep,
     python: PythonVersion = None,
     interval_ms: Annotated[IntervalMs, Query(description="the switch interval, in ms")] = "5",
 ) -> Convoy:
     """Median round trip of a one-byte echo, alone and beside one CPU-bound thread."""
-    interpreter = await _interpreter(python)
+    interpreter = _interpreter(found, python)
     try:
         result = await runner.run_shared(
             ("convoy", interpreter.version, interval_ms),
@@ -218,19 +216,23 @@ def _page_context(survey: SurveyCache, found: Sequence[Interpreter]) -> dict[str
 
 @router.get("/versions", response_class=HTMLResponse, include_in_schema=False)
 async def versions_page(
-    request: Request, pages: PagesDep, survey: SurveyDep, embed: EmbedLayout
+    request: Request,
+    pages: PagesDep,
+    survey: SurveyDep,
+    found: InterpretersDep,
+    embed: EmbedLayout,
 ) -> Response:
     """The whole page; `embed=1` drops the site's header and footer (for lessons)."""
-    found = await asyncio.to_thread(discovery.available)
     context = _page_context(survey, found) | {"embed": embed}
     return pages.render(request, "versions.html", context)
 
 
 @router.post("/versions/rerun", include_in_schema=False)
-async def rerun(request: Request, pages: PagesDep, survey: SurveyDep) -> Response:
+async def rerun(
+    request: Request, pages: PagesDep, survey: SurveyDep, found: InterpretersDep
+) -> Response:
     """Forget the cached results; the survey block that comes back streams fresh ones."""
     survey.rerun()
-    found = await asyncio.to_thread(discovery.available)
     if is_htmx(request):
         context = _page_context(survey, found)
         return pages.render(request, "versions.html", context, blocks=("survey",))
@@ -238,10 +240,11 @@ async def rerun(request: Request, pages: PagesDep, survey: SurveyDep) -> Respons
 
 
 @router.get("/stream/versions", response_class=EventSourceResponse, tags=["versions"])
-async def stream_versions(pages: PagesDep, survey: SurveyDep) -> AsyncIterator[ServerSentEvent]:
+async def stream_versions(
+    pages: PagesDep, survey: SurveyDep, found: InterpretersDep
+) -> AsyncIterator[ServerSentEvent]:
     """Each interpreter's row as an HTML fragment (event `py-3-12-1`), the charts after each
     (`charts`), progress (`status`), then `done`. Cached rows come at once."""
-    found = await asyncio.to_thread(discovery.available)
     rows: list[Row] = []
     for index, interpreter in enumerate(found):
         yield ServerSentEvent(
@@ -274,12 +277,13 @@ async def convoy_panel(
     request: Request,
     pages: PagesDep,
     survey: SurveyDep,
+    found: InterpretersDep,
     embed: EmbedLayout,
     python: PythonVersion = None,
 ) -> Response:
     """The convoy chart of one interpreter (default: the server's): the fragment alone for htmx
     (/gil loads it so), else a page around it (`embed=1`: without the site's chrome)."""
-    interpreter = await _interpreter(python)
+    interpreter = _interpreter(found, python)
     row = await survey.row(interpreter)
     context = {
         "section": "gil",

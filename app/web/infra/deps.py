@@ -10,12 +10,15 @@ dependency to the thread pool and back, a round trip per provider per request.
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import Executor
 from typing import Annotated, cast
 
 from fastapi import Depends, FastAPI
 from starlette.requests import HTTPConnection
 
+from app.lab import interpreters as discovery
+from app.lab.interpreters import Interpreter
 from app.lab.jobs import JobRunner
 from app.lab.survey_cache import SurveyCache
 from app.live.classes import LiveClasses
@@ -73,6 +76,12 @@ async def live_classes(connection: HTTPConnection) -> LiveClasses:
     return _resources(connection).live
 
 
+async def interpreters() -> tuple[Interpreter, ...]:
+    """The CPython interpreters of this host. The first call probes every candidate (up to
+    seconds, so off the event loop), then discovery is kept for the process."""
+    return await asyncio.to_thread(discovery.available)
+
+
 SettingsDep = Annotated[Settings, Depends(settings)]
 PagesDep = Annotated[Pages, Depends(pages)]
 RunsDep = Annotated[Runs, Depends(runs)]
@@ -83,3 +92,4 @@ NativeRunsDep = Annotated[JobRunner, Depends(native_runs)]
 MeasurementsDep = Annotated[JobRunner, Depends(measurements)]
 SurveyDep = Annotated[SurveyCache, Depends(survey)]
 LiveClassesDep = Annotated[LiveClasses, Depends(live_classes)]
+InterpretersDep = Annotated[tuple[Interpreter, ...], Depends(interpreters)]

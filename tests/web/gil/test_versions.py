@@ -37,9 +37,9 @@ def fresh_survey(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> Iterator[list
 
 
 @pytest.fixture
-def only_the_running_interpreter(monkeypatch: pytest.MonkeyPatch) -> None:
+def only_the_running_interpreter(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
     running = interpreters.running()
-    monkeypatch.setattr(interpreters, "available", lambda: (running,))
+    monkeypatch.setitem(app.dependency_overrides, deps.interpreters, lambda: (running,))
 
 
 def test_interpreters_lists_the_running_one(client: TestClient) -> None:
@@ -215,13 +215,14 @@ def test_without_a_free_threaded_build_the_page_says_so_and_how_to_add_one(
 
 
 def test_a_free_threaded_build_gets_a_row_with_its_gil_off_and_one_with_it_on(
-    client: TestClient, fresh_survey: list[str], monkeypatch: pytest.MonkeyPatch
+    app: FastAPI, client: TestClient, fresh_survey: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     running = interpreters.running()
     free = interpreter(
         "3.14.0t", free_threaded=True, gil_enabled=False, executable="/stand-in/python3.14t"
     )
-    monkeypatch.setattr(interpreters, "available", lambda: (running, free, free.with_gil()))
+    found = (running, free, free.with_gil())
+    monkeypatch.setitem(app.dependency_overrides, deps.interpreters, lambda: found)
     page = client.get("/versions").text
     assert "Free-threaded CPython found" in page and "Python 3.14.0t." in page
     with client.stream("GET", "/stream/versions") as stream:
