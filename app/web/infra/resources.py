@@ -76,10 +76,10 @@ class Runs:
 # A played step of the simulator, named by its run (config, schedule), step, embed, speed and
 # the hardware run it replays, if any (its links keep that).
 PlayedKey = tuple[Config, str, int, bool, float, HardwareRun | None]
-PLAYED_STEP_BYTES = 16 << 20  # played steps kept: a few to 20 kilobytes of HTML each
+PLAYED_STEP_BYTES = 16 << 20  # played steps kept: events of a few to 20 kilobytes each
 
 
-class PlayedSteps(Kept[PlayedKey, str]):
+class PlayedSteps(Kept[PlayedKey, bytes]):
     """The played steps kept, and those being rendered now (`rendering`): a class that presses
     Play together plays in step, so every stream asks for the same step at the same moment;
     each must wait for the one render under way, not start its own (30 plays rendered every
@@ -87,12 +87,13 @@ class PlayedSteps(Kept[PlayedKey, str]):
     loop's thread uses it."""
 
     def __init__(self, max_bytes: int) -> None:
-        super().__init__(max_bytes, lambda key, html: len(html) + len(key[1]))
-        self.rendering: dict[PlayedKey, asyncio.Future[str]] = {}
+        super().__init__(max_bytes, lambda key, event: len(event) + len(key[1]))
+        self.rendering: dict[PlayedKey, asyncio.Future[bytes]] = {}
 
 
 def played_steps(max_bytes: int = PLAYED_STEP_BYTES) -> PlayedSteps:
-    """An empty table of played steps (the HTML counted, and the schedule in its key)."""
+    """An empty table of played steps (each event's bytes counted, and the schedule in its
+    key)."""
     return PlayedSteps(max_bytes)
 
 

@@ -104,18 +104,22 @@ async def _lab_query(
 LabParams = Annotated[LabQuery, Depends(_lab_query)]
 
 
+def _plain(run: Run, step: int) -> str:
+    """The same state without the hardware run: where a bad replay link sends the reader."""
+    return urls.sim(Permalink.of(run, step))
+
+
 def source(query: LabQuery, run: Run, step: int) -> HardwareRun | None:
     """The hardware run `run` replays, or None for a plain permalink; a BadParameter naming the
     parameter (and suggesting the same state without them) when the figures do not hold."""
-    plain = urls.sim(Permalink.of(run, step))
     given = {name: getattr(query, name) for name in _FIGURES}
     if query.source is None:
         extra = [name for name, value in given.items() if value is not None]
         if extra:
-            raise BadParameter(
-                "from", f"must be lab when {', '.join(extra)} are given", suggestion=plain
-            )
+            message = f"must be lab when {', '.join(extra)} are given"
+            raise BadParameter("from", message, suggestion=_plain(run, step))
         return None
+    plain = _plain(run, step)
 
     def figure(name: str) -> int:
         value: int | None = given[name]

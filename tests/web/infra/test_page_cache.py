@@ -243,15 +243,15 @@ def test_plays_started_together_render_each_step_once() -> None:
     renderer = _CountingExecutor()
     run = simulate(Config(scenario=Scenario.INC_INC, mode=Mode.NONE, n=2))
 
-    def step_html() -> Coroutine[Any, Any, str]:
-        return sim_pages._step_html(
+    def step_event() -> Coroutine[Any, Any, bytes]:
+        return sim_pages._step_event(
             RunView.of(run), 3, embed=False, speed=2.0, hardware=None,
             pages=Pages(offline=True), played=played, renderer=renderer,
         )  # fmt: skip
 
-    async def class_plays() -> list[str]:
-        first = asyncio.ensure_future(step_html())
-        others = [asyncio.ensure_future(step_html()) for _ in range(29)]
+    async def class_plays() -> list[bytes]:
+        first = asyncio.ensure_future(step_event())
+        others = [asyncio.ensure_future(step_event()) for _ in range(29)]
         await asyncio.sleep(0)
         first.cancel()  # that student closed the tab
         return await asyncio.gather(*others)
@@ -261,9 +261,9 @@ def test_plays_started_together_render_each_step_once() -> None:
     finally:
         renderer.shutdown()
     assert renderer.submitted == 1
-    assert len(set(pages)) == 1 and 'data-step="3"' in pages[0]
+    assert len(set(pages)) == 1 and b'data-step="3"' in pages[0]
     assert played.rendering == {}
-    assert asyncio.run(step_html()) == pages[0] and renderer.submitted == 1  # kept
+    assert asyncio.run(step_event()) == pages[0] and renderer.submitted == 1  # kept
 
 
 def test_a_kept_table_stays_within_its_bytes() -> None:
