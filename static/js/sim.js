@@ -50,7 +50,7 @@
   // Keys are applied one at a time, in the order they were pressed: each waits until the step
   // before it has been swapped in, since the links it clicks are those of the new step.
   var queued = [];
-  var pending = null; // the request of the step on its way, if any
+  var pending = null; // the step on its way, if any: htmx's request, or one fetched ahead
   var stuck = null;
 
   document.addEventListener("keydown", function (event) {
@@ -202,7 +202,7 @@
   // its answer is swapped in at once, in the key's own task, instead of waiting for the server.
   // Only a step of the same run is kept (the answer carrying only what changes, which the
   // server leaves the address bar of), and only for the state the page shows when it was asked.
-  var ahead = null; // {url, shown, text}: the answer to `url` sent from the state `shown`
+  var ahead = null; // {url, shown, text, ready}: the answer to `url` sent from the state `shown`
   function shownNow() {
     var stage = document.getElementById("stage");
     return stage && stage.dataset.permalink;
@@ -213,29 +213,48 @@
     var shown = shownNow();
     if (!url || !shown || next.getAttribute("aria-disabled") === "true" || !window.fetch) return;
     if (pending || queued.length || streams.length || (ahead && ahead.url === url && ahead.shown === shown)) return;
-    var asked = { url: url, shown: shown, text: null };
+    var asked = { url: url, shown: shown, text: null, ready: null };
     ahead = asked;
+    function arrived(text) {
+      asked.text = text;
+      if (!text && ahead === asked) ahead = null;
+      if (asked.ready) asked.ready(text);
+    }
     window.fetch(url, { headers: { "HX-Request": "true", "Sim-Shown": shown } }).then(function (response) {
       var step = response.ok && !response.headers.get("HX-Push-Url") && !response.headers.get("HX-Replace-Url");
       return step ? response.text() : null;
-    }).then(function (text) {
-      if (ahead === asked) asked.text = text;
-    }, function () {
-      if (ahead === asked) ahead = null;
-    });
+    }).then(arrived, function () { arrived(null); });
   }
+  // A key for the step fetched ahead: show it now, or, while it is on its way, as soon as it
+  // comes (asking the server again would only wait behind it); should it fail, ask as usual.
   function applyAhead(target) {
     var answer = ahead;
-    if (!answer || !answer.text || !target || !window.htmx) return false;
-    if (target.getAttribute("aria-disabled") === "true") return false;
+    if (!answer || !target || !window.htmx || target.getAttribute("aria-disabled") === "true") return false;
     if (target.getAttribute("hx-get") !== answer.url || shownNow() !== answer.shown) return false;
     ahead = null;
+    if (answer.text) {
+      show(answer.text, target);
+      return true;
+    }
+    pending = answer;
+    window.clearTimeout(stuck);
+    stuck = window.setTimeout(settled, 4000);
+    answer.ready = function (text) {
+      if (pending !== answer) return; // given up on (stuck), or overtaken
+      window.clearTimeout(stuck);
+      pending = null;
+      if (text && shownNow() === answer.shown) show(text, target);
+      else click(target);
+      pump();
+    };
+    return true;
+  }
+  function show(text, target) {
     closeStreams();
-    window.htmx.swap(document.getElementById("stage"), answer.text,
+    window.htmx.swap(document.getElementById("stage"), text,
       { swapStyle: "none", swapDelay: 0, settleDelay: 0 }, { contextElement: target });
     pushShown();
     fetchSoon();
-    return true;
   }
   function fetchSoon() { // after the step is drawn: the frame comes first
     window.requestAnimationFrame(function () { window.setTimeout(fetchAhead, 0); });
@@ -268,6 +287,16 @@
       window.history.replaceState({ htmx: true }, "", stage.dataset.permalink);
     }
   });
+
+  // Back pressed twice in quick succession asks the server for two states at once (htmx keeps no
+  // copy of the page: hx-history="false"), and htmx would show whichever answer came last:
+  // only the latest is wanted.
+  var restoring = null;
+  document.addEventListener("htmx:historyCacheMiss", function (event) {
+    if (restoring) restoring.abort();
+    restoring = event.detail.xhr;
+  });
+  document.addEventListener("htmx:historyRestore", function () { restoring = null; });
 
   // A link with a seed or without a schedule still shows one exact run: put its canonical
   // permalink in the address bar, so "copy link" and bookmarks name the whole schedule.

@@ -6,10 +6,12 @@ also proves the vendored htmx fallback works.
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
+from playwright.sync_api import Error as PlaywrightError
 
 from app.sim import Config, Mode, Permalink, Scenario, Thread, code_listing, explore, simulate
 
@@ -277,6 +279,70 @@ def test_the_next_step_is_fetched_ahead_and_shown_at_once(
     _assert_shows_its_permalink(page)
     page.go_back()
     expect(page).to_have_url(_url_is(_path(Permalink.of(run, 0))))
+    expect(page.locator("#stage")).to_have_attribute("data-step", "0")
+    assert page_errors == []
+
+
+def test_a_key_for_the_step_on_its_way_waits_for_it(
+    page: Page, live_server: str, page_errors: list[str]
+) -> None:
+    """Pressed while the next step is still being fetched ahead, → waits for that answer
+    instead of asking the server a second time (which would only queue behind it)."""
+    run = simulate(Config(scenario=Scenario.INC_INC, mode=Mode.NONE, n=30))
+    held: list[Route] = []
+    page.route(
+        lambda url: url.endswith("step=1"),
+        lambda route: held.append(route)
+        if route.request.resource_type == "fetch" else route.continue_(),
+    )
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.resource_type)
+            if "/sim?" in request.url else None)  # fmt: skip
+    page.goto(live_server + _path(Permalink.of(run, 0)))
+    page.wait_for_function("() => window.htmx !== undefined")
+    for _ in range(500):  # until the fetch ahead has been sent, and is held here
+        if held:
+            break
+        page.wait_for_timeout(20)
+    assert held, "the page did not fetch the next step ahead"
+    asked.clear()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")  # queued behind it, in order
+    page.wait_for_timeout(100)
+    assert page.locator("#stage").get_attribute("data-step") == "0"
+    held[0].continue_()
+    expect(page.locator("#stage")).to_have_attribute("data-step", "2")
+    expect(page).to_have_url(_url_is(_path(Permalink.of(run, 2))))
+    # The second step was asked by htmx, and only it: the first came from the fetch ahead.
+    assert asked.count("xhr") == 1
+    _assert_shows_its_permalink(page)
+    assert page_errors == []
+
+
+def test_back_twice_quickly_shows_the_state_it_lands_on(
+    page: Page, live_server: str, page_errors: list[str]
+) -> None:
+    """Each Back asks the server for its state; when the first answer comes after the second,
+    the page still shows where history landed, not the state it passed on the way."""
+    run = simulate(INC_INC_1)
+    page.goto(live_server + _path(Permalink.of(run, 0)))
+    for step in (1, 2):
+        page.keyboard.press("ArrowRight")
+        expect(page).to_have_url(_url_is(_path(Permalink.of(run, step))))
+    held: list[Route] = []
+    page.route(
+        lambda url: url.endswith("step=1"),
+        lambda route: held.append(route)
+        if "hx-history-restore-request" in route.request.headers else route.continue_(),
+    )
+    page.go_back()  # to step 1: its answer is held
+    page.go_back()  # to step 0
+    expect(page).to_have_url(_url_is(_path(Permalink.of(run, 0))))
+    expect(page.locator("#stage")).to_have_attribute("data-step", "0")
+    for route in held:  # step 1's answer comes last (or never: the page gave up on it)
+        with contextlib.suppress(PlaywrightError):
+            route.continue_()
+    page.wait_for_timeout(300)
     expect(page.locator("#stage")).to_have_attribute("data-step", "0")
     assert page_errors == []
 
