@@ -26,10 +26,10 @@ server's rows):
   benchmark's own Chromium pages, which run on the same two cores as the server (in a
   classroom each student's browser has its own computer).
 
-Targets: a step's answer in a few ms at the server (median <= 5 ms); p90 step shown <= 50 ms at
-n = 30, <= 150 ms with the CPU slowed 4x, as a learner steps; every play within 10% of its nominal speed with 30 at
-once. Print the load average with the figures: on a shared machine they are noisy, so run it
-several times and compare medians.
+Targets: a step's answer in a few ms at the server (median <= 5 ms); p90 step shown <= 50 ms
+at n = 30, <= 150 ms with the CPU slowed 4x, as a learner steps; every play within 10% of its
+nominal speed with 30 at once. Print the load average with the figures: on a shared machine
+they are noisy, so run it several times and compare medians.
 """
 
 from __future__ import annotations
