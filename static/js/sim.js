@@ -104,6 +104,8 @@
       window.setTimeout(function () {
         if (url !== window.location.pathname + window.location.search) {
           window.history.pushState({ htmx: true }, "", url); // htmx restores it on back/forward
+          // As htmx says of its own pushes: a live class's page watches its frame by it.
+          if (window.htmx) window.htmx.trigger(document.body, "htmx:pushedIntoHistory", { path: url });
         }
       }, 0);
     });
