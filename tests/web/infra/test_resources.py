@@ -48,7 +48,7 @@ def test_a_run_is_also_kept_by_the_schedule_its_links_carry() -> None:
 
 
 def test_runs_kept_stay_within_their_bytes() -> None:
-    """At n = 30 (181 states) a run counts 181 KB: a 1 MB table holds five, the most recent."""
+    """At n = 30 (181 states) a run counts 226 KB: a 1 MB table holds four, the most recent."""
     runs = Runs(1 << 20)
     seeds = range(1, 21)
     for seed in seeds:
@@ -80,7 +80,7 @@ def test_what_a_run_kept_costs_is_counted_in_full(config: Config) -> None:
     finally:
         tracemalloc.stop()
     counted = sum(RUN_BYTES_PER_STEP * (len(whole.run.steps) + 1) for whole in kept)
-    assert 0.6 * counted <= used <= counted, f"{used} bytes held, {counted} counted"
+    assert 0.5 * counted <= used <= counted, f"{used} bytes held, {counted} counted"
 
 
 def _answers(client: TestClient) -> list[bytes]:
