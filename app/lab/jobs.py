@@ -5,14 +5,16 @@ cores), at most `queue` more wait; past that, `Busy` tells the caller when to co
 the web layer answers 429 with Retry-After.
 
 Jobs run in threads, or (`processes=True`) in worker processes this module owns, one job at a
-time each. A process job that runs past its wall-clock timeout is `TimedOut`, and its worker is
-killed with everything it started and replaced: a hung experiment never holds a worker. One that
-waited that long for a worker is `Busy` as soon as its limit runs out (the lab was full, not the
-job slow), and never runs. A worker that ends abruptly (killed, out of memory, a crash in C) is
-`WorkerDied` for the one job it was running, and the next job gets a fresh worker: whatever
-dies, the lab comes back by itself. A thread job cannot be killed, so it is reported `TimedOut`
-and left to finish; lab code run in threads must bound its own work (iterations, durations,
-subprocess timeouts).
+time each. A job's time limit bounds its wait, then its run, alike for both kinds. One still
+waiting when its limit runs out (for a worker, or a thread job for the machine-wide `exclusive`
+lock) is `Busy` then (the lab was full, not the job slow), gives up its place, and never runs.
+One that started has its whole limit to run, counted from its start, and is `TimedOut` past it:
+a process job's worker is killed with everything it started and replaced, so a hung experiment
+never holds a worker; a thread cannot be killed, so its caller stops waiting and the job is left
+to finish (lab code run in threads must bound its own work: iterations, durations, subprocess
+timeouts). A worker that ends abruptly (killed, out of memory, a crash in C) is `WorkerDied` for
+the one job it was running, and the next job gets a fresh worker: whatever dies, the lab comes
+back by itself.
 
 Why not concurrent.futures.ProcessPoolExecutor (used here before) or loky: neither can tell
 which worker runs a job, so neither can kill the one that hangs; both watch their workers
@@ -40,7 +42,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -48,7 +50,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from app.lab.conditions import marked
 
@@ -74,15 +76,26 @@ class WorkerDied(Exception):
     """The worker process running a job ended abruptly."""
 
 
-def _holding(lock: str, job: Callable[[], T]) -> T:
-    """Run `job` holding the machine-wide lock `lock` (an flock, released if the process dies)."""
+@contextlib.contextmanager
+def _exclusively(lock: str | None) -> Iterator[None]:
+    """Hold the machine-wide lock `lock` (an flock, released if the process dies), if one is
+    named."""
+    if lock is None:
+        yield
+        return
     path = Path(tempfile.gettempdir()) / f"gil-lab-{os.getuid()}-{lock}.lock"
     with path.open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            return job()
+            yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _holding(lock: str | None, job: Callable[[], T]) -> T:
+    """`job()` holding `lock` (module level, so a worker process can unpickle it)."""
+    with _exclusively(lock):
+        return job()
 
 
 def die_with_parent(parent: int) -> None:
@@ -132,8 +145,9 @@ class _Order:
     future: Future[Any]
     timeout: float  # for the job's run, counted from its start
 
-    def timed_out(self) -> TimedOut:
-        return TimedOut(f"the experiment ran past its {self.timeout:g} s limit")
+
+def _ran_past(timeout: float) -> TimedOut:
+    return TimedOut(f"the experiment ran past its {timeout:g} s limit")
 
 
 _STOP = None  # what the queue hands a slot to end it
@@ -241,7 +255,7 @@ class _ProcessPool:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                order.future.set_exception(order.timed_out())
+                order.future.set_exception(_ran_past(order.timeout))
                 return False
             # The exit status, not a pipe, tells that the worker died: a process it forked may
             # hold copies of every pipe it had.
@@ -264,6 +278,46 @@ class _ProcessPool:
 _DIED = "the process running the experiment ended abruptly; run it again"
 
 
+class _ThreadJob(Generic[T]):
+    """A job for a runner's threads, and the future its caller waits on. Like a process job it
+    starts only while its caller still waits: until then, queued or waiting for the machine-wide
+    `exclusive` lock (behind another server process's measurement), the caller may cancel it,
+    and then it never runs. Once started nothing here can stop it: its caller stops waiting
+    when its limit, counted from `started_at`, runs out."""
+
+    def __init__(self, job: Callable[[], T], *, exclusive: str | None) -> None:
+        self.future: Future[T] = Future()
+        self.started_at: float | None = None  # time.monotonic(), set before it can start
+        self._job = job
+        self._exclusive = exclusive
+
+    def run(self) -> None:
+        """Run in a lab thread."""
+        try:
+            with _exclusively(self._exclusive):
+                self._start()
+        except OSError as error:  # the lock file could not be opened or locked: it never started
+            if not self.future.done() and self.future.set_running_or_notify_cancel():
+                self.future.set_exception(error)
+
+    def dropped(self, work: Future[None]) -> None:
+        """The executor's own future for `run` is done: if it was cancelled at shutdown before
+        it ran, so is this job."""
+        if work.cancelled():
+            self.future.cancel()
+
+    def _start(self) -> None:
+        self.started_at = time.monotonic()
+        if not self.future.set_running_or_notify_cancel():
+            return  # its caller stopped waiting
+        try:
+            outcome = self._job()
+        except BaseException as error:  # as ThreadPoolExecutor does: the caller gets it
+            self.future.set_exception(error)
+        else:
+            self.future.set_result(outcome)
+
+
 class JobRunner:
     def __init__(
         self,
@@ -283,7 +337,9 @@ class JobRunner:
 
         `exclusive` names a lock that every job of every runner so named holds while it runs,
         across all the processes on this machine (the server's workers each have their own
-        runners): for timed experiments, which two at once would disturb."""
+        runners): for timed experiments, which two at once would disturb. A thread job waits
+        for it before it starts, so one that cannot get it within its limit is Busy and never
+        runs; a process job waits for it in its worker, where the wait counts as its run."""
         self.workers = workers or max(1, len(os.sched_getaffinity(0)))
         self.capacity = self.workers + queue
         self.retry_after = retry_after
@@ -308,8 +364,9 @@ class JobRunner:
         return self._pool.worker_pids() if self._pool else []
 
     async def run(self, job: Callable[[], T], *, timeout: float) -> T:
-        """Run `job()`; raise Busy at once when full, TimedOut after `timeout` s, WorkerDied if
-        its worker process ended under it."""
+        """Run `job()`; raise Busy at once when full, or after `timeout` s if it could not start
+        by then; TimedOut `timeout` s after it started; WorkerDied if its worker process ended
+        under it."""
         with self._lock:
             if self._admitted >= self.capacity:
                 raise Busy(self.retry_after)
@@ -317,35 +374,41 @@ class JobRunner:
         # Marked while it runs (not while it waits for the exclusive lock), so measurements
         # elsewhere can say that another lab job shared the machine (app.lab.conditions).
         job = partial(marked, job)
-        if self._exclusive is not None:
-            job = partial(_holding, self._exclusive, job)
+        thread_job: _ThreadJob[T] | None = None
         try:
             if self._pool is not None:
-                future = self._pool.submit(job, timeout=timeout)
+                future = self._pool.submit(partial(_holding, self._exclusive, job), timeout=timeout)
             else:
                 assert self._threads is not None
-                future = self._threads.submit(job)
+                thread_job = _ThreadJob(job, exclusive=self._exclusive)
+                self._threads.submit(thread_job.run).add_done_callback(thread_job.dropped)
+                future = thread_job.future
         except BaseException:
             self._release()
             raise
         future.add_done_callback(lambda _: self._release())
-        if self._pool is not None:
-            return await self._started_in_time(future, timeout)
-        try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
-        except TimeoutError as exc:
-            raise TimedOut(f"the experiment ran past its {timeout:g} s limit") from exc
+        return await self._outcome(future, timeout, thread_job)
 
-    async def _started_in_time(self, future: Future[T], timeout: float) -> T:
-        """A process job's outcome. One still waiting for a worker when its limit runs out
-        never ran: it is Busy then (429: the lab was full, not the job slow) and gives up its
-        place, rather than when a worker frees up, which a job that hangs delays by its whole
-        limit. One that started has its whole limit to run; the pool kills it past that."""
+    async def _outcome(
+        self, future: Future[T], timeout: float, thread_job: _ThreadJob[T] | None
+    ) -> T:
+        """A job's outcome. One still waiting when its limit runs out never ran: it is Busy then
+        (429: the lab was full, not the job slow) and gives up its place, rather than when a
+        worker frees up, which a job that hangs delays by its whole limit. One that started has
+        its whole limit to run, counted from its start: past it the pool kills a process job
+        (TimedOut); a thread cannot be killed, so its caller stops waiting (TimedOut) and it is
+        left to finish, holding its place until it does."""
         waiting = asyncio.wrap_future(future)
         try:
             done, _ = await asyncio.wait({waiting}, timeout=timeout)
-            if not done and future.cancel():  # fails once a worker has taken it
+            if not done and future.cancel():  # fails once it has started
                 raise Busy(self.retry_after)
+            if not done and thread_job is not None:
+                assert thread_job.started_at is not None  # set before it started
+                left = thread_job.started_at + timeout - time.monotonic()
+                done, _ = await asyncio.wait({waiting}, timeout=max(0.0, left))
+                if not done:
+                    raise _ran_past(timeout)
             return await waiting
         finally:
             waiting.cancel()  # a caller who left: the job is dropped if it has not started

@@ -40,12 +40,109 @@ def test_refuses_work_past_capacity_with_a_retry_hint() -> None:
 
 
 def test_a_slow_job_times_out_for_its_caller() -> None:
+    # The limit leaves the thread time to start on a busy machine: one that has not is Busy.
     runner = JobRunner(workers=1, queue=0)
     release = threading.Event()
     with pytest.raises(TimedOut):
-        asyncio.run(runner.run(lambda: release.wait(5), timeout=0.05))
+        asyncio.run(runner.run(lambda: release.wait(5), timeout=0.5))
     release.set()
     runner.shutdown()
+
+
+def test_a_thread_job_that_cannot_start_in_time_is_busy_and_never_runs() -> None:
+    """A job still queued, behind one that holds the runner's only thread, when its limit runs
+    out never ran: the lab was full (429, come back), not the job slow (504), as for a process
+    job (it was TimedOut). It gives up its place at once and does not run later for nobody.
+
+    The first job holds until the test lets it go, so what is checked is the order of events;
+    the bounds on the waits only end a test that would hang."""
+    runner = JobRunner(workers=1, queue=2, retry_after=4)
+    started, release = threading.Event(), threading.Event()
+    ran: list[str] = []
+
+    async def scenario() -> None:
+        holding = asyncio.ensure_future(runner.run(partial(_hold, started, release), timeout=60))
+        assert await asyncio.to_thread(started.wait, 60)
+        with pytest.raises(Busy) as refused:
+            await runner.run(partial(ran.append, "refused"), timeout=0.2)
+        assert refused.value.retry_after == 4
+        assert not holding.done() and runner.admitted == 1  # its place is free already
+        release.set()
+        assert await holding == "held"
+        # The thread takes jobs in order: had the refused one stayed queued, it would run first.
+        await runner.run(partial(ran.append, "next"), timeout=60)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        release.set()
+        runner.shutdown()
+    assert ran == ["next"]
+
+
+def test_a_thread_job_that_waits_past_its_limit_for_the_machine_wide_lock_is_busy() -> None:
+    """Each server process has its own runner for timed experiments, and their jobs take turns
+    on one lock. A job still waiting for that lock when its limit runs out never ran: Busy, as
+    in its own runner's queue, and it does not take the lock later to run for nobody (it was
+    TimedOut, then ran)."""
+    lock = f"test-busy-{os.getpid()}"
+    elsewhere, here = (JobRunner(workers=1, queue=2, exclusive=lock) for _ in range(2))
+    started, release = threading.Event(), threading.Event()
+    ran: list[str] = []
+
+    async def scenario() -> None:
+        holding = asyncio.ensure_future(elsewhere.run(partial(_hold, started, release), timeout=60))
+        assert await asyncio.to_thread(started.wait, 60)
+        with pytest.raises(Busy):
+            await here.run(partial(ran.append, "refused"), timeout=0.2)
+        assert here.admitted == 0
+        release.set()
+        assert await holding == "held"
+        # The refused job's thread waits for the lock until now; the next job comes after it.
+        await here.run(partial(ran.append, "next"), timeout=60)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        release.set()
+        elsewhere.shutdown()
+        here.shutdown()
+    assert ran == ["next"]
+
+
+def test_a_thread_job_that_started_has_its_whole_limit_counted_from_its_start() -> None:
+    """As for a process job: queued for half its limit, a job that starts in time still has the
+    whole limit to run, and its caller waits for it that long.
+
+    Events order the jobs; the one sleep waits out the limit as counted from the asking, and
+    half the limit stays spare for a busy machine."""
+    limit_s = 2.0
+    runner = JobRunner(workers=1, queue=2)
+    first_started, first_release = threading.Event(), threading.Event()
+    late_started, late_release = threading.Event(), threading.Event()
+
+    async def scenario() -> None:
+        first = partial(_hold, first_started, first_release)
+        holding = asyncio.ensure_future(runner.run(first, timeout=60))
+        assert await asyncio.to_thread(first_started.wait, 60)
+        asked = time.monotonic()
+        late_job = partial(_hold, late_started, late_release)
+        late = asyncio.ensure_future(runner.run(late_job, timeout=limit_s))
+        await asyncio.sleep(limit_s / 2)
+        first_release.set()
+        assert await asyncio.to_thread(late_started.wait, 60)
+        await asyncio.sleep(max(0.0, asked + limit_s - time.monotonic()) + 0.1)
+        assert not late.done()  # past its limit from the asking, not from its start
+        late_release.set()
+        assert await late == "held"
+        assert await holding == "held"
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        first_release.set()
+        late_release.set()
+        runner.shutdown()
 
 
 def test_worker_processes_run_below_the_server_at_the_nice_asked_for() -> None:
@@ -240,3 +337,10 @@ async def _until_exists(path: Path) -> None:
     while not path.exists():
         assert time.monotonic() < deadline, f"{path.name} never appeared"
         await asyncio.sleep(0.01)
+
+
+def _hold(started: threading.Event, release: threading.Event) -> str:
+    """A thread job: say it started, then hold until released (60 s at most)."""
+    started.set()
+    release.wait(60)
+    return "held"

@@ -46,7 +46,10 @@ from app.web.infra.templating import Pages
 router = APIRouter(tags=["gil"])
 T = TypeVar("T")
 
-# Seconds a job may wait in the queue on top of its own limit.
+# Seconds past its own limit that a measurement may wait for its turn (in this runner's queue,
+# or for another server process's measurement to end); still waiting then, it never runs and
+# the answer is 429 with Retry-After. Once it starts, the runner counts the same allowance from
+# its start, so no wait eats into the limit the script enforces itself.
 _QUEUE_SLACK_S = 60.0
 
 
