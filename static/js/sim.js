@@ -200,29 +200,49 @@
       event.detail.headers["Sim-Shown"] = stage.dataset.permalink;
     }
   });
-  // The next step, fetched while the page is idle: when → (or the thread it runs) is pressed,
+  // The next steps, fetched while the page is idle: when → (or the thread it runs) is pressed,
   // its answer is swapped in at once, in the key's own task, instead of waiting for the server.
   // Only a step of the same run is kept (the answer carrying only what changes, which the
   // server leaves the address bar of), and only for the state the page shows when it was asked.
-  var ahead = null; // {url, shown, text, ready}: the answer to `url` sent from the state `shown`
+  // Each answer names the state it leads to and the step after it, so the steps after are
+  // fetched from it in turn, a few ahead: a held key (or keys pressed the moment a step is
+  // drawn) then finds its answer there too, not on its way.
+  var AHEAD = 3;
+  var ahead = []; // in order: {url, shown, text, then}, the answer to `url` sent from `shown`
   function shownNow() {
     var stage = document.getElementById("stage");
     return stage && stage.dataset.permalink;
   }
-  function fetchAhead() {
-    var next = document.getElementById("go-next");
+  // The step after a page (or an answer): the permalink it shows and what → asks from it.
+  function nextFrom(root) {
+    var next = root.querySelector("#go-next");
+    var stage = root.querySelector("#stage");
     var url = next && next.getAttribute("hx-get");
-    var shown = shownNow();
-    if (!url || !shown || next.getAttribute("aria-disabled") === "true" || !window.fetch) return;
-    if (pending || queued.length || streams.length || (ahead && ahead.url === url && ahead.shown === shown)) return;
-    var asked = { url: url, shown: shown, text: null, ready: null };
-    ahead = asked;
+    var shown = stage && stage.dataset.permalink;
+    if (!url || !shown || next.getAttribute("aria-disabled") === "true") return null;
+    return { url: url, shown: shown };
+  }
+  function read(text) {
+    var parsed = document.createElement("template");
+    parsed.innerHTML = text;
+    return nextFrom(parsed.content);
+  }
+  function fetchAhead() {
+    if (ahead.length && ahead[0].shown !== shownNow()) ahead = []; // the page went elsewhere
+    if (!window.fetch || streams.length || ahead.length >= AHEAD) return;
+    if (pending instanceof XMLHttpRequest) return; // htmx is asking: the page will change
+    var from = ahead.length ? ahead[ahead.length - 1].then : nextFrom(document);
+    if (!from) return; // the answer before is on its way, or there is no step after
+    var asked = { url: from.url, shown: from.shown, text: null, then: null, ready: null };
+    ahead.push(asked);
     function arrived(text) {
       asked.text = text;
-      if (!text && ahead === asked) ahead = null;
+      if (text) asked.then = read(text);
+      else if (ahead.indexOf(asked) >= 0) ahead.splice(ahead.indexOf(asked));
       if (asked.ready) asked.ready(text);
+      else fetchAhead();
     }
-    window.fetch(url, { headers: { "HX-Request": "true", "Sim-Shown": shown } }).then(function (response) {
+    window.fetch(asked.url, { headers: { "HX-Request": "true", "Sim-Shown": asked.shown } }).then(function (response) {
       var step = response.ok && !response.headers.get("HX-Push-Url") && !response.headers.get("HX-Replace-Url");
       return step ? response.text() : null;
     }).then(arrived, function () { arrived(null); });
@@ -230,18 +250,19 @@
   // A key for the step fetched ahead: show it now, or, while it is on its way, as soon as it
   // comes (asking the server again would only wait behind it); should it fail, ask as usual.
   function applyAhead(target) {
-    var answer = ahead;
-    if (!answer || !target || !window.htmx || target.getAttribute("aria-disabled") === "true") return false;
+    var answer = ahead[0];
+    if (!answer || answer.ready || !target || !window.htmx || target.getAttribute("aria-disabled") === "true") return false;
     if (target.getAttribute("hx-get") !== answer.url || shownNow() !== answer.shown) return false;
-    ahead = null;
     if (answer.text) {
+      ahead.shift();
       show(answer.text, target);
       return true;
     }
-    pending = answer;
+    pending = answer; // first in line until it comes: the answers after it follow from it
     window.clearTimeout(stuck);
     stuck = window.setTimeout(settled, 4000);
     answer.ready = function (text) {
+      if (ahead[0] === answer) ahead.shift();
       if (pending !== answer) return; // given up on (stuck), or overtaken
       window.clearTimeout(stuck);
       pending = null;

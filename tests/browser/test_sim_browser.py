@@ -10,7 +10,7 @@ import contextlib
 import re
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, expect
+from playwright.sync_api import Browser, Page, Request, Route, expect
 from playwright.sync_api import Error as PlaywrightError
 
 from app.sim import Config, Mode, Permalink, Scenario, Thread, code_listing, explore, simulate
@@ -280,6 +280,45 @@ def test_the_next_step_is_fetched_ahead_and_shown_at_once(
     page.go_back()
     expect(page).to_have_url(_url_is(_path(Permalink.of(run, 0))))
     expect(page.locator("#stage")).to_have_attribute("data-step", "0")
+    assert page_errors == []
+
+
+def test_steps_are_fetched_a_few_ahead_each_from_the_one_before(
+    page: Page, live_server: str, page_errors: list[str]
+) -> None:
+    """A held → (or keys pressed the moment each step is drawn) finds its steps already
+    fetched: the page asks for the next three, each from the state the answer before leads
+    to, and shows them in order without htmx asking the server."""
+    run = simulate(Config(scenario=Scenario.INC_INC, mode=Mode.NONE, n=30))
+    fetched: dict[int, str | None] = {}
+
+    def note(request: Request) -> None:
+        step = re.search(r"[?&]step=(\d+)$", request.url)
+        if request.resource_type == "fetch" and "/sim?" in request.url and step:
+            fetched[int(step.group(1))] = request.headers.get("sim-shown")
+
+    page.on("request", note)
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.resource_type)
+            if "/sim?" in request.url else None)  # fmt: skip
+    page.goto(live_server + _path(Permalink.of(run, 0)))
+    page.wait_for_function("() => window.htmx !== undefined")
+    for _ in range(500):
+        if len(fetched) >= 3:
+            break
+        page.wait_for_timeout(20)
+    page.wait_for_timeout(200)  # and no further than three
+    assert fetched == {step: _path(Permalink.of(run, step - 1)) for step in (1, 2, 3)}
+    asked.clear()
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    expect(page.locator("#stage")).to_have_attribute("data-step", "3")
+    expect(page).to_have_url(_url_is(_path(Permalink.of(run, 3))))
+    assert "xhr" not in asked  # all three shown from the answers fetched ahead
+    _assert_shows_its_permalink(page)
+    page.go_back()
+    expect(page).to_have_url(_url_is(_path(Permalink.of(run, 2))))
+    expect(page.locator("#stage")).to_have_attribute("data-step", "2")
     assert page_errors == []
 
 
