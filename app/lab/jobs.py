@@ -14,7 +14,12 @@ never holds a worker; a thread cannot be killed, so its caller stops waiting and
 to finish (lab code run in threads must bound its own work: iterations, durations, subprocess
 timeouts). A worker that ends abruptly (killed, out of memory, a crash in C) is `WorkerDied` for
 the one job it was running, and the next job gets a fresh worker: whatever dies, the lab comes
-back by itself.
+back by itself. A job its worker died before starting never ran, so it does not fail for it: a
+worker says that it starts each job it is sent, and a job whose worker died before saying so
+goes to a fresh worker (once more only, so that a job no worker can start still fails), with
+its whole limit there. That happens when a worker is killed while idle: its slot checks that
+it is alive before sending it a job, but a SIGKILL takes effect some time after it is sent, and
+nothing outside the worker can tell that one is on its way.
 
 Why not concurrent.futures.ProcessPoolExecutor (used here before) or loky: neither can tell
 which worker runs a job, so neither can kill the one that hangs; both watch their workers
@@ -33,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import enum
 import fcntl
 import multiprocessing
 import os
@@ -117,6 +123,7 @@ def _serve(connection: Connection, parent: int, nice: int) -> None:
             job: Callable[[], Any] = connection.recv()
         except EOFError:
             return
+        connection.send_bytes(_STARTED)  # from here, a death is this job's (_ProcessPool._run)
         try:
             outcome: tuple[bool, Any] = (True, job())
         except Exception as error:  # every error goes back to the caller
@@ -151,6 +158,15 @@ def _ran_past(timeout: float) -> TimedOut:
 
 
 _STOP = None  # what the queue hands a slot to end it
+_STARTED = b""  # what a worker sends as it starts an order: the smallest message there is
+
+
+class _Ran(enum.Enum):
+    """How an order went on a worker, as far as its slot is concerned."""
+
+    ANSWERED = "answered; the worker takes the next order"
+    ANSWERED_AND_LOST = "answered; the worker is dead or was killed, and is replaced"
+    NOT_STARTED = "not answered: the worker died before it started the order, and is replaced"
 
 
 class _ProcessPool:
@@ -219,11 +235,27 @@ class _ProcessPool:
     def _slot(self, slot: int) -> None:
         worker: tuple[BaseProcess, Connection] | None = None
         while (order := self._orders.get()) is not None:
-            if not order.future.set_running_or_notify_cancel():
-                continue  # its caller left, or gave up waiting for a worker
+            # An order whose caller left, or gave up waiting for a worker, is dropped here.
+            if order.future.set_running_or_notify_cancel():
+                worker = self._answer(slot, order, worker)
+        if worker is not None:
+            self._retire(slot, *worker)
+
+    def _answer(
+        self, slot: int, order: _Order, worker: tuple[BaseProcess, Connection] | None
+    ) -> tuple[BaseProcess, Connection] | None:
+        """Answer `order` on this slot's worker, or on a fresh one if that worker died before it
+        started the order (once: a job that no worker can start still fails); return the worker
+        to keep."""
+        try:
+            payload = ForkingPickler.dumps(order.job)  # once, for either worker
+        except Exception as error:  # a job that does not pickle
+            order.future.set_exception(error)
+            return worker
+        for _ in range(2):
             if self._closed:
                 order.future.set_exception(WorkerDied("the server is stopping"))
-                continue
+                return worker
             if worker is not None and not worker[0].is_alive():  # died while idle
                 self._retire(slot, *worker)
                 worker = None
@@ -232,47 +264,59 @@ class _ProcessPool:
                     worker = self._start(slot)
                 except Exception as error:  # the slot must live on: the next order may start
                     order.future.set_exception(WorkerDied(f"no worker could start: {error}"))
-                    continue
-            if not self._run(order, *worker):
-                self._retire(slot, *worker)
-                worker = None
-        if worker is not None:
+                    return None
+            ran = self._run(order, payload, *worker)
+            if ran is _Ran.ANSWERED:
+                return worker
             self._retire(slot, *worker)
+            worker = None
+            if ran is _Ran.ANSWERED_AND_LOST:
+                return None
+        order.future.set_exception(WorkerDied(_DIED))
+        return None
 
-    def _run(self, order: _Order, process: BaseProcess, connection: Connection) -> bool:
-        """Run one order on this worker; False if the worker must be replaced."""
-        try:
-            payload = ForkingPickler.dumps(order.job)
-        except Exception as error:  # a job that does not pickle
-            order.future.set_exception(error)
-            return True
+    def _run(
+        self, order: _Order, payload: memoryview, process: BaseProcess, connection: Connection
+    ) -> _Ran:
+        """Send one order to this worker and answer it, unless the worker dies before it
+        starts the order. Its limit counts from here: a fresh worker starting up counts."""
         try:
             connection.send_bytes(payload)
         except OSError:  # it died just now
-            order.future.set_exception(WorkerDied(_DIED))
-            return False
+            return _Ran.NOT_STARTED
+        started = False
         deadline = time.monotonic() + order.timeout
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
                 order.future.set_exception(_ran_past(order.timeout))
-                return False
+                return _Ran.ANSWERED_AND_LOST
             # The exit status, not a pipe, tells that the worker died: a process it forked may
-            # hold copies of every pipe it had.
+            # hold copies of every pipe it had. What it sent before it died is read first.
             if wait([connection], timeout=min(left, _POLL_S)):
                 try:
-                    succeeded, value = connection.recv()
+                    message = connection.recv_bytes()
                 except (EOFError, OSError):
-                    order.future.set_exception(WorkerDied(_DIED))
-                    return False
+                    return _lost(order, started=started)
+                if not started:  # _STARTED
+                    started = True
+                    continue
+                succeeded, value = ForkingPickler.loads(message)
                 if succeeded:
                     order.future.set_result(value)
                 else:
                     order.future.set_exception(value)
-                return True
-            if not process.is_alive():
-                order.future.set_exception(WorkerDied(_DIED))
-                return False
+                return _Ran.ANSWERED
+            if not process.is_alive() and not connection.poll():
+                return _lost(order, started=started)
+
+
+def _lost(order: _Order, *, started: bool) -> _Ran:
+    """The worker died under `order`: its job fails if it had started."""
+    if not started:
+        return _Ran.NOT_STARTED
+    order.future.set_exception(WorkerDied(_DIED))
+    return _Ran.ANSWERED_AND_LOST
 
 
 _DIED = "the process running the experiment ended abruptly; run it again"

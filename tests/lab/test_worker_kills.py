@@ -2,8 +2,9 @@
 
 The pools: the native lab's and the explorer's (JobRunner worker processes), and the GIL and
 versions labs' (a thread that runs a lab script in a fresh interpreter). The states: idle,
-mid-job, and (where the lab forks) with a child of the worker alive. Each test checks the
-answer of the job that was running, the next job, and that no process is left behind.
+taking the next job, mid-job, and (where the lab forks) with a child of the worker alive. Each
+test checks the answer of the job that was running, the next job, and that no process is left
+behind.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import pytest
 
@@ -121,6 +122,83 @@ def test_a_worker_killed_while_idle_is_replaced_before_the_next_job(job: Any) ->
         runner.shutdown()
     left = set(_children(os.getpid())) - others
     assert all("resource_tracker" in Path(f"/proc/{pid}/cmdline").read_text() for pid in left)
+
+
+def _arriving(victim: int | None, attempts: str, job: Callable[[], T]) -> Callable[[], T]:
+    """Called in a worker as it unpickles an order, before it can start the job: note the
+    worker in `attempts`, then SIGKILL it if it is `victim` (None: any worker)."""
+    with Path(attempts).open("a") as log:
+        log.write(f"{os.getpid()}\n")
+    if victim is None or victim == os.getpid():
+        os.kill(os.getpid(), signal.SIGKILL)
+    return job
+
+
+class _KilledOnArrival(Generic[T]):
+    """`job`, whose worker is killed as it takes the order: what happens when a worker is
+    killed while idle (the OOM killer, a test) after its pool last saw it alive and before it
+    took the next order, made certain."""
+
+    def __init__(self, job: Callable[[], T], *, victim: int | None, attempts: Path) -> None:
+        self._job = job
+        self._victim = victim
+        self._attempts = attempts
+
+    def __call__(self) -> T:
+        return self._job()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_arriving, (self._victim, str(self._attempts), self._job))
+
+
+def _attempts(log: Path) -> list[int]:
+    return [int(pid) for pid in log.read_text().split()]
+
+
+def test_a_job_whose_worker_dies_before_starting_it_runs_on_a_fresh_worker(
+    tmp_path: Path,
+) -> None:
+    """The job never ran: no "run it again" for it. test_errors.py's explorer test, which kills
+    the idle worker just before it asks, got that 503 now and then."""
+    runner = _process_runner()
+    job = partial(explore, Scenario.INC_DEC, Mode.NONE, 2)
+    log = tmp_path / "attempts"
+
+    async def scenario() -> None:
+        expected = await runner.run(job, timeout=60)
+        (worker,) = runner.worker_pids()
+        killed = _KilledOnArrival(job, victim=worker, attempts=log)
+        assert await runner.run(killed, timeout=60) == expected
+        (fresh,) = runner.worker_pids()
+        assert _attempts(log) == [worker, fresh]
+        assert not alive(worker)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        runner.shutdown()
+
+
+def test_a_job_that_no_worker_can_start_fails_after_a_second_worker_and_the_next_runs(
+    tmp_path: Path,
+) -> None:
+    """One more worker, not one after another for as long as the job's limit lasts."""
+    runner = _process_runner()
+    job = partial(explore, Scenario.INC_DEC, Mode.NONE, 2)
+    log = tmp_path / "attempts"
+
+    async def scenario() -> None:
+        with pytest.raises(WorkerDied, match="run it again"):
+            await runner.run(_KilledOnArrival(job, victim=None, attempts=log), timeout=60)
+        first, second = _attempts(log)
+        assert first != second
+        assert await runner.run(job, timeout=60)
+        assert second not in runner.worker_pids()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        runner.shutdown()
 
 
 @pytest.mark.parametrize(
