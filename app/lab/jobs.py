@@ -301,7 +301,11 @@ class _ProcessPool:
                 if not started:  # _STARTED
                     started = True
                     continue
-                succeeded, value = ForkingPickler.loads(message)
+                try:
+                    succeeded, value = ForkingPickler.loads(message)
+                except Exception as error:  # e.g. an exception whose __init__ wants other args
+                    succeeded = False
+                    value = RuntimeError(f"the job's outcome did not unpickle: {error!r}")
                 if succeeded:
                     order.future.set_result(value)
                 else:

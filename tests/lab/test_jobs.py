@@ -221,6 +221,33 @@ def test_a_worker_process_that_dies_fails_its_job_and_the_next_job_runs() -> Non
         runner.shutdown()
 
 
+class _Unpicklable(Exception):
+    """Pickles (as its class and args) but does not unpickle: __init__ wants two arguments."""
+
+    def __init__(self, what: str, why: str) -> None:
+        super().__init__(f"{what}: {why}")
+
+
+def _raise_unpicklable() -> None:
+    raise _Unpicklable("the job", "failed")
+
+
+def test_a_process_job_whose_error_does_not_unpickle_fails_and_the_next_job_runs() -> None:
+    """The server could not read that outcome: the job still gets an answer, and its worker's
+    slot (the only one here) lives on for the next job."""
+    runner = JobRunner(workers=1, queue=2, processes=True)
+
+    async def scenario() -> None:
+        with pytest.raises(RuntimeError, match="did not unpickle"):
+            await asyncio.wait_for(runner.run(_raise_unpicklable, timeout=60), 30)
+        assert await asyncio.wait_for(runner.run(partial(pow, 2, 10), timeout=60), 30) == 1024
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        runner.shutdown()
+
+
 def test_runners_sharing_an_exclusive_lock_never_run_at_once() -> None:
     """Each server worker has its own measurement runner; the timed experiments of all of them
     still take turns, machine-wide."""
