@@ -1,5 +1,5 @@
 // /sim and /explore glue: keyboard shortcuts, the copy-link button, the address bar (as a run
-// steps and plays), the next step fetched ahead, the "morph" swap, the scrubber's live label,
+// steps and plays), the next steps fetched ahead, the "morph" swap, the scrubber's live label,
 // and a readable line when a fragment request fails. The server computes every state; this
 // file only clicks the links it rendered (or swaps in what one of them answered, fetched
 // ahead) and reads the permalink it put on #stage.
