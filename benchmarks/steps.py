@@ -12,9 +12,9 @@ server's rows):
 - step: a key press (→) to the page updated, at n = 2 and n = 30, with the CPU as it is and
   slowed 4x (CDP Emulation.setCPUThrottlingRate), as on a cheap school laptop; median and p90
   of `--steps` steps each, twice: as a learner steps (looking at each step for `--look`
-  seconds before the next press, while the page fetches the next step ahead), and pressed back
-  to back (each press the moment the step before is drawn, so every step waits for the
-  server: held-down keys, whose order tests/browser checks). "swapped" is when htmx has
+  seconds before the next press, while the page fetches the next steps ahead), and pressed back
+  to back (each press the moment the step before is drawn, as held-down keys are, whose order
+  tests/browser checks: the steps fetched ahead must keep up). "swapped" is when htmx has
   swapped and settled the new stage (what this script measured first); "shown" is the first
   frame after that (style, layout and paint of the new state done), what a student sees, and
   what the targets are judged on; "CPU" is the page's main-thread CPU time per step from a
