@@ -240,7 +240,7 @@
       if (text) asked.then = read(text);
       else if (ahead.indexOf(asked) >= 0) ahead.splice(ahead.indexOf(asked));
       if (asked.ready) asked.ready(text);
-      else fetchAhead();
+      else if (text) fetchAhead(); // the one after it; a refused step is not asked again here
     }
     window.fetch(asked.url, { headers: { "HX-Request": "true", "Sim-Shown": asked.shown } }).then(function (response) {
       var step = response.ok && !response.headers.get("HX-Push-Url") && !response.headers.get("HX-Replace-Url");

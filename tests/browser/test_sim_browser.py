@@ -322,6 +322,31 @@ def test_steps_are_fetched_a_few_ahead_each_from_the_one_before(
     assert page_errors == []
 
 
+def test_a_step_refused_ahead_is_not_asked_for_again_and_again(
+    page: Page, live_server: str, page_errors: list[str]
+) -> None:
+    """A step the server does not answer ahead (busy: 429) is asked once while the page is
+    idle, not in a loop; → then asks the server as usual."""
+    run = simulate(Config(scenario=Scenario.INC_INC, mode=Mode.NONE, n=30))
+    refused: list[str] = []
+
+    def busy(route: Route) -> None:
+        if route.request.resource_type != "fetch":
+            route.continue_()
+            return
+        refused.append(route.request.url)
+        route.fulfill(status=429, headers={"Retry-After": "5"}, body="busy")
+
+    page.route(lambda url: "/sim?" in url, busy)
+    page.goto(live_server + _path(Permalink.of(run, 0)))
+    page.wait_for_function("() => window.htmx !== undefined")
+    page.wait_for_timeout(1000)
+    assert len(refused) == 1, refused
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("#stage")).to_have_attribute("data-step", "1")
+    assert page_errors == []
+
+
 def test_a_key_for_the_step_on_its_way_waits_for_it(
     page: Page, live_server: str, page_errors: list[str]
 ) -> None:
