@@ -58,6 +58,18 @@ class HardwareRun:
         return 2 * self.iterations + 1 if self.scenario is Scenario.INC_INC else None
 
     @property
+    def ended_correctly(self) -> bool | None:
+        """Whether the run's figures show it ended correctly, or None where they cannot tell.
+        Only inc-inc's count says it all. Any other count than the correct one is wrong, but
+        inc-dec at 1 (or dec-dec at 0) may still have freed the object, used it after (or
+        freed it twice), or erased increments and decrements that cancelled out: its
+        lost_updates is the count's distance from its updates, 0 then."""
+        if self.scenario is Scenario.INC_INC:
+            return self.final_rc == self.expected_rc
+        correct_rc = 0 if self.scenario is Scenario.DEC_DEC else 1
+        return None if self.final_rc == correct_rc else False
+
+    @property
     def whole(self) -> bool:
         """The replay covers the whole run."""
         return self.iterations <= native.REPLAY_WINDOW

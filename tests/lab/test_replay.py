@@ -8,7 +8,7 @@ import pytest
 from app.lab import native, replay
 from app.lab.native import Recording
 from app.sim import Config, Event, Mode, Op, Scenario, Thread, simulate
-from tests.lab.recordings import loads
+from tests.lab.recordings import CANCELLED_OUT, loads
 
 
 @pytest.mark.parametrize("scenario", list(Scenario), ids=str)
@@ -45,15 +45,8 @@ def test_the_replayed_schedule_ends_at_the_count_the_hardware_produced(scenario:
 
 
 def test_a_window_whose_lost_updates_cancel_out_still_opens_where_the_race_shows() -> None:
-    """Recorded by CI's cores: inc-dec's count came out right (1) after 30 calls each, though
-    B's decrements erased A's increments and A's write erased B's decrements."""
-    recording = Recording(
-        scenario=Scenario.INC_DEC, window=30,
-        reads_a=tuple(k for k in range(1, 31) for _ in range(2)),
-        reads_b=(19, 19, *(k for k in range(30, 1, -1) for _ in range(3)), 1),
-        window_rc=1,
-    )  # fmt: skip
-    found = replay.replay(recording)
+    """Recorded by CI's cores (tests/lab/recordings.py)."""
+    found = replay.replay(CANCELLED_OUT)
     run = simulate(Config(scenario=Scenario.INC_DEC, mode=Mode.NONE, n=30), found.schedule)
     assert run.outcome.correct and run.outcome.lost_updates > 0
     assert found.race_step is not None and found.permalink.step == found.race_step

@@ -24,7 +24,7 @@ from app.lab.trial import HardwareRun, count_range
 from app.sim import InvalidParameter, Mode, Permalink, Run, Scenario
 from app.web.infra import urls
 from app.web.infra.errors import BadParameter
-from app.web.sim.wording import MODE_LABELS, SCENARIO_LABELS
+from app.web.sim.wording import MODE_LABELS, SCENARIO_LABELS, expected_outcome
 
 # The figures a hardware replay's URL must carry with from=lab, in the order urls.hardware_run
 # writes them.
@@ -151,6 +151,10 @@ class Note:
     mode_label: str
     race_step: int | None  # where the race first shows in the replay; None: nothing went wrong
     race_url: str | None
+    # The race showed, yet the replayed calls end correctly: in inc-dec, increments and
+    # decrements erased alike cancel out in the count (CI's cores recorded one such window).
+    cancelled_out: bool
+    correct_outcome: str  # the scenario's correct outcome in words, for a run that ended wrong
     lab_url: str  # the same race in the lab, to measure it again
 
 
@@ -168,6 +172,12 @@ def build(hardware: HardwareRun, run: Run, *, embed: bool) -> Note:
         mode_label=MODE_LABELS[Mode.NONE],
         race_step=first,
         race_url=race_url,
+        cancelled_out=first is not None and run.outcome.correct,
+        correct_outcome=(
+            expected_outcome(run.config)  # the same at every n but inc-inc's
+            if hardware.expected_rc is None
+            else f"rc = {hardware.expected_rc:,}, not freed"
+        ),
         lab_url=urls.native_race(
             hardware.scenario, Mode.NONE, iterations=iterations, runs=hardware.runs, free="observed"
         ),
