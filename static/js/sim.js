@@ -79,10 +79,22 @@
   document.addEventListener("htmx:beforeRequest", function (event) {
     if (!insideSim(event.detail.elt)) return;
     pending = event.detail.xhr;
-    // Never hold the keyboard hostage: should no swap ever settle, let keys through again.
-    window.clearTimeout(stuck);
-    stuck = window.setTimeout(settled, 4000);
+    watch();
   });
+  // A key waits for the step before it however slow the server is (it is never applied to a
+  // page that has not caught up with the keys before it). But never hold the keyboard hostage:
+  // should an answer that came never be swapped in, let keys through again after 4 s, dropping
+  // those queued, which were meant for the step that never showed.
+  function watch() {
+    window.clearTimeout(stuck);
+    stuck = window.setTimeout(function () {
+      if (!pending) return;
+      var onItsWay = pending instanceof XMLHttpRequest ? pending.readyState !== 4 : !pending.done;
+      if (onItsWay) return watch();
+      queued = [];
+      settled();
+    }, 4000);
+  }
   // One swap settles several elements (the stage and the panels out of band), each with its
   // own afterSettle: only the first for the pending request moves the queue on.
   document.addEventListener("htmx:afterSettle", function (event) {
@@ -233,9 +245,10 @@
     if (pending instanceof XMLHttpRequest) return; // htmx is asking: the page will change
     var from = ahead.length ? ahead[ahead.length - 1].then : nextFrom(document);
     if (!from) return; // the answer before is on its way, or there is no step after
-    var asked = { url: from.url, shown: from.shown, text: null, then: null, ready: null };
+    var asked = { url: from.url, shown: from.shown, text: null, then: null, ready: null, done: false };
     ahead.push(asked);
     function arrived(text) {
+      asked.done = true;
       asked.text = text;
       if (text) asked.then = read(text);
       else if (ahead.indexOf(asked) >= 0) ahead.splice(ahead.indexOf(asked));
@@ -259,11 +272,10 @@
       return true;
     }
     pending = answer; // first in line until it comes: the answers after it follow from it
-    window.clearTimeout(stuck);
-    stuck = window.setTimeout(settled, 4000);
+    watch();
     answer.ready = function (text) {
       if (ahead[0] === answer) ahead.shift();
-      if (pending !== answer) return; // given up on (stuck), or overtaken
+      if (pending !== answer) return; // overtaken (a control clicked meanwhile)
       window.clearTimeout(stuck);
       pending = null;
       if (text && shownNow() === answer.shown) show(text, target);

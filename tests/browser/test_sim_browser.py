@@ -383,6 +383,36 @@ def test_a_key_for_the_step_on_its_way_waits_for_it(
     assert page_errors == []
 
 
+def test_keys_wait_for_a_slow_server_and_none_is_dropped(
+    page: Page, live_server: str, page_errors: list[str]
+) -> None:
+    """Issue 17.2 on a server slower than the keyboard's patience (4 s): the keys pressed
+    meanwhile wait for the step before them, then apply in order, none dropped."""
+    run = simulate(Config(scenario=Scenario.INC_INC, mode=Mode.NONE, n=30))
+    held: list[Route] = []
+    page.route(
+        lambda url: url.endswith("step=1"),
+        lambda route: held.append(route)
+        if route.request.resource_type == "fetch" else route.continue_(),
+    )
+    page.goto(live_server + _path(Permalink.of(run, 0)))
+    page.wait_for_function("() => window.htmx !== undefined")
+    for _ in range(500):  # until the fetch ahead has been sent, and is held here
+        if held:
+            break
+        page.wait_for_timeout(20)
+    assert held, "the page did not fetch the next step ahead"
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_timeout(4500)  # past the 4 s after which sim.js gives up on a lost swap
+    assert page.locator("#stage").get_attribute("data-step") == "0"
+    held[0].continue_()
+    expect(page.locator("#stage")).to_have_attribute("data-step", "3")
+    expect(page).to_have_url(_url_is(_path(Permalink.of(run, 3))))
+    _assert_shows_its_permalink(page)
+    assert page_errors == []
+
+
 def test_back_twice_quickly_shows_the_state_it_lands_on(
     page: Page, live_server: str, page_errors: list[str]
 ) -> None:
