@@ -347,34 +347,40 @@ def test_a_step_refused_ahead_is_not_asked_for_again_and_again(
     assert page_errors == []
 
 
-def test_a_key_for_the_step_on_its_way_waits_for_it(
-    page: Page, live_server: str, page_errors: list[str]
-) -> None:
-    """Pressed while the next step is still being fetched ahead, → waits for that answer
-    instead of asking the server a second time (which would only queue behind it)."""
-    run = simulate(Config(scenario=Scenario.INC_INC, mode=Mode.NONE, n=30))
+def _hold_the_first_step_fetched_ahead(page: Page, url: str) -> Route:
+    """Open `url` (step 0 of a run) and hold the page's fetch ahead of step 1 here: the route,
+    to `continue_()` when the test lets the answer come."""
     held: list[Route] = []
     page.route(
         lambda url: url.endswith("step=1"),
         lambda route: held.append(route)
         if route.request.resource_type == "fetch" else route.continue_(),
     )
-    asked: list[str] = []
-    page.on("request", lambda request: asked.append(request.resource_type)
-            if "/sim?" in request.url else None)  # fmt: skip
-    page.goto(live_server + _path(Permalink.of(run, 0)))
+    page.goto(url)
     page.wait_for_function("() => window.htmx !== undefined")
     for _ in range(500):  # until the fetch ahead has been sent, and is held here
         if held:
-            break
+            return held[0]
         page.wait_for_timeout(20)
-    assert held, "the page did not fetch the next step ahead"
+    raise AssertionError("the page did not fetch the next step ahead")
+
+
+def test_a_key_for_the_step_on_its_way_waits_for_it(
+    page: Page, live_server: str, page_errors: list[str]
+) -> None:
+    """Pressed while the next step is still being fetched ahead, → waits for that answer
+    instead of asking the server a second time (which would only queue behind it)."""
+    run = simulate(Config(scenario=Scenario.INC_INC, mode=Mode.NONE, n=30))
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.resource_type)
+            if "/sim?" in request.url else None)  # fmt: skip
+    held = _hold_the_first_step_fetched_ahead(page, live_server + _path(Permalink.of(run, 0)))
     asked.clear()
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")  # queued behind it, in order
     page.wait_for_timeout(100)
     assert page.locator("#stage").get_attribute("data-step") == "0"
-    held[0].continue_()
+    held.continue_()
     expect(page.locator("#stage")).to_have_attribute("data-step", "2")
     expect(page).to_have_url(_url_is(_path(Permalink.of(run, 2))))
     # The second step was asked by htmx, and only it: the first came from the fetch ahead.
@@ -389,24 +395,12 @@ def test_keys_wait_for_a_slow_server_and_none_is_dropped(
     """Issue 17.2 on a server slower than the keyboard's patience (4 s): the keys pressed
     meanwhile wait for the step before them, then apply in order, none dropped."""
     run = simulate(Config(scenario=Scenario.INC_INC, mode=Mode.NONE, n=30))
-    held: list[Route] = []
-    page.route(
-        lambda url: url.endswith("step=1"),
-        lambda route: held.append(route)
-        if route.request.resource_type == "fetch" else route.continue_(),
-    )
-    page.goto(live_server + _path(Permalink.of(run, 0)))
-    page.wait_for_function("() => window.htmx !== undefined")
-    for _ in range(500):  # until the fetch ahead has been sent, and is held here
-        if held:
-            break
-        page.wait_for_timeout(20)
-    assert held, "the page did not fetch the next step ahead"
+    held = _hold_the_first_step_fetched_ahead(page, live_server + _path(Permalink.of(run, 0)))
     for _ in range(3):
         page.keyboard.press("ArrowRight")
     page.wait_for_timeout(4500)  # past the 4 s after which sim.js gives up on a lost swap
     assert page.locator("#stage").get_attribute("data-step") == "0"
-    held[0].continue_()
+    held.continue_()
     expect(page.locator("#stage")).to_have_attribute("data-step", "3")
     expect(page).to_have_url(_url_is(_path(Permalink.of(run, 3))))
     _assert_shows_its_permalink(page)
