@@ -211,8 +211,15 @@ class Series:
 
     @property
     def lossy(self) -> int:
-        """Runs with a readable count that lost updates."""
+        """Runs with a readable count that lost updates (inc-dec: whose count shows it)."""
         return sum(1 for t in self.trials if t.result.lost_updates)
+
+    @property
+    def net_only(self) -> bool:
+        """Whether a run's count shows only the net of its lost updates, so that its
+        lost_updates is a lower bound: in inc-dec an increment and a decrement both erased
+        cancel out. In inc-inc and dec-dec every lost update moves the count the same way."""
+        return self.scenario is Scenario.INC_DEC
 
     @property
     def expected(self) -> int | None:

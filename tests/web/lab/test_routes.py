@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 
 from app.lab import native, seed
 from app.lab.jobs import Busy, JobRunner
+from app.lab.trial import Trial
 from app.sim import Config, Mode, Scenario, explore, simulate
 from app.web.infra import deps
 from app.web.lab import routes as native_lab
@@ -240,11 +241,12 @@ def test_a_run_whose_count_came_out_right_claims_no_more_than_its_count_shows(
     both erased cancel out: tests/lab/recordings.py holds such a run from CI's cores), so its
     run says that no update is missing from the count; inc-inc's says that none was lost."""
     badge = '<span class="badge ok">{}</span>'
-    for params, run, said in (
+    for params, run, said, runs_that in (
         ({"experiment": "inc-dec", "mode": "global-lock", "iterations": 1000, "runs": 5,
-          "free": "real"}, "run-5", "no update missing from the count"),
+          "free": "real"}, "run-5", "no update missing from the count",
+         "Runs whose count shows lost updates"),
         ({"experiment": "inc-inc", "mode": "atomic", "iterations": 1000, "runs": 1},
-         "run-1", "no update lost"),
+         "run-1", "no update lost", "Runs that lost updates"),
     ):  # fmt: skip
         with given_measurements(app), client.stream(
             "GET", "/stream/native/race", params=params
@@ -252,6 +254,20 @@ def test_a_run_whose_count_came_out_right_claims_no_more_than_its_count_shows(
             events = _events("".join(stream.iter_text()))
         shown = next(html for _, html in events if f'id="{run}"' in html)
         assert badge.format(said) in shown, shown
+        assert f"<dt>{runs_that}</dt>" in shown
+
+
+def test_an_inc_dec_count_off_by_some_says_at_least_that_many_were_lost(app: FastAPI) -> None:
+    """An inc-dec count 3 away from its updates lost at least 3 (more, if some cancelled out);
+    inc-inc's lost exactly as many as its count is short."""
+    macros = deps.resources_of(app).pages.env.get_template("_lab_macros.html").module
+    result = native.NativeRun(
+        final_rc=4, expected_rc=1, lost_updates=3, freed=False, use_after_free=0,
+        double_free=0, failed_checks=0, freed_read=None, crashed=None, elapsed_ns=40_000,
+    )  # fmt: skip
+    trial = Trial(number=1, result=result, replay=None)
+    assert "at least 3 updates lost" in macros.run_item(trial, None, True)
+    assert ">3 updates lost<" in macros.run_item(trial, None, False)
 
 
 def _events(text: str) -> list[tuple[str, str]]:
