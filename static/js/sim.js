@@ -109,8 +109,7 @@
   // run it leaves the address to this file, which pushes the permalink on #stage once the step
   // has been drawn, so the browser's history call does not delay the step.
   function pushShown() {
-    var stage = document.getElementById("stage");
-    var url = stage && stage.dataset.permalink;
+    var url = shownNow();
     if (!url) return;
     window.requestAnimationFrame(function () {
       window.setTimeout(function () {
@@ -207,10 +206,8 @@
   // stage, the controls, the timeline cells whose marks move and the log entries that come or
   // go, instead of the whole timeline and log.
   document.addEventListener("htmx:configRequest", function (event) {
-    var stage = document.getElementById("stage");
-    if (stage && stage.dataset.permalink && insideSim(event.detail.elt)) {
-      event.detail.headers["Sim-Shown"] = stage.dataset.permalink;
-    }
+    var shown = shownNow();
+    if (shown && insideSim(event.detail.elt)) event.detail.headers["Sim-Shown"] = shown;
   });
   // The next steps, fetched while the page is idle: when → (or the thread it runs) is pressed,
   // its answer is swapped in at once, in the key's own task, instead of waiting for the server.
@@ -220,8 +217,10 @@
   // fetched from it in turn, a few ahead: a held key (or keys pressed the moment a step is
   // drawn) then finds its answer there too, not on its way.
   var AHEAD = 3;
-  var ahead = []; // in order: {url, shown, text, then}, the answer to `url` sent from `shown`
-  function shownNow() {
+  // In order: the answer to `url` sent from the state `shown`, its `text` once `done` (null if
+  // refused), `then` the step after it, and `ready`, a key's wait for it.
+  var ahead = [];
+  function shownNow() { // the permalink of the state the page shows
     var stage = document.getElementById("stage");
     return stage && stage.dataset.permalink;
   }
@@ -316,12 +315,7 @@
 
   // While playing, each SSE step swaps #stage in; keep the address bar on its permalink
   // (replace, not push: one history entry per play, not one per step).
-  document.addEventListener("htmx:sseMessage", function () {
-    var stage = document.getElementById("stage");
-    if (stage && stage.dataset.permalink) {
-      window.history.replaceState({ htmx: true }, "", stage.dataset.permalink);
-    }
-  });
+  document.addEventListener("htmx:sseMessage", function () { canonicalise(); });
 
   // Back pressed twice in quick succession asks the server for two states at once (htmx keeps no
   // copy of the page: hx-history="false"), and htmx would show whichever answer came last:
@@ -338,10 +332,8 @@
   // The entry is marked as htmx's too, so Back to it from a step (pushed by pushShown, without
   // htmx) restores it: htmx's popstate handler restores only entries it marked.
   function canonicalise() {
-    var stage = document.getElementById("stage");
-    if (stage && stage.dataset.permalink) {
-      window.history.replaceState({ htmx: true }, "", stage.dataset.permalink);
-    }
+    var shown = shownNow();
+    if (shown) window.history.replaceState({ htmx: true }, "", shown);
   }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", canonicalise);

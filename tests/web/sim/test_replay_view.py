@@ -152,16 +152,17 @@ def test_a_window_of_a_long_run_says_only_its_first_calls_are_replayed(
     assert "what the rest of the run did shows only in its final count" in note
 
 
-def _inc_dec_window(final_rc: int) -> tuple[Permalink, HardwareRun]:
-    """A window of 30 calls in which nothing goes wrong (A's calls, then B's), from a run of
-    1,000 that ended at `final_rc` with no update missing from it."""
+def _inc_dec_window_note(client: TestClient, final_rc: int) -> str:
+    """/sim's note on a window of 30 calls in which nothing goes wrong (A's calls, then B's),
+    from a run of 1,000 that ended at `final_rc` with no update missing from it."""
     run = simulate(Config(scenario=Scenario.INC_DEC, mode=Mode.NONE, n=30), "A120B150")
     assert run.outcome.correct and replay.race_step(run) is None
     hardware = HardwareRun(
         scenario=Scenario.INC_DEC, iterations=1_000, run=4, runs=10, final_rc=final_rc,
         lost_updates=0, window_rc=run.outcome.final_rc,
     )  # fmt: skip
-    return Permalink.of(run, 0), hardware
+    page = client.get(urls.sim(Permalink.of(run, 0), **urls.hardware_run(hardware))).text
+    return _text(page, "replay-note")
 
 
 def test_a_clean_window_of_an_inc_dec_run_that_went_wrong_later_does_not_call_it_right(
@@ -170,9 +171,7 @@ def test_a_clean_window_of_an_inc_dec_run_that_went_wrong_later_does_not_call_it
     """16 of 100 inc-dec runs of 1,000 calls on this machine's cores went like this: nothing
     wrong in the first 30 calls, no update missing from the count, and the count at 0, the
     object freed. The note said "Nothing went wrong in this run"."""
-    permalink, hardware = _inc_dec_window(final_rc=0)
-    note = _text(client.get(urls.sim(permalink, **urls.hardware_run(hardware))).text,
-                 "replay-note")  # fmt: skip
+    note = _inc_dec_window_note(client, final_rc=0)
     assert "Nothing went wrong in this run" not in note
     assert "ended that run at rc = 0: no update missing from the count" in note
     assert "Nothing goes wrong in these calls: the run went wrong later" in note
@@ -184,9 +183,7 @@ def test_a_clean_window_of_an_inc_dec_run_at_the_right_count_says_what_it_cannot
 ) -> None:
     """At rc = 1 the run may still have freed the object later, or erased updates that
     cancelled out: the figures cannot tell, and the note does not claim either way."""
-    permalink, hardware = _inc_dec_window(final_rc=1)
-    note = _text(client.get(urls.sim(permalink, **urls.hardware_run(hardware))).text,
-                 "replay-note")  # fmt: skip
+    note = _inc_dec_window_note(client, final_rc=1)
     assert "Nothing went wrong in this run" not in note
     assert "Nothing goes wrong in these calls, and the run ended at the correct count" in note
     assert "these figures cannot tell" in note
